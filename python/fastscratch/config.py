@@ -1,0 +1,47 @@
+"""show_config(): what this fastscratch build runs on, like numpy.show_config()."""
+import platform
+import sys
+
+from . import _native, backend
+from ._native import _build_info
+
+
+def config_info():
+    """show_config's figures as a dict."""
+    return {
+        "fastscratch": _build_info.version,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "backend": backend.get_backend(),
+        "blas": {
+            "library": "OpenBLAS (scipy-openblas32 wheel, symbols scipy_cblas_*)",
+            "version": _build_info.openblas_version,
+            "config": _native.blas_config(),
+            "core": _native.blas_corename(),
+            "threads": _native.get_blas_threads(),
+        },
+        "openmp": {
+            "version": _native.openmp_version(),
+            "threads": _native.get_omp_threads(),
+        },
+        "build": {
+            "compiler": _build_info.c_compiler,
+            "flags": _build_info.c_flags,
+            "build_type": _build_info.build_type,
+            "sanitizers": _build_info.sanitizers,
+            "simd": _build_info.simd_clones,
+            "cpu_runs": ", ".join(_native.cpu_simd_levels()) or "baseline only",
+        },
+    }
+
+
+def show_config():
+    """Print the version, backend, BLAS (version, core, threads), OpenMP and build flags."""
+    info = config_info()
+    for key, value in info.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k:<11} {v}")
+        else:
+            print(f"{key + ':':<13}{value}")

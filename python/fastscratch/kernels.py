@@ -1,0 +1,459 @@
+"""The kernel contract: every kernel the layers and optimizers call, written down once.
+
+Each function here checks its arguments (errors name the argument, the expected and the actual
+value), decides the compute dtype, and hands the work to the backend in use
+(`fastscratch.backend.current()`): `fastscratch.reference` (pure NumPy, obviously right) or
+`fastscratch._native` (Cython -> C). Both backends implement every name in `KERNELS` with the
+signature documented on the function here, and may assume what this module guarantees:
+
+* array arguments are ``numpy.ndarray`` of one floating dtype, float32 or float64 (the compute
+  dtype); any memory layout (a backend copies if it needs contiguity; it never writes an input
+  unless the contract says "in place");
+* shapes, sizes, stride >= 1, pad >= 0 and label ranges have been checked;
+* results are new arrays of the compute dtype unless stated; ``arg_max`` is int64.
+
+Compute dtype: NumPy's promotion of the floating inputs (all-float32 stays float32, any float64
+makes float64); integer or bool inputs compute in float64, float16 in float32. Complex, object,
+string and extended-precision inputs are refused with a TypeError.
+"""
+import numpy as np
+
+from . import backend as _backend
+
+# ---------------------------------------------------------------------------------------------
+# dtype and argument checks shared by every kernel
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def compute_dtype(*arrays):
+    """The dtype a kernel computes in for these inputs (see the module docstring)."""
+    dtypes = []
+    for a in arrays:
+        dt = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+        if dt.kind in "biu":
+            dt = np.dtype(np.float64)
+        elif dt == np.float16:
+            dt = np.dtype(np.float32)
+        elif dt not in _FLOATS:
+            raise TypeError(f"fastscratch computes in float32 or float64; an input has dtype {dt}, "
+                            "which it refuses (complex, object, string and extended precision "
+                            "are not supported)")
+        dtypes.append(dt)
+    return np.result_type(*dtypes)
+
+
+def as_compute(a, name, dtype):
+    """`a` as an ndarray of `dtype` (a copy only when the dtype differs)."""
+    if not isinstance(a, np.ndarray):
+        try:
+            a = np.asarray(a)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be an array, got {type(a).__name__}") from exc
+        compute_dtype(a)  # refuse strings, objects
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+def check_ndim(a, name, ndim, what):
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D {what}, got shape {a.shape}")
+
+
+def check_shape(a, name, shape):
+    if tuple(a.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(a.shape)}")
+
+
+def check_int(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def window_output_size(size, window, stride, pad, axis, what="filter"):
+    """(size + 2*pad - window) // stride + 1, after checking that the window fits."""
+    if size + 2 * pad < window:
+        raise ValueError(f"the {what} ({axis} = {window}) must fit the padded input "
+                         f"({axis}: {size} + 2*pad {pad} = {size + 2 * pad})")
+    return (size + 2 * pad - window) // stride + 1
+
+
+def _arrays(*pairs):
+    """Check that each (value, name) is array-like and return them as ndarrays."""
+    out = []
+    for value, name in pairs:
+        if not isinstance(value, np.ndarray):
+            value = as_compute(value, name, None) if value is not None else None
+        out.append(value)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# patch transforms
+
+def im2col(x, filter_h, filter_w, stride=1, pad=0):
+    """(N, C, H, W) -> col (N*out_h*out_w, C*filter_h*filter_w) in the book's layout:
+    row (n*out_h + oy)*out_w + ox, column (c*filter_h + fy)*filter_w + fx; zeros for padding."""
+    (x,) = _arrays((x, "x"))
+    check_ndim(x, "x", 4, "input (N, C, H, W)")
+    filter_h = check_int(filter_h, "filter_h", 1)
+    filter_w = check_int(filter_w, "filter_w", 1)
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
+    window_output_size(x.shape[2], filter_h, stride, pad, "filter_h")
+    window_output_size(x.shape[3], filter_w, stride, pad, "filter_w")
+    x = as_compute(x, "x", compute_dtype(x))
+    return _backend.current().im2col(x, filter_h, filter_w, stride, pad)
+
+
+def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    """The accumulating adjoint of im2col: each pixel of the (N, C, H, W) result is the sum of
+    every col entry that im2col copied from it (not an inverse)."""
+    (col,) = _arrays((col, "col"))
+    check_ndim(col, "col", 2, "patch matrix")
+    try:
+        input_shape = tuple(int(s) for s in input_shape)
+    except TypeError:
+        raise TypeError(f"input_shape must be a tuple (N, C, H, W), got {input_shape!r}") from None
+    if len(input_shape) != 4 or min(input_shape) < 0:
+        raise ValueError(f"input_shape must be (N, C, H, W) of sizes >= 0, got {input_shape}")
+    filter_h = check_int(filter_h, "filter_h", 1)
+    filter_w = check_int(filter_w, "filter_w", 1)
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
+    N, C, H, W = input_shape
+    out_h = window_output_size(H, filter_h, stride, pad, "filter_h")
+    out_w = window_output_size(W, filter_w, stride, pad, "filter_w")
+    check_shape(col, "col", (N * out_h * out_w, C * filter_h * filter_w))
+    col = as_compute(col, "col", compute_dtype(col))
+    return _backend.current().col2im(col, input_shape, filter_h, filter_w, stride, pad)
+
+
+# ---------------------------------------------------------------------------------------------
+# convolution
+
+def conv_forward(x, W, b, stride, pad):
+    """x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> (out (N, FN, out_h, out_w), cache).
+    `cache` is whatever the backend needs for conv_backward (opaque to callers)."""
+    x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
+    check_ndim(x, "x", 4, "input (N, C, H, W)")
+    check_ndim(W, "W", 4, "filter (FN, C, FH, FW)")
+    if x.shape[1] != W.shape[1]:
+        raise ValueError(f"x must have {W.shape[1]} channels to match W {W.shape}, "
+                         f"got {x.shape[1]} (x shape {x.shape})")
+    if b.size != W.shape[0]:
+        raise ValueError(f"b must have {W.shape[0]} elements (one per filter), got shape {b.shape}")
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
+    window_output_size(x.shape[2], W.shape[2], stride, pad, "FH")
+    window_output_size(x.shape[3], W.shape[3], stride, pad, "FW")
+    dt = compute_dtype(x, W, b)
+    return _backend.current().conv_forward(
+        as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1),
+        stride, pad)
+
+
+def conv_backward(dout, x, W, cache, stride, pad):
+    """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db), with the
+    x, W, cache, stride and pad of that forward call (x and W already in the compute dtype)."""
+    (dout,) = _arrays((dout, "dout"))
+    N, C, H, Wd = x.shape
+    FN, _, FH, FW = W.shape
+    out_h = (H + 2 * pad - FH) // stride + 1
+    out_w = (Wd + 2 * pad - FW) // stride + 1
+    check_shape(dout, "dout", (N, FN, out_h, out_w))
+    dout = as_compute(dout, "dout", x.dtype)
+    return _backend.current().conv_backward(dout, x, W, cache, stride, pad)
+
+
+# ---------------------------------------------------------------------------------------------
+# max pooling
+
+def pool_forward(x, pool_h, pool_w, stride, pad):
+    """Max pooling of x (N, C, H, W) -> (out (N, C, out_h, out_w), arg_max).
+    arg_max: int64, 1-D, length N*out_h*out_w*C in (n, oy, ox, c) order, holding the position
+    ky*pool_w + kx of the first maximum in each window; padding never wins (pad < window)."""
+    (x,) = _arrays((x, "x"))
+    check_ndim(x, "x", 4, "input (N, C, H, W)")
+    pool_h = check_int(pool_h, "pool_h", 1)
+    pool_w = check_int(pool_w, "pool_w", 1)
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
+    if pad >= pool_h or pad >= pool_w:
+        raise ValueError(f"pad must be smaller than the pooling window {pool_h}x{pool_w} "
+                         f"(a window of padding alone has no maximum), got {pad}")
+    window_output_size(x.shape[2], pool_h, stride, pad, "pool_h", "pooling window")
+    window_output_size(x.shape[3], pool_w, stride, pad, "pool_w", "pooling window")
+    x = as_compute(x, "x", compute_dtype(x))
+    return _backend.current().pool_forward(x, pool_h, pool_w, stride, pad)
+
+
+def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
+    """Routes dout (N, C, out_h, out_w) to the first maximum of each window -> dx (x_shape);
+    overlapping windows accumulate."""
+    (dout,) = _arrays((dout, "dout"))
+    N, C, H, W = x_shape
+    out_h = (H + 2 * pad - pool_h) // stride + 1
+    out_w = (W + 2 * pad - pool_w) // stride + 1
+    check_shape(dout, "dout", (N, C, out_h, out_w))
+    dout = as_compute(dout, "dout", compute_dtype(dout))
+    return _backend.current().pool_backward(dout, arg_max, tuple(x_shape), pool_h, pool_w,
+                                            stride, pad)
+
+
+# ---------------------------------------------------------------------------------------------
+# affine
+
+def affine_forward(x, W, b):
+    """x (N, D) @ W (D, M) + b (M,) -> (N, M)."""
+    x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
+    check_ndim(x, "x", 2, "input (N, D) (the layer flattens N-D input)")
+    check_ndim(W, "W", 2, "weight (D, M)")
+    if x.shape[1] != W.shape[0]:
+        raise ValueError(f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
+                         f"got {x.shape[1]}")
+    if b.size != W.shape[1] or b.ndim > 2:
+        raise ValueError(f"b must have {W.shape[1]} elements, got shape {b.shape}")
+    dt = compute_dtype(x, W, b)
+    return _backend.current().affine_forward(
+        as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1))
+
+
+def affine_backward(dout, x, W):
+    """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,))."""
+    (dout,) = _arrays((dout, "dout"))
+    check_shape(dout, "dout", (x.shape[0], W.shape[1]))
+    dt = compute_dtype(dout, x, W)
+    return _backend.current().affine_backward(
+        as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt))
+
+
+# ---------------------------------------------------------------------------------------------
+# activations
+
+def relu_forward(x):
+    """-> (out, mask): out is a new array, x with entries <= 0 set to 0; mask = (x <= 0)."""
+    (x,) = _arrays((x, "x"))
+    return _backend.current().relu_forward(as_compute(x, "x", compute_dtype(x)))
+
+
+def relu_backward(dout, mask):
+    """Sets dout[mask] = 0 in place and returns dout (the book's Relu does exactly this).
+    dout must be writeable and of a floating dtype; the caller copies it otherwise."""
+    (dout,) = _arrays((dout, "dout"))
+    check_shape(dout, "dout", mask.shape)
+    return _backend.current().relu_backward(dout, mask)
+
+
+def sigmoid_forward(x):
+    """-> 1 / (1 + exp(-x))."""
+    (x,) = _arrays((x, "x"))
+    return _backend.current().sigmoid_forward(as_compute(x, "x", compute_dtype(x)))
+
+
+def sigmoid_backward(dout, out):
+    """-> dout * (1 - out) * out."""
+    (dout,) = _arrays((dout, "dout"))
+    check_shape(dout, "dout", out.shape)
+    dt = compute_dtype(dout, out)
+    return _backend.current().sigmoid_backward(as_compute(dout, "dout", dt),
+                                               as_compute(out, "out", dt))
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax and its loss
+
+def softmax(x):
+    """Softmax along the last axis, the maximum subtracted first."""
+    (x,) = _arrays((x, "x"))
+    return _backend.current().softmax(as_compute(x, "x", compute_dtype(x)))
+
+
+def _labels_or_onehot(t, y_shape):
+    """t as int64 labels (N,) in range, or as a one-hot/probability array of y's size."""
+    if t.size == int(np.prod(y_shape)) and t.size != y_shape[0]:
+        return t.reshape(y_shape), True
+    if t.size == y_shape[0] and y_shape[-1] == 1 and t.ndim == len(y_shape):
+        return t.reshape(y_shape), True
+    if t.size != y_shape[0]:
+        raise ValueError(f"t must hold {y_shape[0]} labels or a one-hot array of shape {y_shape}, "
+                         f"got shape {t.shape}")
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind == "f" and np.all(np.mod(t, 1) == 0):
+            pass
+        else:
+            raise TypeError(f"t must hold integer class labels, got dtype {t.dtype}")
+    labels = t.reshape(-1).astype(np.int64, copy=False)
+    n_classes = y_shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(f"t must hold labels in [0, {n_classes}), got {bad}")
+    return labels, False
+
+
+def prepare_targets(x, t):
+    """(x, labels, one_hot) ready for softmax_loss_*: x as (N, K) in the compute dtype (1-D x is
+    one sample); labels int64 (N,) in [0, K) -- for one-hot t, t.argmax(axis=1), as the book
+    does; one_hot is t as (N, K) in the compute dtype, or None when t held labels."""
+    x, t = _arrays((x, "x"), (t, "t"))
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    check_ndim(x, "x", 2, "scores (N, K)")
+    t, is_one_hot = _labels_or_onehot(t, x.shape)
+    if is_one_hot:
+        dt = compute_dtype(x, t)
+        one_hot = as_compute(t, "t", dt)
+        labels = one_hot.argmax(axis=1).astype(np.int64)
+    else:
+        dt = compute_dtype(x)
+        one_hot, labels = None, t
+    return as_compute(x, "x", dt), labels, one_hot
+
+
+def softmax_loss_forward(x, labels):
+    """x (N, K) scores, labels from prepare_targets -> (loss, y): y = softmax(x) and
+    loss = -sum(log(y[n, labels[n]] + 1e-7)) / N, a NumPy scalar of x's dtype."""
+    return _backend.current().softmax_loss_forward(x, labels)
+
+
+def softmax_loss_backward(y, labels, one_hot):
+    """-> dx = (y - one_hot) / N, or for labels y with 1 taken off at each label, / N.
+    (The book's SoftmaxWithLoss ignores dout.) dx has the dtype of y (promoted with one_hot)."""
+    return _backend.current().softmax_loss_backward(y, labels, one_hot)
+
+
+# ---------------------------------------------------------------------------------------------
+# batch normalisation (per activation, on 2-D (N, D) input; the layer flattens)
+
+def batchnorm_forward_train(x, gamma, beta, eps):
+    """-> (out, mu, var, xc, xn, std): mu = x.mean(0), xc = x - mu, var = mean(xc**2, 0),
+    std = sqrt(var + eps), xn = xc / std, out = gamma * xn + beta."""
+    x, gamma, beta = _arrays((x, "x"), (gamma, "gamma"), (beta, "beta"))
+    check_ndim(x, "x", 2, "input (N, D)")
+    for p, name in ((gamma, "gamma"), (beta, "beta")):
+        if p.size != x.shape[1]:
+            raise ValueError(f"{name} must have {x.shape[1]} elements (one per activation), "
+                             f"got shape {p.shape}")
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one sample to compute batch statistics, got 0")
+    dt = compute_dtype(x, gamma, beta)
+    return _backend.current().batchnorm_forward_train(
+        as_compute(x, "x", dt), as_compute(gamma, "gamma", dt).reshape(-1),
+        as_compute(beta, "beta", dt).reshape(-1), eps)
+
+
+def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, eps):
+    """-> gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
+    x, gamma, beta = _arrays((x, "x"), (gamma, "gamma"), (beta, "beta"))
+    check_ndim(x, "x", 2, "input (N, D)")
+    for p, name in ((gamma, "gamma"), (beta, "beta"), (running_mean, "running_mean"),
+                    (running_var, "running_var")):
+        if p.size != x.shape[1]:
+            raise ValueError(f"{name} must have {x.shape[1]} elements, got shape {p.shape}")
+    dt = compute_dtype(x, gamma, beta, running_mean, running_var)
+    return _backend.current().batchnorm_forward_test(
+        as_compute(x, "x", dt), as_compute(gamma, "gamma", dt).reshape(-1),
+        as_compute(beta, "beta", dt).reshape(-1),
+        as_compute(running_mean, "running_mean", dt).reshape(-1),
+        as_compute(running_var, "running_var", dt).reshape(-1), eps)
+
+
+def batchnorm_backward(dout, gamma, xc, xn, std):
+    """-> (dx, dgamma, dbeta) through the staged graph of the book's BatchNormalization:
+    dbeta = sum(dout, 0); dgamma = sum(xn*dout, 0); dxn = gamma*dout; dxc = dxn/std;
+    dstd = -sum(dxn*xc/std**2, 0); dvar = 0.5*dstd/std; dxc += (2/N)*xc*dvar;
+    dmu = sum(dxc, 0); dx = dxc - dmu/N."""
+    (dout,) = _arrays((dout, "dout"))
+    check_shape(dout, "dout", xc.shape)
+    dt = compute_dtype(dout, gamma, xc)
+    return _backend.current().batchnorm_backward(
+        as_compute(dout, "dout", dt), as_compute(gamma, "gamma", dt).reshape(-1),
+        as_compute(xc, "xc", dt), as_compute(xn, "xn", dt), as_compute(std, "std", dt))
+
+
+# ---------------------------------------------------------------------------------------------
+# dropout (the book's: no scaling at training time; the layer draws the random numbers from
+# np.random so that np.random.seed reproduces the book's runs)
+
+def dropout_forward_train(x, rand, ratio):
+    """-> (out, mask): mask = rand > ratio (bool), out = x * mask."""
+    (x,) = _arrays((x, "x"))
+    return _backend.current().dropout_forward_train(as_compute(x, "x", compute_dtype(x)),
+                                                    rand, float(ratio))
+
+
+def dropout_backward(dout, mask):
+    """-> dout * mask."""
+    (dout,) = _arrays((dout, "dout"))
+    check_shape(dout, "dout", mask.shape)
+    return _backend.current().dropout_backward(as_compute(dout, "dout", compute_dtype(dout)),
+                                               mask)
+
+
+# ---------------------------------------------------------------------------------------------
+# optimizer updates: in place on `param` and the state arrays, which are writeable arrays of
+# param's shape and dtype; `grad` has been converted to param's dtype and shape. Any of them may
+# be non-contiguous: a backend that needs contiguity copies and writes the result back.
+
+def _update(kind, param, grad, states, *hyper):
+    if not isinstance(param, np.ndarray) or param.dtype not in _FLOATS:
+        raise TypeError(f"param must be a float32 or float64 ndarray, got "
+                        f"{getattr(param, 'dtype', type(param).__name__)}")
+    if not param.flags.writeable:
+        raise ValueError("param must be writeable: the optimizer updates it in place")
+    (grad,) = _arrays((grad, "grad"))
+    if grad.shape != param.shape:
+        raise ValueError(f"grad must have the shape of its param {param.shape}, got {grad.shape}")
+    compute_dtype(grad)  # refuses complex/object gradients before anything changes
+    grad = grad.astype(param.dtype, copy=False)
+    for s in states:
+        if s.shape != param.shape or s.dtype != param.dtype or not s.flags.writeable:
+            raise ValueError(f"optimizer state must be a writeable {param.dtype} array of shape "
+                             f"{param.shape}, got {s.dtype} {s.shape}")
+    getattr(_backend.current(), kind)(param, grad, *states, *hyper)
+
+
+def sgd_update(param, grad, lr):
+    """param -= lr * grad."""
+    _update("sgd_update", param, grad, (), float(lr))
+
+
+def momentum_update(param, grad, v, lr, momentum):
+    """v = momentum*v - lr*grad; param += v."""
+    _update("momentum_update", param, grad, (v,), float(lr), float(momentum))
+
+
+def nesterov_update(param, grad, v, lr, momentum):
+    """The book's (JP) order: param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
+    _update("nesterov_update", param, grad, (v,), float(lr), float(momentum))
+
+
+def adagrad_update(param, grad, h, lr):
+    """h += grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
+    _update("adagrad_update", param, grad, (h,), float(lr))
+
+
+def rmsprop_update(param, grad, h, lr, decay_rate):
+    """h = decay*h + (1-decay)*grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
+    _update("rmsprop_update", param, grad, (h,), float(lr), float(decay_rate))
+
+
+def adam_update(param, grad, m, v, lr_t, beta1, beta2):
+    """m += (1-b1)*(grad-m); v += (1-b2)*(grad*grad-v); param -= lr_t*m / (sqrt(v) + 1e-7)."""
+    _update("adam_update", param, grad, (m, v), float(lr_t), float(beta1), float(beta2))
+
+
+# Every kernel a backend implements, by name.
+KERNELS = (
+    "im2col", "col2im", "conv_forward", "conv_backward", "pool_forward", "pool_backward",
+    "affine_forward", "affine_backward", "relu_forward", "relu_backward", "sigmoid_forward",
+    "sigmoid_backward", "softmax", "softmax_loss_forward", "softmax_loss_backward",
+    "batchnorm_forward_train", "batchnorm_forward_test", "batchnorm_backward",
+    "dropout_forward_train", "dropout_backward", "sgd_update", "momentum_update",
+    "nesterov_update", "adagrad_update", "rmsprop_update", "adam_update",
+)

@@ -1,0 +1,71 @@
+# Bindings for im2col / col2im in the book's layout (fastscratch.util.im2col / col2im).
+from cython cimport floating
+from fs_kernels cimport (fs_index, fs_patch_geometry, fs_im2col_rows_f32, fs_im2col_rows_f64,
+                         fs_col2im_rows_f32, fs_col2im_rows_f64)
+from fs_checks cimport float_array, need_ndim, patch_geometry
+import numpy as np
+
+
+# Arrays become typed memoryviews when these are called (with the GIL); the C runs without it.
+cdef void _im2col(const floating[:, :, :, ::1] x, fs_index batch, fs_patch_geometry *g,
+                  floating[:, ::1] col):
+    with nogil:
+        if floating is float:
+            fs_im2col_rows_f32(&x[0, 0, 0, 0], batch, g, &col[0, 0])
+        else:
+            fs_im2col_rows_f64(&x[0, 0, 0, 0], batch, g, &col[0, 0])
+
+
+cdef void _col2im(const floating[:, ::1] col, fs_index batch, fs_patch_geometry *g,
+                  floating[:, :, :, ::1] img):
+    with nogil:
+        if floating is float:
+            fs_col2im_rows_f32(&col[0, 0], batch, g, &img[0, 0, 0, 0])
+        else:
+            fs_col2im_rows_f64(&col[0, 0], batch, g, &img[0, 0, 0, 0])
+
+
+def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index pad=0):
+    """(N, C, H, W) -> (N*out_h*out_w, C*filter_h*filter_w), the book's layout, x's dtype."""
+    x = float_array(x, "x")
+    need_ndim(x, "x", 4)
+    cdef fs_index N = x.shape[0]
+    cdef fs_patch_geometry g = patch_geometry(x.shape[1], x.shape[2], x.shape[3],
+                                              filter_h, filter_w, stride, pad)
+    col = np.empty((N * g.out_h * g.out_w, g.channels * filter_h * filter_w), dtype=x.dtype)
+    if col.size == 0:
+        return col
+    if x.dtype == np.float32:
+        _im2col[float](x, N, &g, col)
+    else:
+        _im2col[double](x, N, &g, col)
+    return col
+
+
+def col2im(col, input_shape, fs_index filter_h, fs_index filter_w, fs_index stride=1,
+           fs_index pad=0):
+    """The accumulating adjoint of im2col: (N*out_h*out_w, C*FH*FW) -> (N, C, H, W)."""
+    col = float_array(col, "col")
+    need_ndim(col, "col", 2)
+    if len(input_shape) != 4:
+        raise ValueError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")
+    cdef fs_index N = input_shape[0]
+    if N < 0:
+        raise ValueError(f"input_shape must be non-negative, got {tuple(input_shape)}")
+    cdef fs_patch_geometry g = patch_geometry(input_shape[1], input_shape[2], input_shape[3],
+                                              filter_h, filter_w, stride, pad)
+    expected = (N * g.out_h * g.out_w, g.channels * filter_h * filter_w)
+    if col.shape != expected:
+        raise ValueError(f"col must have shape {expected} for input_shape {tuple(input_shape)}, "
+                         f"got {col.shape}")
+    img = np.empty((N, g.channels, g.height, g.width), dtype=col.dtype)
+    if img.size == 0:
+        return img
+    if col.size == 0:
+        img[...] = 0
+        return img
+    if col.dtype == np.float32:
+        _col2im[float](col, N, &g, img)
+    else:
+        _col2im[double](col, N, &g, img)
+    return img

@@ -1,0 +1,32 @@
+# Cython's view of the C kernels in csrc/: the declarations every binding cimports.
+from libc.stdint cimport int64_t
+
+cdef extern from "fs_common.h" nogil:
+    ctypedef int64_t fs_index
+
+cdef extern from "runtime.h" nogil:
+    void fs_set_num_threads(int n)
+    int fs_get_omp_threads()
+    int fs_get_blas_threads()
+    const char *fs_blas_config()
+    const char *fs_blas_corename()
+    int fs_omp_version()
+    int fs_cpu_simd_levels()
+
+cdef extern from "im2col.h" nogil:
+    ctypedef struct fs_patch_geometry:
+        fs_index channels, height, width
+        fs_index kernel_h, kernel_w
+        fs_index stride, pad
+        fs_index out_h, out_w
+    int fs_patch_geometry_init(fs_patch_geometry *g, fs_index channels, fs_index height,
+                               fs_index width, fs_index kernel_h, fs_index kernel_w,
+                               fs_index stride, fs_index pad)
+    void fs_im2col_rows_f32(const float *x, fs_index batch, const fs_patch_geometry *g, float *col)
+    void fs_im2col_rows_f64(const double *x, fs_index batch, const fs_patch_geometry *g, double *col)
+    void fs_col2im_rows_f32(const float *col, fs_index batch, const fs_patch_geometry *g, float *img)
+    void fs_col2im_rows_f64(const double *col, fs_index batch, const fs_patch_geometry *g, double *img)
+    void fs_im2col_cols_f32(const float *x_image, const fs_patch_geometry *g, float *col)
+    void fs_im2col_cols_f64(const double *x_image, const fs_patch_geometry *g, double *col)
+    void fs_col2im_cols_f32(const float *col, const fs_patch_geometry *g, float *img)
+    void fs_col2im_cols_f64(const double *col, const fs_patch_geometry *g, double *img)
