@@ -24,14 +24,10 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    if extra and args.command != "run":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "run":
-        args.script_args = list(getattr(args, "script_args", [])) + extra
     try:
         return args.run(args) or 0
     except UsageError as exc:
