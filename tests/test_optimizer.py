@@ -11,7 +11,8 @@ STEPS = 3
 
 
 def make_problem(rng, dtype=np.float64):
-    params = {"W": rng.standard_normal((3, 4)).astype(dtype), "b": rng.standard_normal(4).astype(dtype)}
+    params = {"W": rng.standard_normal((3, 4)).astype(dtype),
+              "b": rng.standard_normal(4).astype(dtype)}
     grads = [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()}
              for _ in range(STEPS)]
     return params, grads

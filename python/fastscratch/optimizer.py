@@ -26,7 +26,8 @@ def _checked(params, grads, states=()):
             raise TypeError(f"params[{key!r}] must be a float32 or float64 ndarray (it is updated "
                             f"in place), got {getattr(param, 'dtype', type(param).__name__)}")
         if not param.flags.writeable:
-            raise ValueError(f"params[{key!r}] must be writeable: the optimizer updates it in place")
+            raise ValueError(f"params[{key!r}] must be writeable: the optimizer updates it "
+                             "in place")
         try:
             grad = grads[key]
         except KeyError:
