@@ -549,3 +549,12 @@ def test_mismatched_shapes_name_the_argument(backend, rng):
 def test_complex_input_is_refused_with_a_type_error(backend):
     with pytest.raises(TypeError, match="complex"):
         Relu().forward(np.ones(3, dtype=complex))
+
+
+def test_star_import_gives_what_the_books_layers_module_gives():
+    namespace = {}
+    exec("from fastscratch.layers import *", namespace)
+    for name in ("Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
+                 "Convolution", "Pooling", "softmax", "cross_entropy_error", "sigmoid", "relu",
+                 "im2col", "col2im"):
+        assert name in namespace, name

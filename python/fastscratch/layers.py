@@ -9,12 +9,17 @@ always return float64; here float32 in and float32 params stay float32).
 import numpy as np
 
 from . import kernels
+# The book's layers.py imports these into its namespace, so `from common.layers import *` hands
+# them to a script too; the same star import of this module does.
+from .functions import *  # noqa: F401,F403
+from .functions import __all__ as _functions_all
+from .util import im2col, col2im  # noqa: F401
 
 # The book writes 10e-7.
 BATCHNORM_EPS = 1e-6
 
 __all__ = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
-           "Convolution", "Pooling"]
+           "Convolution", "Pooling", "im2col", "col2im"] + list(_functions_all)
 
 
 def _forwarded(layer, value):
