@@ -15,7 +15,7 @@ class Failed:
         return f"Failed({self.reason!r})"
 
 
-def _reason(exc):
+def reason(exc):
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -49,7 +49,7 @@ def interleaved(runners, repeats, warmup=1, min_sample=0.02):
             numbers[name] = calibrate(fn, min_sample)
             live[name] = fn
         except Exception as exc:  # a missing or broken kernel must not end the run
-            results[name] = Failed(_reason(exc))
+            results[name] = Failed(reason(exc))
     samples = {name: [] for name in live}
     order = list(live)
     for round_ in range(repeats):
@@ -59,12 +59,14 @@ def interleaved(runners, repeats, warmup=1, min_sample=0.02):
                 continue
             fn, number = live[name], numbers[name]
             try:
+                if number > 1:
+                    fn()  # untimed: wakes this contender's thread pools, lets the last one's idle
                 start = time.perf_counter()
                 for _ in range(number):
                     fn()
                 samples[name].append((time.perf_counter() - start) / number)
             except Exception as exc:
-                results[name] = Failed(_reason(exc))
+                results[name] = Failed(reason(exc))
                 del live[name]
     for name in live:
         results[name] = statistics.median(samples[name])
