@@ -62,7 +62,7 @@ def header(settings, torch_version, torch_note):
         f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
         f"- machine: {cpu_model()}, {os.cpu_count()} logical cores ({usable_cores()} usable), "
         f"{platform.system()} {platform.release()}",
-        f"- BLAS: OpenBLAS {blas['version']} core {blas['core']} ({blas['config']}); "
+        f"- BLAS: {blas['config']} (core in use {blas['core']}); "
         f"OpenMP {omp['version']}; SIMD clones {info['build']['simd']}, "
         f"this CPU runs {info['build']['cpu_runs']}",
         f"- versions: fastscratch {info['fastscratch']}, Python {info['python']}, "
@@ -128,7 +128,7 @@ def section(threads, dtype, gemm, rows, contenders, notes):
     """One table: every case at `threads` threads in `dtype`.
     `gemm` is (GFLOP/s or None, how); `rows` is [(case, {contender: seconds or Failed})]."""
     gemm_rate, how = gemm
-    gemm_text = f"GEMM {gemm_rate:.1f} GFLOP/s ({how})" if gemm_rate else f"GEMM rate n/a ({how})"
+    gemm_text = f"GEMM {gemm_rate:.1f} GFLOP/s by {how}" if gemm_rate else f"GEMM rate n/a: {how}"
     thread_text = "1 thread" if threads == 1 else f"{threads} threads"
     lines = ["", f"## {thread_text}, {dtype} — {gemm_text}", ""]
     head = ["case", "GFLOP"] + [NAMES[c] for c in contenders] + ["native ÷ reference"]
@@ -162,7 +162,7 @@ def section(threads, dtype, gemm, rows, contenders, notes):
 def memory_section(threads, rows, contenders, notes):
     """`rows` is [(name, dtype, {contender: measure() dict or Failed})]."""
     lines = ["", f"## Peak memory of one training step ({threads} threads, a fresh process each)",
-             "", "MB the process grew to during one gradient + Adam step above its resident size "
+             "", "MB the process grew by during one gradient + Adam step above its resident size "
              "just before (net, batch and optimizer built): gradients, layer caches, Adam's "
              "state, temporaries, whoever allocated them (NumPy, C, BLAS, torch). Ratios < 1: "
              "native needs less.", ""]
