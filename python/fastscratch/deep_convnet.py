@@ -1,0 +1,101 @@
+"""The book's ch08 DeepConvNet (about 99.4% on MNIST):
+
+    [conv - relu - conv - relu - pool] x 3 - affine - relu - dropout - affine - dropout - softmax
+
+`layers` is a list, as in the book; the parameterised layers sit at indices
+(0, 2, 5, 7, 10, 12, 15, 18) and hold W1..W8 / b1..b8.
+"""
+import numpy as np
+
+from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from .params_io import ParamsIO
+from .simple_convnet import batched_accuracy
+from .weight_init import normal_weight, param_dtype, zeros
+
+__all__ = ["DeepConvNet"]
+
+PARAM_LAYER_INDICES = (0, 2, 5, 7, 10, 12, 15, 18)
+
+
+class DeepConvNet(ParamsIO):
+    """He-initialised (std sqrt(2/fan_in), drawn W1..W8 in order from the global generator),
+    biases zeros. The fan-ins are the layers' real ones (for the defaults exactly the book's
+    [9, 144, 144, 288, 288, 576, 1024, 50]), and the first affine's input size follows from
+    input_dim and the conv params (the book fixes it at 64*4*4). dtype (keyword): the
+    parameters' dtype (None: float64, the book's; load_params then keeps the file's dtypes)."""
+
+    def __init__(self, input_dim=(1, 28, 28),
+                 conv_param_1={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
+                 conv_param_2={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
+                 conv_param_3={'filter_num': 32, 'filter_size': 3, 'pad': 1, 'stride': 1},
+                 conv_param_4={'filter_num': 32, 'filter_size': 3, 'pad': 2, 'stride': 1},
+                 conv_param_5={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
+                 conv_param_6={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
+                 hidden_size=50, output_size=10, *, dtype=None):
+        self._dtype = param_dtype(dtype)
+        conv_params = [conv_param_1, conv_param_2, conv_param_3,
+                       conv_param_4, conv_param_5, conv_param_6]
+        self.params = {}
+        channels, height, width = input_dim
+        for idx, conv_param in enumerate(conv_params, start=1):
+            fn, fs = conv_param['filter_num'], conv_param['filter_size']
+            std = np.sqrt(2.0 / (channels * fs * fs))
+            self.params[f'W{idx}'] = normal_weight(std, (fn, channels, fs, fs), self._dtype)
+            self.params[f'b{idx}'] = zeros(fn, self._dtype)
+            height = (height + 2 * conv_param['pad'] - fs) // conv_param['stride'] + 1
+            width = (width + 2 * conv_param['pad'] - fs) // conv_param['stride'] + 1
+            if idx % 2 == 0:  # a 2x2 stride-2 pooling follows every second conv
+                height, width = (height - 2) // 2 + 1, (width - 2) // 2 + 1
+            channels = fn
+        flat_size = channels * height * width  # 64*4*4 = 1024 for the defaults
+        self.params['W7'] = normal_weight(np.sqrt(2.0 / flat_size), (flat_size, hidden_size),
+                                          self._dtype)
+        self.params['b7'] = zeros(hidden_size, self._dtype)
+        self.params['W8'] = normal_weight(np.sqrt(2.0 / hidden_size), (hidden_size, output_size),
+                                          self._dtype)
+        self.params['b8'] = zeros(output_size, self._dtype)
+
+        self.layers = []
+        for idx, conv_param in enumerate(conv_params, start=1):
+            self.layers.append(Convolution(self.params[f'W{idx}'], self.params[f'b{idx}'],
+                                           conv_param['stride'], conv_param['pad']))
+            self.layers.append(Relu())
+            if idx % 2 == 0:
+                self.layers.append(Pooling(pool_h=2, pool_w=2, stride=2))
+        self.layers.append(Affine(self.params['W7'], self.params['b7']))
+        self.layers.append(Relu())
+        self.layers.append(Dropout(0.5))
+        self.layers.append(Affine(self.params['W8'], self.params['b8']))
+        self.layers.append(Dropout(0.5))
+        self.last_layer = SoftmaxWithLoss()
+
+    def _bind_params(self):
+        for i, layer_idx in enumerate(PARAM_LAYER_INDICES, start=1):
+            self.layers[layer_idx].W = self.params[f'W{i}']
+            self.layers[layer_idx].b = self.params[f'b{i}']
+
+    def predict(self, x, train_flg=False):
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                x = layer.forward(x, train_flg)
+            else:
+                x = layer.forward(x)
+        return x
+
+    def loss(self, x, t):
+        """The training loss: dropout is active (random), as in the book."""
+        return self.last_layer.forward(self.predict(x, train_flg=True), t)
+
+    def accuracy(self, x, t, batch_size=100):
+        return batched_accuracy(lambda xb: self.predict(xb, train_flg=False), x, t, batch_size)
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        grads = {}
+        for i, layer_idx in enumerate(PARAM_LAYER_INDICES, start=1):
+            grads[f'W{i}'] = self.layers[layer_idx].dW
+            grads[f'b{i}'] = self.layers[layer_idx].db
+        return grads

@@ -1,0 +1,102 @@
+"""The book's ch07 SimpleConvNet: conv - relu - pool - affine - relu - affine - softmax."""
+from collections import OrderedDict
+
+import numpy as np
+
+from .gradient import numerical_gradient
+from .kernels import check_int
+from .layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from .params_io import ParamsIO
+from .two_layer_net import labels_of
+from .weight_init import normal_weight, param_dtype, zeros
+
+__all__ = ["SimpleConvNet"]
+
+
+def batched_accuracy(predict, x, t, batch_size):
+    """Share of argmax(predict(x)) == t, predicting batch_size samples at a time. Every sample
+    counts: the book skips a last partial batch (and so counts it as wrong)."""
+    batch_size = check_int(batch_size, "batch_size", 1)
+    t = labels_of(t)
+    acc = 0.0
+    for start in range(0, x.shape[0], batch_size):
+        y = predict(x[start:start + batch_size])
+        acc += np.sum(np.argmax(y, axis=1) == t[start:start + batch_size])
+    return acc / x.shape[0]
+
+
+class SimpleConvNet(ParamsIO):
+    """input_dim (C, H, W); conv_param: filter_num, filter_size, pad, stride; weights
+    weight_init_std * randn (W1, W2, W3 in that order), biases zeros. dtype (keyword): the
+    parameters' dtype (None: float64, the book's; load_params then keeps the file's dtypes)."""
+
+    def __init__(self, input_dim=(1, 28, 28),
+                 conv_param={'filter_num': 30, 'filter_size': 5, 'pad': 0, 'stride': 1},
+                 hidden_size=100, output_size=10, weight_init_std=0.01, *, dtype=None):
+        self._dtype = param_dtype(dtype)
+        filter_num = conv_param['filter_num']
+        filter_size = conv_param['filter_size']
+        filter_pad = conv_param['pad']
+        filter_stride = conv_param['stride']
+        input_size = input_dim[1]
+        # The book's arithmetic (a float; the pooled size assumes an even conv output).
+        conv_output_size = (input_size - filter_size + 2 * filter_pad) / filter_stride + 1
+        pool_output_size = int(filter_num * (conv_output_size / 2) * (conv_output_size / 2))
+
+        std, dt = weight_init_std, self._dtype
+        self.params = {}
+        self.params['W1'] = normal_weight(std, (filter_num, input_dim[0], filter_size,
+                                                filter_size), dt)
+        self.params['b1'] = zeros(filter_num, dt)
+        self.params['W2'] = normal_weight(std, (pool_output_size, hidden_size), dt)
+        self.params['b2'] = zeros(hidden_size, dt)
+        self.params['W3'] = normal_weight(std, (hidden_size, output_size), dt)
+        self.params['b3'] = zeros(output_size, dt)
+
+        self.layers = OrderedDict()
+        self.layers['Conv1'] = Convolution(self.params['W1'], self.params['b1'],
+                                           conv_param['stride'], conv_param['pad'])
+        self.layers['Relu1'] = Relu()
+        self.layers['Pool1'] = Pooling(pool_h=2, pool_w=2, stride=2)
+        self.layers['Affine1'] = Affine(self.params['W2'], self.params['b2'])
+        self.layers['Relu2'] = Relu()
+        self.layers['Affine2'] = Affine(self.params['W3'], self.params['b3'])
+        self.last_layer = SoftmaxWithLoss()
+
+    _PARAM_LAYERS = (('Conv1', 1), ('Affine1', 2), ('Affine2', 3))
+
+    def _bind_params(self):
+        for name, idx in self._PARAM_LAYERS:
+            layer = self.layers[name]
+            layer.W, layer.b = self.params[f'W{idx}'], self.params[f'b{idx}']
+
+    def predict(self, x):
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, t):
+        return self.last_layer.forward(self.predict(x), t)
+
+    def accuracy(self, x, t, batch_size=100):
+        return batched_accuracy(self.predict, x, t, batch_size)
+
+    def numerical_gradient(self, x, t):
+        def loss_w(w):
+            return self.loss(x, t)
+        grads = {}
+        for idx in (1, 2, 3):
+            for key in (f'W{idx}', f'b{idx}'):
+                grads[key] = numerical_gradient(loss_w, self.params[key])
+        return grads
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(list(self.layers.values())):
+            dout = layer.backward(dout)
+        grads = {}
+        for name, idx in self._PARAM_LAYERS:
+            grads[f'W{idx}'] = self.layers[name].dW
+            grads[f'b{idx}'] = self.layers[name].db
+        return grads

@@ -1,0 +1,123 @@
+"""The book's Trainer (common/trainer.py): mini-batch training with one of the book's optimizers,
+a per-epoch accuracy check and the book's printed lines.
+
+On a terminal (verbose, stdout a tty) it also shows a tqdm progress bar with the latest loss;
+the book's lines are still printed, above the bar. Anywhere else (a pipe, a file, a notebook's
+captured stdout) it prints exactly the book's lines and nothing else.
+"""
+import sys
+
+import numpy as np
+
+from .optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+
+__all__ = ["Trainer", "OPTIMIZERS"]
+
+OPTIMIZERS = {'sgd': SGD, 'momentum': Momentum, 'nesterov': Nesterov,
+              'adagrad': AdaGrad, 'rmsprop': RMSprop, 'adam': Adam}
+
+
+def optimizer_class(name):
+    """The optimizer class called `name` (case-insensitive)."""
+    try:
+        return OPTIMIZERS[str(name).lower()]
+    except KeyError:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)} (any case), "
+                         f"got {name!r}") from None
+
+
+def _stdout_is_terminal():
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return False
+
+
+class Trainer:
+    """Trains `network` (anything with params, gradient, loss and accuracy) for `epochs` epochs
+    of `x_train.shape[0] / mini_batch_size` steps, each on a batch drawn with replacement by
+    `np.random.choice`. History: train_loss_list (every step), train_acc_list and test_acc_list
+    (once per epoch, on the first evaluate_sample_num_per_epoch samples when given)."""
+
+    def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20,
+                 mini_batch_size=100, optimizer='SGD', optimizer_param={'lr': 0.01},
+                 evaluate_sample_num_per_epoch=None, verbose=True):
+        self.network = network
+        self.verbose = verbose
+        self.x_train = x_train
+        self.t_train = t_train
+        self.x_test = x_test
+        self.t_test = t_test
+        self.epochs = epochs
+        self.batch_size = mini_batch_size
+        self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
+
+        self.optimizer = optimizer_class(optimizer)(**optimizer_param)
+
+        self.train_size = x_train.shape[0]
+        self.iter_per_epoch = max(self.train_size / mini_batch_size, 1)
+        self.max_iter = int(epochs * self.iter_per_epoch)
+        self.current_iter = 0
+        self.current_epoch = 0
+
+        self.train_loss_list = []
+        self.train_acc_list = []
+        self.test_acc_list = []
+        self._bar = None
+
+    def _print(self, line):
+        if self._bar is not None:
+            self._bar.write(line)  # above the bar, which is redrawn below it
+        else:
+            print(line)
+
+    def train_step(self):
+        batch_mask = np.random.choice(self.train_size, self.batch_size)
+        x_batch = self.x_train[batch_mask]
+        t_batch = self.t_train[batch_mask]
+
+        grads = self.network.gradient(x_batch, t_batch)
+        self.optimizer.update(self.network.params, grads)
+
+        loss = self.network.loss(x_batch, t_batch)
+        self.train_loss_list.append(loss)
+        if self.verbose:
+            self._print("train loss:" + str(loss))
+        if self._bar is not None:
+            self._bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
+            self._bar.update(1)
+
+        if self.current_iter % self.iter_per_epoch == 0:
+            self.current_epoch += 1
+            x_train_sample, t_train_sample = self.x_train, self.t_train
+            x_test_sample, t_test_sample = self.x_test, self.t_test
+            if self.evaluate_sample_num_per_epoch is not None:
+                n = self.evaluate_sample_num_per_epoch
+                x_train_sample, t_train_sample = self.x_train[:n], self.t_train[:n]
+                x_test_sample, t_test_sample = self.x_test[:n], self.t_test[:n]
+
+            train_acc = self.network.accuracy(x_train_sample, t_train_sample)
+            test_acc = self.network.accuracy(x_test_sample, t_test_sample)
+            self.train_acc_list.append(train_acc)
+            self.test_acc_list.append(test_acc)
+            if self.verbose:
+                self._print("=== epoch:" + str(self.current_epoch) + ", train acc:"
+                            + str(train_acc) + ", test acc:" + str(test_acc) + " ===")
+        self.current_iter += 1
+
+    def train(self):
+        if self.verbose and _stdout_is_terminal():
+            from tqdm import tqdm
+            self._bar = tqdm(total=self.max_iter, unit="iter", dynamic_ncols=True)
+        try:
+            for _ in range(self.max_iter):
+                self.train_step()
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+
+        test_acc = self.network.accuracy(self.x_test, self.t_test)
+        if self.verbose:
+            print("=============== Final Test Accuracy ===============")
+            print("test acc:" + str(test_acc))

@@ -1,0 +1,74 @@
+"""The book's ch05 TwoLayerNet: Affine - Relu - Affine - SoftmaxWithLoss, with backprop and
+numerical gradients. Note `lastLayer` (camelCase), as in the book."""
+from collections import OrderedDict
+
+import numpy as np
+
+from .gradient import numerical_gradient
+from .layers import Affine, Relu, SoftmaxWithLoss
+from .params_io import ParamsIO
+from .weight_init import normal_weight, param_dtype, zeros
+
+__all__ = ["TwoLayerNet"]
+
+
+def labels_of(t):
+    """t as label indices (one-hot rows become their argmax)."""
+    t = np.asarray(t)
+    return t if t.ndim == 1 else np.argmax(t, axis=1)
+
+
+class TwoLayerNet(ParamsIO):
+    """input_size -> hidden_size (ReLU) -> output_size. Weights weight_init_std * randn from
+    the global generator (W1 then W2), biases zeros. dtype (keyword): the parameters' dtype
+    (None: float64, the book's)."""
+
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, *,
+                 dtype=None):
+        self._dtype = param_dtype(dtype)
+        self.params = {}
+        self.params['W1'] = normal_weight(weight_init_std, (input_size, hidden_size), self._dtype)
+        self.params['b1'] = zeros(hidden_size, self._dtype)
+        self.params['W2'] = normal_weight(weight_init_std, (hidden_size, output_size),
+                                          self._dtype)
+        self.params['b2'] = zeros(output_size, self._dtype)
+
+        self.layers = OrderedDict()
+        self.layers['Affine1'] = Affine(self.params['W1'], self.params['b1'])
+        self.layers['Relu1'] = Relu()
+        self.layers['Affine2'] = Affine(self.params['W2'], self.params['b2'])
+        self.lastLayer = SoftmaxWithLoss()
+
+    def _bind_params(self):
+        for i in (1, 2):
+            layer = self.layers[f'Affine{i}']
+            layer.W, layer.b = self.params[f'W{i}'], self.params[f'b{i}']
+
+    def predict(self, x):
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, t):
+        return self.lastLayer.forward(self.predict(x), t)
+
+    def accuracy(self, x, t):
+        y = np.argmax(self.predict(x), axis=1)
+        return np.sum(y == labels_of(t)) / float(x.shape[0])
+
+    def numerical_gradient(self, x, t):
+        def loss_W(W):
+            return self.loss(x, t)
+        return {key: numerical_gradient(loss_W, self.params[key])
+                for key in ('W1', 'b1', 'W2', 'b2')}
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        dout = self.lastLayer.backward(1)
+        for layer in reversed(list(self.layers.values())):
+            dout = layer.backward(dout)
+        grads = {}
+        for i in (1, 2):
+            grads[f'W{i}'] = self.layers[f'Affine{i}'].dW
+            grads[f'b{i}'] = self.layers[f'Affine{i}'].db
+        return grads
