@@ -9,19 +9,16 @@ FS_HOT static void FS_FN(softmax_row)(const real *x, fs_index cols, real *y)
         const real v = x[j];
         m = (v > m || v != v) ? v : m;
     }
+    for (fs_index j = 0; j < cols; ++j) y[j] = FS_EXP(x[j] - m);  /* vectorised (fs_vmath.h) */
     double sum = 0;
-    for (fs_index j = 0; j < cols; ++j) {
-        const real e = FS_EXP(x[j] - m);
-        y[j] = e;
-        sum += e;
-    }
+    for (fs_index j = 0; j < cols; ++j) sum += y[j];
     const real s = (real)sum;
     for (fs_index j = 0; j < cols; ++j) y[j] = y[j] / s;
 }
 
 void FS_FN(fs_softmax)(const real *x, fs_index rows, fs_index cols, real *y)
 {
-    #pragma omp parallel for schedule(static) if (rows * cols > FS_PARALLEL_THRESHOLD / 4)
+    #pragma omp parallel for schedule(static) if (rows * cols > FS_STREAM_THRESHOLD)
     for (fs_index r = 0; r < rows; ++r)
         FS_FN(softmax_row)(x + r * cols, cols, y + r * cols);
 }
@@ -42,7 +39,7 @@ FS_HOT void FS_FN(fs_softmax_loss_backward)(const real *y, const int64_t *labels
                                             fs_index cols, real *dx)
 {
     const real n = (real)rows;
-    #pragma omp parallel for schedule(static) if (rows * cols > FS_PARALLEL_THRESHOLD)
+    #pragma omp parallel for schedule(static) if (rows * cols > FS_STREAM_THRESHOLD)
     for (fs_index r = 0; r < rows; ++r) {
         const real *yr = y + r * cols;
         real *dr = dx + r * cols;
@@ -56,6 +53,6 @@ FS_HOT void FS_FN(fs_softmax_loss_backward_onehot)(const real *y, const real *t,
 {
     const real n = (real)rows;
     const fs_index size = rows * cols;
-    #pragma omp parallel for schedule(static) if (size > FS_PARALLEL_THRESHOLD)
+    #pragma omp parallel for schedule(static) if (size > FS_STREAM_THRESHOLD)
     for (fs_index i = 0; i < size; ++i) dx[i] = (y[i] - t[i]) / n;
 }
