@@ -6,9 +6,9 @@ FS_HOT void FS_FN(fs_dropout_forward_train)(const real *x, const double *rand, d
 {
     #pragma omp parallel for schedule(static) if (n > FS_STREAM_THRESHOLD)
     for (fs_index i = 0; i < n; ++i) {
-        const uint8_t keep = rand[i] > ratio;
-        mask[i] = keep;
-        out[i] = x[i] * (real)keep;
+        const int keep = rand[i] > ratio;
+        mask[i] = (uint8_t)keep;
+        out[i] = x[i] * (keep ? (real)1 : (real)0);
     }
 }
 

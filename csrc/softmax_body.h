@@ -1,19 +1,32 @@
 /* Softmax and its loss for one element type; included twice by softmax.c. */
 
-/* One row. The maximum propagates NaN (as np.max does), so a NaN row gives NaN everywhere;
- * the row sum is kept in double (more exact than the float sum it replaces). */
+/* One row. The maximum propagates NaN (as np.max does), so a NaN row gives NaN everywhere.
+ * Max and sum keep 8 running lanes (as NumPy's pairwise sum does) so the loops vectorise and do
+ * not wait on one add chain; the sum is kept in double. */
 FS_HOT static void FS_FN(softmax_row)(const real *x, fs_index cols, real *y)
 {
-    real m = x[0];
-    for (fs_index j = 1; j < cols; ++j) {
-        const real v = x[j];
-        m = (v > m || v != v) ? v : m;
-    }
-    for (fs_index j = 0; j < cols; ++j) y[j] = FS_EXP(x[j] - m);  /* vectorised (fs_vmath.h) */
-    double sum = 0;
-    for (fs_index j = 0; j < cols; ++j) sum += y[j];
+    real lane_max[8];
+    double lane_sum[8];
+    fs_index j = 0;
+    for (int k = 0; k < 8; ++k) lane_max[k] = x[0];
+    for (; j + 8 <= cols; j += 8)
+        for (int k = 0; k < 8; ++k) {
+            const real v = x[j + k];
+            lane_max[k] = (v > lane_max[k] || v != v) ? v : lane_max[k];
+        }
+    real m = lane_max[0];
+    for (int k = 1; k < 8; ++k) m = (lane_max[k] > m || lane_max[k] != lane_max[k]) ? lane_max[k] : m;
+    for (; j < cols; ++j) m = (x[j] > m || x[j] != x[j]) ? x[j] : m;
+
+    for (j = 0; j < cols; ++j) y[j] = FS_EXP(x[j] - m);  /* vectorised (fs_vmath.h) */
+    for (int k = 0; k < 8; ++k) lane_sum[k] = 0;
+    for (j = 0; j + 8 <= cols; j += 8)
+        for (int k = 0; k < 8; ++k) lane_sum[k] += y[j + k];
+    double sum = ((lane_sum[0] + lane_sum[1]) + (lane_sum[2] + lane_sum[3])) +
+                 ((lane_sum[4] + lane_sum[5]) + (lane_sum[6] + lane_sum[7]));
+    for (; j < cols; ++j) sum += y[j];
     const real s = (real)sum;
-    for (fs_index j = 0; j < cols; ++j) y[j] = y[j] / s;
+    for (j = 0; j < cols; ++j) y[j] = y[j] / s;
 }
 
 void FS_FN(fs_softmax)(const real *x, fs_index rows, fs_index cols, real *y)
