@@ -42,3 +42,77 @@ cdef inline fs_patch_geometry patch_geometry(fs_index channels, fs_index height,
         raise ValueError(f"a {kernel_h}x{kernel_w} window must fit the padded input "
                          f"{height + 2 * pad}x{width + 2 * pad} (H={height}, W={width}, pad={pad})")
     return g
+
+
+# ---- checks of the elementwise, softmax, batchnorm, dropout and optimizer bindings ----------
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+
+
+cdef inline object c_order(object a):
+    """`a` itself when C-contiguous, else a C-ordered copy (0-d stays 0-d, unlike
+    np.ascontiguousarray)."""
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+cdef inline object float_input(object a, str name):
+    """`a` checked as a float32/float64 ndarray, returned C-contiguous, shape unchanged."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    return c_order(a)
+
+
+cdef inline object float_like(object a, str name, object ref, str ref_name):
+    """`a` checked to be an ndarray of ref's dtype and shape, returned C-contiguous."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != ref.dtype:
+        raise TypeError(f"{name} must have the dtype of {ref_name} ({ref.dtype}), got {a.dtype}")
+    if a.shape != ref.shape:
+        raise ValueError(f"{name} must have the shape of {ref_name} {ref.shape}, got {a.shape}")
+    return c_order(a)
+
+
+cdef inline object per_column(object a, str name, object x, str x_name):
+    """`a` checked to hold one value of x's dtype per column of the 2-D `x`; returned 1-D,
+    C-contiguous."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != x.dtype:
+        raise TypeError(f"{name} must have the dtype of {x_name} ({x.dtype}), got {a.dtype}")
+    if a.size != x.shape[1]:
+        raise ValueError(f"{name} must have {x.shape[1]} elements (one per column of {x_name}), "
+                         f"got shape {a.shape}")
+    return c_order(a.reshape(-1))
+
+
+cdef inline object bool_mask(object m, str name, tuple shape):
+    """`m` checked to be a bool ndarray of `shape`, returned C-contiguous."""
+    if not isinstance(m, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(m).__name__}")
+    if m.dtype != np.bool_:
+        raise TypeError(f"{name} must have dtype bool, got {m.dtype}")
+    if m.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {m.shape}")
+    return c_order(m)
+
+
+cdef inline void need_writeable(object a, str name, str why) except *:
+    if not a.flags.writeable:
+        raise ValueError(f"{name} must be writeable ({why}), got a read-only array")
+
+
+cdef inline bint is_f32(object a):
+    return a.dtype == np.float32
+
+
+cdef inline void *c_data(object a, bint writeable) except? NULL:
+    """The first element of the C-contiguous ndarray `a`, which the caller keeps alive while it
+    uses the pointer (NumPy never moves an array's data). The buffer request itself refuses
+    non-contiguous arrays, and read-only ones when `writeable`, so the C can trust both."""
+    cdef Py_buffer view
+    PyObject_GetBuffer(a, &view, PyBUF_WRITABLE if writeable else PyBUF_SIMPLE)
+    cdef void *data = view.buf
+    PyBuffer_Release(&view)
+    return data

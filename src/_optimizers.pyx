@@ -1,0 +1,170 @@
+# Bindings for the fused optimizer steps (the contract's *_update kernels): one pass in C
+# updates param and its state arrays in place. Arrays that are not C-contiguous are updated
+# through contiguous copies, written back only after the C has run, so an error never leaves a
+# parameter half-updated. The checks stay few and cheap: small parameters (a conv filter of a
+# few hundred values) spend more time here than in the C.
+from fs_kernels cimport fs_index
+from fs_optimizers cimport *
+from fs_checks cimport c_order, c_data
+import numpy as np
+
+
+cdef object _param(object param):
+    if not isinstance(param, np.ndarray):
+        raise TypeError(f"param must be a numpy.ndarray, got {type(param).__name__}")
+    if param.dtype != np.float32 and param.dtype != np.float64:
+        raise TypeError(f"param must have dtype float32 or float64, got {param.dtype}")
+    if not param.flags.writeable:
+        raise ValueError("param must be writeable (the optimizer updates it in place), "
+                         "got a read-only array")
+    return c_order(param)
+
+
+cdef object _like(object a, str name, object param, bint state):
+    """grad or a state array checked against param, returned C-contiguous."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != param.dtype:
+        raise TypeError(f"{name} must have the dtype of param ({param.dtype}), got {a.dtype}")
+    if a.shape != param.shape:
+        raise ValueError(f"{name} must have the shape of param {param.shape}, got {a.shape}")
+    if state and not a.flags.writeable:
+        raise ValueError(f"{name} must be writeable (the optimizer updates it in place), "
+                         "got a read-only array")
+    return c_order(a)
+
+
+cdef inline void _write_back(object work, object target):
+    if work is not target:
+        target[...] = work
+
+
+def sgd_update(param, grad, double lr):
+    """param -= lr * grad, in place."""
+    p = _param(param)
+    g = _like(grad, "grad", param, False)
+    cdef fs_index n = p.size
+    if n == 0:
+        return
+    cdef void *pp = c_data(p, True)
+    cdef const void *pg = c_data(g, False)
+    if p.dtype == np.float32:
+        with nogil:
+            fs_sgd_update_f32(<float *>pp, <const float *>pg, n, lr)
+    else:
+        with nogil:
+            fs_sgd_update_f64(<double *>pp, <const double *>pg, n, lr)
+    _write_back(p, param)
+
+
+def momentum_update(param, grad, v, double lr, double momentum):
+    """v = momentum*v - lr*grad; param += v, in place."""
+    p = _param(param)
+    g = _like(grad, "grad", param, False)
+    vw = _like(v, "v", param, True)
+    cdef fs_index n = p.size
+    if n == 0:
+        return
+    cdef void *pp = c_data(p, True)
+    cdef const void *pg = c_data(g, False)
+    cdef void *pv = c_data(vw, True)
+    if p.dtype == np.float32:
+        with nogil:
+            fs_momentum_update_f32(<float *>pp, <const float *>pg, <float *>pv, n, lr, momentum)
+    else:
+        with nogil:
+            fs_momentum_update_f64(<double *>pp, <const double *>pg, <double *>pv, n, lr,
+                                   momentum)
+    _write_back(p, param)
+    _write_back(vw, v)
+
+
+def nesterov_update(param, grad, v, double lr, double momentum):
+    """The book's (JP) order: param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
+    p = _param(param)
+    g = _like(grad, "grad", param, False)
+    vw = _like(v, "v", param, True)
+    cdef fs_index n = p.size
+    if n == 0:
+        return
+    cdef void *pp = c_data(p, True)
+    cdef const void *pg = c_data(g, False)
+    cdef void *pv = c_data(vw, True)
+    if p.dtype == np.float32:
+        with nogil:
+            fs_nesterov_update_f32(<float *>pp, <const float *>pg, <float *>pv, n, lr, momentum)
+    else:
+        with nogil:
+            fs_nesterov_update_f64(<double *>pp, <const double *>pg, <double *>pv, n, lr,
+                                   momentum)
+    _write_back(p, param)
+    _write_back(vw, v)
+
+
+def adagrad_update(param, grad, h, double lr):
+    """h += grad*grad; param -= lr*grad / (sqrt(h) + 1e-7), in place."""
+    p = _param(param)
+    g = _like(grad, "grad", param, False)
+    hw = _like(h, "h", param, True)
+    cdef fs_index n = p.size
+    if n == 0:
+        return
+    cdef void *pp = c_data(p, True)
+    cdef const void *pg = c_data(g, False)
+    cdef void *ph = c_data(hw, True)
+    if p.dtype == np.float32:
+        with nogil:
+            fs_adagrad_update_f32(<float *>pp, <const float *>pg, <float *>ph, n, lr)
+    else:
+        with nogil:
+            fs_adagrad_update_f64(<double *>pp, <const double *>pg, <double *>ph, n, lr)
+    _write_back(p, param)
+    _write_back(hw, h)
+
+
+def rmsprop_update(param, grad, h, double lr, double decay_rate):
+    """h = decay*h + (1-decay)*grad*grad; param -= lr*grad / (sqrt(h) + 1e-7), in place."""
+    p = _param(param)
+    g = _like(grad, "grad", param, False)
+    hw = _like(h, "h", param, True)
+    cdef fs_index n = p.size
+    if n == 0:
+        return
+    cdef void *pp = c_data(p, True)
+    cdef const void *pg = c_data(g, False)
+    cdef void *ph = c_data(hw, True)
+    if p.dtype == np.float32:
+        with nogil:
+            fs_rmsprop_update_f32(<float *>pp, <const float *>pg, <float *>ph, n, lr, decay_rate)
+    else:
+        with nogil:
+            fs_rmsprop_update_f64(<double *>pp, <const double *>pg, <double *>ph, n, lr,
+                                  decay_rate)
+    _write_back(p, param)
+    _write_back(hw, h)
+
+
+def adam_update(param, grad, m, v, double lr_t, double beta1, double beta2):
+    """m += (1-b1)*(grad-m); v += (1-b2)*(grad*grad-v); param -= lr_t*m / (sqrt(v) + 1e-7)."""
+    p = _param(param)
+    g = _like(grad, "grad", param, False)
+    mw = _like(m, "m", param, True)
+    vw = _like(v, "v", param, True)
+    cdef fs_index n = p.size
+    if n == 0:
+        return
+    cdef void *pp = c_data(p, True)
+    cdef const void *pg = c_data(g, False)
+    cdef void *pm = c_data(mw, True)
+    cdef void *pv = c_data(vw, True)
+    if p.dtype == np.float32:
+        with nogil:
+            fs_adam_update_f32(<float *>pp, <const float *>pg, <float *>pm, <float *>pv, n, lr_t,
+                               beta1, beta2)
+    else:
+        with nogil:
+            fs_adam_update_f64(<double *>pp, <const double *>pg, <double *>pm, <double *>pv, n,
+                               lr_t, beta1, beta2)
+    _write_back(p, param)
+    _write_back(mw, m)
+    _write_back(vw, v)
