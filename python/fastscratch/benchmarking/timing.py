@@ -20,14 +20,17 @@ def reason(exc):
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def calibrate(fn, min_sample):
-    """How many calls make one sample last at least `min_sample` seconds (1 for slow calls)."""
-    start = time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
+def calls_per_sample(once, min_sample):
+    """How many calls of `once` seconds make one sample last `min_sample` (1 for slow calls)."""
     if once <= 0 or once >= min_sample:
         return 1
     return max(1, min(1000, int(min_sample / once + 0.999)))
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def interleaved(runners, repeats, warmup=1, min_sample=0.02):
@@ -44,9 +47,10 @@ def interleaved(runners, repeats, warmup=1, min_sample=0.02):
             results[name] = fn
             continue
         try:
-            for _ in range(warmup):
-                fn()
-            numbers[name] = calibrate(fn, min_sample)
+            last = 0.0
+            for _ in range(max(warmup, 1)):  # the last warm-up call sizes the samples
+                last = _timed(fn)
+            numbers[name] = calls_per_sample(last, min_sample)
             live[name] = fn
         except Exception as exc:  # a missing or broken kernel must not end the run
             results[name] = Failed(reason(exc))
