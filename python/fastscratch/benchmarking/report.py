@@ -152,7 +152,8 @@ def section(threads, dtype, gemm, rows, contenders, notes):
         cells.append(" / ".join(_gflops(case, result.get(c)) for c in contenders))
         native = result.get("native")
         if gemm_rate and isinstance(native, float) and native > 0:
-            cells.append(f"{100 * case.flops / native / 1e9 / gemm_rate:.0f}%")
+            percent = 100 * case.flops / native / 1e9 / gemm_rate
+            cells.append(f"{percent:.0f}%" if percent >= 1 else "<1%")
         else:
             cells.append("—")
         lines.append("| " + " | ".join(cells) + " |")
