@@ -36,8 +36,14 @@ class MultiLayerNetExtend(MultiLayerNet):
                 size = hidden_size_list[idx - 1]
                 self.params[f'gamma{idx}'] = np.ones(size, dtype=self._dtype or np.float64)
                 self.params[f'beta{idx}'] = np.zeros(size, dtype=self._dtype or np.float64)
+                # The layer would create float64 running statistics on its first forward; a
+                # float32 net gets float32 ones (of the same size) now, so it stays float32.
+                running = {} if self._dtype is None else {
+                    'running_mean': np.zeros(size, self._dtype),
+                    'running_var': np.zeros(size, self._dtype)}
                 self.layers[f'BatchNorm{idx}'] = BatchNormalization(self.params[f'gamma{idx}'],
-                                                                    self.params[f'beta{idx}'])
+                                                                    self.params[f'beta{idx}'],
+                                                                    **running)
             self.layers[f'Activation_function{idx}'] = activation_layer(activation)
             if use_dropout:
                 self.layers[f'Dropout{idx}'] = Dropout(dropout_ration)
