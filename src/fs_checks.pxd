@@ -42,3 +42,18 @@ cdef inline fs_patch_geometry patch_geometry(fs_index channels, fs_index height,
         raise ValueError(f"a {kernel_h}x{kernel_w} window must fit the padded input "
                          f"{height + 2 * pad}x{width + 2 * pad} (H={height}, W={width}, pad={pad})")
     return g
+
+
+cdef inline object float_ndarray(object a, str name):
+    """`a` checked to be a float32/float64 ndarray, in whatever memory layout it has."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    return a
+
+
+cdef inline void blas_size(fs_index value, str what) except *:
+    """OpenBLAS (LP64) takes 32-bit sizes: refuse a matrix dimension it cannot address."""
+    if value > 2147483647:
+        raise ValueError(f"{what} is {value}, more than the BLAS's 32-bit sizes allow")
