@@ -29,3 +29,11 @@ from .config import show_config
 
 __all__ = ["__version__", "get_backend", "set_backend", "use_backend", "set_num_threads",
            "get_num_threads", "show_config"]
+
+# The book's API at the top level too (`from fastscratch import Affine, Adam`).
+from .layers import (Relu, Sigmoid, Affine, SoftmaxWithLoss, Dropout,  # noqa: E402
+                     BatchNormalization, Convolution, Pooling)
+from .optimizer import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam  # noqa: E402
+
+__all__ += ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
+            "Convolution", "Pooling", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]

@@ -1,0 +1,73 @@
+"""Interleaved timing: every contender of a case is timed in turn, round after round, so that
+machine drift (turbo, a neighbour's job, thermal throttling) hits all of them alike; the result
+is the median of the rounds, after a warm-up."""
+import statistics
+import time
+
+
+class Failed:
+    """A contender that could not run a case; `reason` says why (shown as a footnote)."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __repr__(self):
+        return f"Failed({self.reason!r})"
+
+
+def reason(exc):
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def calibrate(fn, min_sample):
+    """How many calls make one sample last at least `min_sample` seconds (1 for slow calls)."""
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    if once <= 0 or once >= min_sample:
+        return 1
+    return max(1, min(1000, int(min_sample / once + 0.999)))
+
+
+def interleaved(runners, repeats, warmup=1, min_sample=0.02):
+    """Median seconds per call of each runner, timed in interleaved rounds.
+
+    `runners` maps a contender's name to a zero-argument callable (or to a `Failed`). A runner
+    that raises -- in warm-up or later -- becomes a `Failed` with the reason; the others go on.
+    Each round visits the contenders in a rotated order, so no one always runs first."""
+    results = {}
+    live = {}
+    numbers = {}
+    for name, fn in runners.items():
+        if isinstance(fn, Failed):
+            results[name] = fn
+            continue
+        try:
+            for _ in range(warmup):
+                fn()
+            numbers[name] = calibrate(fn, min_sample)
+            live[name] = fn
+        except Exception as exc:  # a missing or broken kernel must not end the run
+            results[name] = Failed(reason(exc))
+    samples = {name: [] for name in live}
+    order = list(live)
+    for round_ in range(repeats):
+        shift = round_ % len(order) if order else 0
+        for name in order[shift:] + order[:shift]:
+            if name not in live:
+                continue
+            fn, number = live[name], numbers[name]
+            try:
+                if number > 1:
+                    fn()  # untimed: wakes this contender's thread pools, lets the last one's idle
+                start = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                samples[name].append((time.perf_counter() - start) / number)
+            except Exception as exc:
+                results[name] = Failed(reason(exc))
+                del live[name]
+    for name in live:
+        results[name] = statistics.median(samples[name])
+    return {name: results[name] for name in runners}

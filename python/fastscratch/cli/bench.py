@@ -1,0 +1,218 @@
+"""Benchmark the kernels, training steps and inference: reference vs native vs PyTorch.
+
+Times each case (conv, pooling, affine and softmax-with-loss kernels forward and forward+backward
+at the book's shapes; a SimpleConvNet/DeepConvNet training step with Adam at batch 100; predict
+at batch 1 and 1000) on every contender in one process, interleaved, as medians after a warm-up;
+prints a Markdown table with ratios, GFLOP/s beside the machine's GEMM rate, and the peak memory
+of a training step measured in fresh processes. PyTorch is compared when it imports.
+"""
+import os
+import re
+import sys
+
+
+def add_arguments(parser):
+    parser.add_argument("--quick", action="store_true",
+                        help="seconds-long smoke run: a subset, tiny repeat counts (CI)")
+    parser.add_argument("--output", metavar="FILE", help="also write the Markdown to FILE")
+    parser.add_argument("--repeats", metavar="N",
+                        help="timed rounds per case, the median is shown (default 5; quick 3)")
+    parser.add_argument("--threads", metavar="LIST",
+                        help="thread counts, e.g. 1,all or 1,2,4 (default 1,all; quick all)")
+    parser.add_argument("--dtype", metavar="LIST",
+                        help="float32, float64 or both, comma-separated (default both; "
+                             "quick float32)")
+    parser.add_argument("--only", metavar="REGEX",
+                        help="run only the cases whose name matches REGEX (re.search)")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+
+
+# ---------------------------------------------------------------------------------------------
+# options
+
+def _usage():
+    from . import UsageError
+    return UsageError
+
+
+def parse_repeats(value, default):
+    if value is None:
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise _usage()(f"--repeats must be a positive integer, got {value!r}") from None
+    if n < 1:
+        raise _usage()(f"--repeats must be a positive integer, got {value!r}")
+    return n
+
+
+def parse_threads(value, default, cores):
+    """'1,all' -> [1, cores] (sorted, duplicates dropped)."""
+    value = default if value is None else value
+    counts = set()
+    for item in value.split(","):
+        item = item.strip().lower()
+        if item == "all":
+            counts.add(cores)
+            continue
+        try:
+            n = int(item)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise _usage()(f"--threads must be a comma-separated list of positive integers or "
+                           f"'all', got {value!r}")
+        counts.add(n)
+    return sorted(counts)
+
+
+def parse_dtypes(value, default):
+    value = default if value is None else value
+    dtypes = []
+    for item in value.split(","):
+        item = item.strip().lower()
+        if item not in ("float32", "float64"):
+            raise _usage()(f"--dtype must be float32, float64 or both (comma-separated), "
+                           f"got {value!r}")
+        if item not in dtypes:
+            dtypes.append(item)
+    return dtypes
+
+
+def parse_only(value):
+    if value is None:
+        return None
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise _usage()(f"--only must be a regular expression, got {value!r} ({exc})") from None
+
+
+def check_output(path):
+    if path is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise _usage()(f"--output must be a file, got the folder {path!r}")
+    if not os.path.isdir(folder):
+        raise _usage()(f"--output's folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise _usage()(f"--output's folder is not writable: {folder}")
+    return path
+
+
+def torch_or_reason(no_torch):
+    """(torch module or None, why not)."""
+    if no_torch:
+        return None, "--no-torch"
+    try:
+        import torch
+    except ImportError:
+        return None, "torch does not import here"
+    return torch, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+def _progress(text):
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+def run(args):
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    import fastscratch
+    from ..benchmarking import cases as case_defs, memory, report, timing
+    from ..benchmarking.report import usable_cores
+
+    quick = args.quick
+    cores = usable_cores()
+    settings = {
+        "quick": quick,
+        "repeats": parse_repeats(args.repeats, 3 if quick else 5),
+        "warmup": 1 if quick else 2,
+        "min_sample": 0.005 if quick else 0.05,
+        "threads": parse_threads(args.threads, "all" if quick else "1,all", cores),
+        "dtypes": parse_dtypes(args.dtype, "float32" if quick else "float32,float64"),
+        "gemm_size": 1024 if quick else 2048,
+        "only": args.only,
+    }
+    only = parse_only(args.only)
+    output = check_output(args.output)
+
+    cases = [c for c in case_defs.all_cases() if c.quick or not quick]
+    memory_nets = ["SimpleConvNet"] if quick else ["SimpleConvNet", "DeepConvNet"]
+    memory_names = {net: f"peak memory train step {net} batch {case_defs.BATCH}"
+                    for net in memory_nets}
+    if only is not None:
+        cases = [c for c in cases if only.search(c.name)]
+        memory_nets = [n for n in memory_nets if only.search(memory_names[n])]
+        if not cases and not memory_nets:
+            names = [c.name for c in case_defs.all_cases()] + list(memory_names.values())
+            raise _usage()(f"--only {args.only!r} matches no case; the cases are: "
+                           + "; ".join(names))
+
+    torch, torch_note = torch_or_reason(args.no_torch)
+    contenders = list(case_defs.FASTSCRATCH) + (["torch"] if torch else [])
+    lines = report.header(settings, torch.__version__ if torch else None, torch_note)
+    notes = report.Notes()
+
+    def timer(runners, repeats):
+        return timing.interleaved(runners, repeats, settings["warmup"], settings["min_sample"])
+
+    previous_backend = fastscratch.get_backend()
+    previous_threads = fastscratch.get_num_threads()
+    previous_torch_threads = torch.get_num_threads() if torch else None
+    try:
+        for threads in settings["threads"]:
+            with threadpool_limits(threads):  # NumPy's own BLAS, for the reference backend
+                fastscratch.set_num_threads(threads)
+                if torch:
+                    torch.set_num_threads(threads)
+                for dtype in settings["dtypes"]:
+                    if not cases:
+                        break
+                    _progress(f"{threads} thread(s), {dtype}: GEMM rate")
+                    gemm = case_defs.gemm_rate(dtype, settings["gemm_size"],
+                                               settings["repeats"], timer)
+                    rows = []
+                    for i, case in enumerate(cases, 1):
+                        _progress(f"{threads} thread(s), {dtype}: [{i}/{len(cases)}] {case.name}")
+                        runners = {}
+                        for c in contenders:
+                            try:
+                                runners[c] = case.runner(c, np.dtype(dtype))
+                            except Exception as exc:  # not built yet, not written yet
+                                runners[c] = timing.Failed(timing.reason(exc))
+                        rows.append((case, timer(runners, settings["repeats"])))
+                        del runners
+                    lines += report.section(threads, dtype, gemm, rows, contenders, notes)
+
+        if memory_nets:
+            threads = max(settings["threads"])
+            rows = []
+            for net in memory_nets:
+                for dtype in settings["dtypes"][:1] if quick else settings["dtypes"]:
+                    result = {}
+                    for c in contenders:
+                        _progress(f"peak memory: {net} {dtype} {c} (fresh process)")
+                        result[c] = memory.measure(c, net, dtype, threads, case_defs.BATCH)
+                    rows.append((memory_names[net], dtype, result))
+            lines += report.memory_section(threads, rows, contenders, notes)
+    finally:
+        fastscratch.set_backend(previous_backend)
+        fastscratch.set_num_threads(previous_threads)
+        if torch:
+            torch.set_num_threads(previous_torch_threads)
+
+    lines += notes.lines()
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        _progress(f"wrote {output}")
+    return 0

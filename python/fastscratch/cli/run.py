@@ -1,0 +1,45 @@
+"""Run a script written for the book's repository on fastscratch, unchanged.
+
+Its imports of common.* and dataset.mnist resolve to fastscratch (--nets also maps the
+chapter-local simple_convnet, deep_convnet and two_layer_net to ours); sys.argv, __file__ and
+sys.path[0] are as if it were run with `python SCRIPT.py`.
+"""
+import argparse
+import os
+import runpy
+import sys
+import traceback
+
+
+def add_arguments(parser):
+    parser.add_argument("--nets", action="store_true",
+                        help="also map the chapter-local nets (simple_convnet, deep_convnet, "
+                             "two_layer_net) to fastscratch's")
+    parser.add_argument("script", help="the book-style script to run")
+    parser.add_argument("script_args", nargs=argparse.REMAINDER,
+                        help="arguments passed on to the script")
+
+
+def run(args):
+    from ..book_imports import book_modules
+    from . import UsageError
+    script = os.path.abspath(args.script)
+    if not os.path.isfile(script):
+        raise UsageError(f"no such script: {args.script}")
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [args.script] + list(args.script_args)
+    sys.path.insert(0, os.path.dirname(script))
+    try:
+        with book_modules(nets=args.nets):
+            runpy.run_path(script, run_name="__main__")
+    except SystemExit:
+        raise
+    except BaseException as exc:  # the script's own failure: its traceback, not ours
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != script:
+            tb = tb.tb_next
+        traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+        return 1
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    return 0

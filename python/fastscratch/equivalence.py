@@ -1,0 +1,245 @@
+"""The native-against-reference sweep behind `python -m fastscratch check` and the equivalence
+tests: random cases for every kernel of the contract, run on both backends, compared by
+relative norm.
+
+Bounds: float64 <= 1e-12 (the two backends sum in different orders -- BLAS blocking, pairwise
+NumPy sums -- so they agree to a few ulps times the reduction length, far below 1e-12 for these
+sizes); float32 <= 1e-5 (the same reorderings at 6e-8 per operation, over reductions of up to a
+few hundred terms).
+"""
+import zlib
+
+import numpy as np
+
+from . import backend, kernels
+
+TOLERANCE = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+
+def relative_error(actual, expected):
+    """||actual - expected|| / ||expected||, with NaN and inf required at the same places."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return np.inf
+    special = ~np.isfinite(expected)
+    if np.any(special != ~np.isfinite(actual)):
+        return np.inf
+    if np.any(special) and not np.array_equal(actual[special], expected[special], equal_nan=True):
+        return np.inf
+    a, e = actual[~special], expected[~special]
+    norm = np.linalg.norm(e)
+    diff = np.linalg.norm(a - e)
+    return diff / norm if norm > 0 else diff
+
+
+def awkward(a, rng, writeable=False):
+    """`a` in a randomly chosen memory layout with the same values."""
+    layouts = ["c", "fortran", "negative", "strided"] + ([] if writeable else ["readonly"])
+    layout = layouts[rng.integers(len(layouts))]
+    if layout == "fortran":
+        return np.asfortranarray(a)
+    if layout == "negative" and a.ndim:
+        return np.ascontiguousarray(a[::-1])[::-1]
+    if layout == "strided" and a.ndim:
+        wide = np.empty((a.shape[0] * 2,) + a.shape[1:], dtype=a.dtype)
+        wide[::2] = a
+        return wide[::2]
+    if layout == "readonly":
+        a = a.copy()
+        a.flags.writeable = False
+    return a
+
+
+def _both(run):
+    """run() on the reference, then on the native backend."""
+    results = []
+    for name in ("reference", "native"):
+        with backend.use_backend(name):
+            results.append(run())
+    return results
+
+
+def _conv(rng, dtype):
+    N, C, FN = rng.integers(0, 4), rng.integers(1, 4), rng.integers(1, 5)
+    FH, FW = rng.integers(1, 5), rng.integers(1, 5)
+    stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    H, W = FH + rng.integers(0, 7), FW + rng.integers(0, 7)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    Wt = rng.standard_normal((FN, C, FH, FW)).astype(dtype)
+    b = rng.standard_normal(FN).astype(dtype)
+    x, Wt, b = awkward(x, rng), awkward(Wt, rng), awkward(b, rng)
+
+    def run():
+        out, cache = kernels.conv_forward(x, Wt, b, stride, pad)
+        dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+        return (out,) + tuple(kernels.conv_backward(dout, x, Wt, cache, stride, pad))
+    return run
+
+
+def _pool(rng, dtype):
+    N, C = rng.integers(0, 4), rng.integers(1, 4)
+    ph, pw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, min(ph, pw)))
+    H, W = ph + rng.integers(0, 7), pw + rng.integers(0, 7)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    if rng.random() < 0.3:  # ties: the first maximum must win on both backends
+        x = np.round(x).astype(dtype)
+    x = awkward(x, rng)
+
+    def run():
+        out, arg_max = kernels.pool_forward(x, ph, pw, stride, pad)
+        dout = np.random.default_rng(2).standard_normal(out.shape).astype(dtype)
+        dx = kernels.pool_backward(dout, arg_max, x.shape, ph, pw, stride, pad)
+        return out, arg_max.astype(np.float64), dx
+    return run
+
+
+def _affine(rng, dtype):
+    N, D, M = rng.integers(0, 9), rng.integers(1, 40), rng.integers(1, 20)
+    x = awkward(rng.standard_normal((N, D)).astype(dtype), rng)
+    W = awkward(rng.standard_normal((D, M)).astype(dtype), rng)
+    b = awkward(rng.standard_normal(M).astype(dtype), rng)
+    dout = awkward(rng.standard_normal((N, M)).astype(dtype), rng)
+    return lambda: (kernels.affine_forward(x, W, b),) + tuple(kernels.affine_backward(dout, x, W))
+
+
+def _shape(rng):
+    return tuple(int(s) for s in rng.integers(1, 7, size=rng.integers(1, 5)))
+
+
+def _relu(rng, dtype):
+    x = rng.standard_normal(_shape(rng)).astype(dtype)
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    x = awkward(x, rng)
+
+    def run():
+        out, mask = kernels.relu_forward(x)
+        return out, mask.astype(np.float64), kernels.relu_backward(dout.copy(), mask)
+    return run
+
+
+def _sigmoid(rng, dtype):
+    x = awkward((rng.standard_normal(_shape(rng)) * 20).astype(dtype), rng)
+    dout = awkward(rng.standard_normal(x.shape).astype(dtype), rng)
+
+    def run():
+        out = kernels.sigmoid_forward(x)
+        return out, kernels.sigmoid_backward(dout, out)
+    return run
+
+
+def _softmax_loss(rng, dtype):
+    N, K = rng.integers(1, 9), rng.integers(2, 12)
+    x = awkward((rng.standard_normal((N, K)) * 5).astype(dtype), rng)
+    if rng.random() < 0.5:
+        t = rng.integers(0, K, size=N).astype(rng.choice([np.uint8, np.int32, np.int64]))
+    else:
+        t = np.eye(K, dtype=dtype)[rng.integers(0, K, size=N)]
+
+    def run():
+        xs, labels, one_hot = kernels.prepare_targets(x, t)
+        loss, y = kernels.softmax_loss_forward(xs, labels)
+        return (np.asarray(loss), y, kernels.softmax_loss_backward(y, labels, one_hot),
+                kernels.softmax(x))
+    return run
+
+
+def _batchnorm(rng, dtype):
+    N, D = rng.integers(1, 9), rng.integers(1, 12)
+    x = awkward(rng.standard_normal((N, D)).astype(dtype), rng)
+    gamma = awkward(rng.standard_normal(D).astype(dtype), rng)
+    beta = awkward(rng.standard_normal(D).astype(dtype), rng)
+    dout = awkward(rng.standard_normal((N, D)).astype(dtype), rng)
+    mean, var = rng.standard_normal(D), rng.random(D) + 0.5
+
+    def run():
+        out, mu, v, xc, xn, std = kernels.batchnorm_forward_train(x, gamma, beta, 1e-6)
+        grads = kernels.batchnorm_backward(dout, gamma, xc, xn, std)
+        test = kernels.batchnorm_forward_test(x, gamma, beta, mean, var, 1e-6)
+        return (out, mu, v, xc, xn, std) + tuple(grads) + (test,)
+    return run
+
+
+def _dropout(rng, dtype):
+    x = awkward(rng.standard_normal(_shape(rng)).astype(dtype), rng)
+    rand = rng.random(x.shape)
+    dout = rng.standard_normal(x.shape).astype(dtype)
+
+    def run():
+        out, mask = kernels.dropout_forward_train(x, rand, 0.4)
+        return out, mask.astype(np.float64), kernels.dropout_backward(dout, mask)
+    return run
+
+
+def _optimizer(update, n_states, hyper):
+    def make(rng, dtype):
+        shape = _shape(rng)
+        param0 = rng.standard_normal(shape).astype(dtype)
+        grads = [rng.standard_normal(shape).astype(dtype) for _ in range(3)]
+
+        def run():
+            param = awkward(param0.copy(), np.random.default_rng(3), writeable=True)
+            states = [np.zeros_like(param) for _ in range(n_states)]
+            for g in grads:
+                update(param, g, *states, *hyper)
+            return (param,) + tuple(states)
+        return run
+    return make
+
+
+def _patches(rng, dtype):
+    N, C = rng.integers(0, 4), rng.integers(1, 4)
+    fh, fw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    x = awkward(rng.standard_normal((N, C, fh + rng.integers(0, 6),
+                                     fw + rng.integers(0, 6))).astype(dtype), rng)
+
+    def run():
+        col = kernels.im2col(x, fh, fw, stride, pad)
+        return col, kernels.col2im(col, x.shape, fh, fw, stride, pad)
+    return run
+
+
+CASES = {
+    "im2col/col2im": _patches,
+    "conv": _conv,
+    "pool": _pool,
+    "affine": _affine,
+    "relu": _relu,
+    "sigmoid": _sigmoid,
+    "softmax_loss": _softmax_loss,
+    "batchnorm": _batchnorm,
+    "dropout": _dropout,
+    "sgd": _optimizer(kernels.sgd_update, 0, (0.1,)),
+    "momentum": _optimizer(kernels.momentum_update, 1, (0.1, 0.9)),
+    "nesterov": _optimizer(kernels.nesterov_update, 1, (0.1, 0.9)),
+    "adagrad": _optimizer(kernels.adagrad_update, 1, (0.1,)),
+    "rmsprop": _optimizer(kernels.rmsprop_update, 1, (0.1, 0.99)),
+    "adam": _optimizer(kernels.adam_update, 2, (0.01, 0.9, 0.999)),
+}
+
+
+def compare_case(name, rng, dtype):
+    """Worst relative error over the outputs of one random case of kernel group `name`."""
+    make = CASES[name]
+    run = make(rng, np.dtype(dtype))
+    reference, native = _both(run)
+    return max((relative_error(n, r) for n, r in zip(native, reference)), default=0.0)
+
+
+def sweep(cases=50, seed=0, names=None, dtypes=(np.float32, np.float64)):
+    """Yields (kernel, dtype name, cases, worst relative error, passed, error message)."""
+    for name in names or CASES:
+        for dtype in dtypes:
+            rng = np.random.default_rng([seed, zlib.crc32(name.encode()), np.dtype(dtype).itemsize])
+            worst, failure = 0.0, ""
+            for _ in range(cases):
+                try:
+                    worst = max(worst, compare_case(name, rng, dtype))
+                except Exception as exc:  # a kernel that raises fails the check, it is reported
+                    failure = f"{type(exc).__name__}: {exc}"
+                    worst = np.inf
+                    break
+            yield name, np.dtype(dtype).name, cases, worst, \
+                worst <= TOLERANCE[np.dtype(dtype)], failure

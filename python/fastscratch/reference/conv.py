@@ -1,0 +1,27 @@
+"""Convolution as the book computes it: im2col, one matrix product, col2im for the input gradient.
+The cache handed from forward to backward is the patch matrix `col`."""
+import numpy as np
+
+from .patches import im2col, col2im
+
+
+def conv_forward(x, W, b, stride, pad):
+    N = x.shape[0]
+    FN, C, FH, FW = W.shape
+    out_h = (x.shape[2] + 2 * pad - FH) // stride + 1
+    out_w = (x.shape[3] + 2 * pad - FW) // stride + 1
+    col = im2col(x, FH, FW, stride, pad)
+    out = col @ W.reshape(FN, -1).T + b
+    out = out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(out), col
+
+
+def conv_backward(dout, x, W, cache, stride, pad):
+    FN, C, FH, FW = W.shape
+    col = cache if cache is not None else im2col(x, FH, FW, stride, pad)
+    dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)
+    db = dout.sum(axis=0)
+    dW = (col.T @ dout).T.reshape(FN, C, FH, FW)
+    dcol = dout @ W.reshape(FN, -1)
+    dx = col2im(dcol, x.shape, FH, FW, stride, pad)
+    return dx, np.ascontiguousarray(dW), db

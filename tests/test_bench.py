@@ -1,0 +1,176 @@
+"""`python -m fastscratch bench`: the quick mode runs and prints its table, options are validated
+with one-line errors, a contender that cannot run a case is reported (not fatal), and the
+benchmark's bookkeeping (FLOPs, interleaved medians, peak memory) is sound."""
+import importlib.util
+import math
+import re
+
+import numpy as np
+import pytest
+
+from fastscratch.__main__ import main
+from fastscratch.benchmarking import cases, timing
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def _bench(capsys, *argv):
+    status = main(["bench", *argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _table_rows(markdown):
+    return [line for line in markdown.splitlines() if line.startswith("| ")]
+
+
+def test_quick_bench_prints_header_and_a_row_per_selected_case(capsys):
+    status, out, _ = _bench(capsys, "--quick", "--only", "softmax", "--dtype", "float32,float64")
+    assert status == 0
+    assert out.startswith("# fastscratch benchmark")
+    assert "quick smoke mode" in out and "numpy" in out and "BLAS" in out
+    headings = [line for line in out.splitlines() if line.startswith("## ")]
+    assert len(headings) == 2 and "float32" in headings[0] and "float64" in headings[1]
+    assert all("GEMM" in h for h in headings)
+    rows = _table_rows(out)
+    header = rows[0]
+    for column in ("reference", "native", "native ÷ reference", "GFLOP/s", "% of GEMM"):
+        assert column in header
+    assert ("PyTorch" in header) == HAS_TORCH
+    body = [r for r in rows if r.startswith("| softmax")]
+    assert len(body) == 4  # fwd and fwd+bwd, two dtypes
+    assert all(r.count("|") == header.count("|") for r in body)
+    # the reference backend always runs: its cell is a time
+    assert all(re.match(r"\| [^|]+ \| [^|]+ \| [\d.]+ (s|ms|µs) \|", r) for r in body)
+
+
+def test_quick_bench_without_torch_drops_its_columns(capsys):
+    status, out, _ = _bench(capsys, "--quick", "--only", "softmax.*fwd$", "--no-torch")
+    assert status == 0
+    assert "PyTorch" not in _table_rows(out)[0]
+    assert "--no-torch" in out
+
+
+def test_bench_output_file_holds_the_printed_table(capsys, tmp_path):
+    target = tmp_path / "bench.md"
+    status, out, _ = _bench(capsys, "--quick", "--only", "softmax.*fwd$", "--no-torch",
+                            "--output", str(target))
+    assert status == 0
+    assert target.read_text(encoding="utf-8") == out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--repeats", "0"], "--repeats"),
+    (["--repeats", "many"], "--repeats"),
+    (["--threads", "0"], "--threads"),
+    (["--threads", "1,some"], "--threads"),
+    (["--dtype", "float16"], "--dtype"),
+    (["--only", "("], "--only"),
+    (["--only", "no such case"], "matches no case"),
+    (["--output", "/no/such/folder/bench.md"], "--output"),
+])
+def test_bench_refuses_bad_options_with_one_line(capsys, argv, message):
+    status, out, err = _bench(capsys, "--quick", *argv)
+    assert status == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and lines[0].startswith("fastscratch bench:")
+
+
+def test_a_contender_that_raises_becomes_failed_and_the_others_are_timed():
+    calls = []
+
+    def broken():
+        raise NotImplementedError("the native backend has no conv_forward yet")
+
+    results = timing.interleaved({"good": lambda: calls.append(1), "broken": broken,
+                                  "absent": timing.Failed("not built")}, repeats=3, warmup=1,
+                                 min_sample=0)
+    assert isinstance(results["good"], float) and results["good"] >= 0
+    assert isinstance(results["broken"], timing.Failed)
+    assert "conv_forward" in results["broken"].reason
+    assert results["absent"].reason == "not built"
+    assert len(calls) >= 1 + 3  # warm-up and every round
+    assert list(results) == ["good", "broken", "absent"]
+
+
+def test_interleaved_reports_the_median_of_the_rounds():
+    durations = iter([0.0, 0.0, 0.08, 0.001, 0.02])  # warm-up, calibration, three rounds
+    import time
+
+    def sleeper():
+        time.sleep(next(durations))
+
+    seconds = timing.interleaved({"s": sleeper}, repeats=3, warmup=1, min_sample=0)["s"]
+    assert 0.02 <= seconds < 0.08
+
+
+def test_conv_flops_count_two_per_multiply_add():
+    # SimpleConvNet's conv: 30 filters of 1x5x5 slide to 24x24 outputs on 100 images
+    assert cases.conv_flops((100, 1, 28, 28), (30, 1, 5, 5), 0) == 2 * 100 * 30 * 24 * 24 * 25
+    # pad 1 keeps 3x3 convolutions' size
+    assert cases.conv_flops((1, 16, 28, 28), (16, 16, 3, 3), 1) == 2 * 16 * 28 * 28 * 16 * 9
+
+
+@pytest.mark.parametrize("net", sorted(cases.NET_LAYERS))
+def test_net_layer_shapes_chain_like_the_book(net):
+    """Each conv's input is the previous output (pooled 2x2 where the net pools) and the first
+    affine layer takes the flattened feature map, as the book's nets compute it."""
+    layers = cases.NET_LAYERS[net]
+    convs = [layer for layer in layers if layer[0] == "conv"]
+    affines = [layer for layer in layers if layer[0] == "affine"]
+    channels, size = convs[0][1], convs[0][2]
+    pools_after = {0} if net == "SimpleConvNet" else {1, 3, 5}
+    for i, (_, C, H, W, FN, k, pad) in enumerate(convs):
+        assert (C, H) == (channels, size)
+        channels, size = FN, cases.conv_out(size, k, pad)
+        if i in pools_after:
+            size //= 2
+    assert affines[0][1] == channels * size * size
+    assert affines[-1][2] == 10
+    assert cases.net_forward_flops(net, 10) == pytest.approx(10 * cases.net_forward_flops(net, 1))
+
+
+def test_gemm_rate_is_a_positive_rate_and_says_how_it_was_measured():
+    rate, how = cases.gemm_rate(np.float32, 128, 3,
+                                lambda runners, n: timing.interleaved(runners, n, 1, 0))
+    assert rate > 0 and math.isfinite(rate)
+    assert "128²" in how and ("sgemm" in how or "numpy matmul" in how)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+@pytest.mark.parametrize("net", ["SimpleConvNet", "DeepConvNet"])
+def test_torch_twins_have_the_books_parameter_shapes(net):
+    import torch
+    from fastscratch.benchmarking import torch_models
+    model, optimizer = torch_models.build(net, torch.float64)
+    shapes = [tuple(p.shape) for p in model.parameters() if p.ndim > 1]
+    # torch keeps Linear weights as (out, in); the book's W is (in, out)
+    shapes = [s if len(s) == 4 else s[::-1] for s in shapes]
+    expected = {
+        "SimpleConvNet": [(30, 1, 5, 5), (4320, 100), (100, 10)],
+        "DeepConvNet": [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3),
+                        (64, 32, 3, 3), (64, 64, 3, 3), (1024, 50), (50, 10)],
+    }[net]
+    assert shapes == expected
+    x = torch.rand(3, 1, 28, 28, dtype=torch.float64)
+    assert tuple(torch_models.predict(model, x).shape) == (3, 10)
+    before = [p.detach().clone() for p in model.parameters()]
+    torch_models.train_step(model, optimizer, x, torch.tensor([1, 2, 3]))
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
+def test_peak_memory_of_a_training_step_is_measured_in_a_fresh_process():
+    pytest.importorskip("fastscratch.simple_convnet")
+    from fastscratch.benchmarking import memory
+    result = memory.measure("reference", "SimpleConvNet", "float32", 1, 20)
+    assert not isinstance(result, timing.Failed), result
+    # a step holds at least the gradients of W2 (4320x100 float32) beyond what was there before
+    assert result["step_mb"] >= 4320 * 100 * 4 / memory.MB
+    assert result["peak_mb"] >= result["before_mb"]
+
+
+def test_peak_memory_of_an_unknown_contender_is_a_failure_not_a_crash():
+    from fastscratch.benchmarking import memory
+    result = memory.measure("nobody", "SimpleConvNet", "float32", 1, 2)
+    assert isinstance(result, timing.Failed) and result.reason
