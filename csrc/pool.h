@@ -8,10 +8,12 @@
 #include "fs_common.h"
 #include "im2col.h"
 
-void fs_pool_forward_f32(const float *x, fs_index batch, const fs_patch_geometry *g, float *out,
-                         int64_t *arg_max);
-void fs_pool_forward_f64(const double *x, fs_index batch, const fs_patch_geometry *g, double *out,
-                         int64_t *arg_max);
+/* Returns 0, or -1 when a row buffer cannot be allocated. The window (pool_h*pool_w) must have
+ * fewer than 2^31 positions. */
+int fs_pool_forward_f32(const float *x, fs_index batch, const fs_patch_geometry *g, float *out,
+                        int64_t *arg_max);
+int fs_pool_forward_f64(const double *x, fs_index batch, const fs_patch_geometry *g, double *out,
+                        int64_t *arg_max);
 
 /* dx (overwritten) gets each dout entry at its window's arg_max position, summed where windows
  * overlap; a position in the padding contributes nothing. Returns -1 when every arg_max entry was

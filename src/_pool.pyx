@@ -8,13 +8,17 @@ from fs_checks cimport float_array, need_ndim, need_shape, patch_geometry
 import numpy as np
 
 
-cdef void _forward(const floating[:, :, :, ::1] x, fs_patch_geometry *g,
-                   floating[:, :, :, ::1] out, int64_t[::1] arg_max):
+cdef int _forward(const floating[:, :, :, ::1] x, fs_patch_geometry *g,
+                  floating[:, :, :, ::1] out, int64_t[::1] arg_max):
+    cdef int rc
     with nogil:
         if floating is float:
-            fs_pool_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0], &arg_max[0])
+            rc = fs_pool_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0],
+                                     &arg_max[0])
         else:
-            fs_pool_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0], &arg_max[0])
+            rc = fs_pool_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0],
+                                     &arg_max[0])
+    return rc
 
 
 cdef fs_index _backward(const floating[:, :, :, ::1] dout, const int64_t[::1] arg_max,
@@ -42,6 +46,8 @@ cdef fs_patch_geometry _window(fs_index planes, fs_index channels, fs_index heig
     if pad >= pool_h or pad >= pool_w:
         raise ValueError(f"pad must be smaller than the pooling window {pool_h}x{pool_w} "
                          f"(a window of padding alone has no maximum), got {pad}")
+    if pool_h * pool_w > 2147483647:
+        raise ValueError(f"the pooling window {pool_h}x{pool_w} has more than 2^31 positions")
     if planes > 0 and (height < 1 or width < 1):
         raise ValueError(f"the input must have H, W >= 1 to pool, got {height}x{width}")
     return patch_geometry(channels, height, width, pool_h, pool_w, stride, pad)
@@ -60,9 +66,11 @@ def pool_forward(x, fs_index pool_h, fs_index pool_w, fs_index stride=1, fs_inde
     if out.size == 0:
         return out, arg_max
     if x.dtype == np.float32:
-        _forward[float](x, &g, out, arg_max)
+        rc = _forward[float](x, &g, out, arg_max)
     else:
-        _forward[double](x, &g, out, arg_max)
+        rc = _forward[double](x, &g, out, arg_max)
+    if rc != 0:
+        raise MemoryError("pool_forward could not allocate its row buffers")
     return out, arg_max
 
 
