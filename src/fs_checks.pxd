@@ -44,6 +44,21 @@ cdef inline fs_patch_geometry patch_geometry(fs_index channels, fs_index height,
     return g
 
 
+cdef inline object float_ndarray(object a, str name):
+    """`a` checked to be a float32/float64 ndarray, in whatever memory layout it has."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    return a
+
+
+cdef inline void blas_size(fs_index value, str what) except *:
+    """OpenBLAS (LP64) takes 32-bit sizes: refuse a matrix dimension it cannot address."""
+    if value > 2147483647:
+        raise ValueError(f"{what} is {value}, more than the BLAS's 32-bit sizes allow")
+
+
 # ---- checks of the elementwise, softmax, batchnorm, dropout and optimizer bindings ----------
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 
@@ -56,11 +71,7 @@ cdef inline object c_order(object a):
 
 cdef inline object float_input(object a, str name):
     """`a` checked as a float32/float64 ndarray, returned C-contiguous, shape unchanged."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != np.float32 and a.dtype != np.float64:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    return c_order(a)
+    return c_order(float_ndarray(a, name))
 
 
 cdef inline object float_like(object a, str name, object ref, str ref_name):

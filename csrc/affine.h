@@ -1,0 +1,28 @@
+/* Affine (fully connected) layer through GEMM: out (N, M) = x (N, D) W (D, M) + b.
+ * Each matrix comes as a pointer, a transposition flag and a leading dimension, so that
+ * row-major, column-major (e.g. a Fortran-ordered W) and row-strided views are all used in place:
+ *   element (i, j) of a matrix is p[i*ld + j] when trans == 0 and p[j*ld + i] when trans == 1.
+ * Results (out, dx, dw, db) are C-contiguous and overwritten. All sizes >= 1 and < 2^31. */
+#ifndef FS_AFFINE_H
+#define FS_AFFINE_H
+#include "fs_common.h"
+
+typedef struct {
+    int trans;     /* 0: row-major, 1: column-major */
+    fs_index ld;   /* distance between consecutive rows (trans 0) or columns (trans 1) */
+} fs_matrix_layout;
+
+void fs_affine_forward_f32(const float *x, fs_matrix_layout lx, const float *w, fs_matrix_layout lw,
+                           const float *b, fs_index n, fs_index d, fs_index m, float *out);
+void fs_affine_forward_f64(const double *x, fs_matrix_layout lx, const double *w,
+                           fs_matrix_layout lw, const double *b, fs_index n, fs_index d,
+                           fs_index m, double *out);
+
+void fs_affine_backward_f32(const float *dout, fs_matrix_layout ldout, const float *x,
+                            fs_matrix_layout lx, const float *w, fs_matrix_layout lw, fs_index n,
+                            fs_index d, fs_index m, float *dx, float *dw, float *db);
+void fs_affine_backward_f64(const double *dout, fs_matrix_layout ldout, const double *x,
+                            fs_matrix_layout lx, const double *w, fs_matrix_layout lw, fs_index n,
+                            fs_index d, fs_index m, double *dx, double *dw, double *db);
+
+#endif

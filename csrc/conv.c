@@ -1,0 +1,7 @@
+/* Convolution kernels for float and double (bodies in conv_body.h). */
+#include <stdlib.h>
+#include <omp.h>
+#include "conv.h"
+
+#define FS_BODY "conv_body.h"
+#include "fs_instantiate.h"

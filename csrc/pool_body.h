@@ -1,0 +1,132 @@
+/* Max pooling for one element type; included twice by pool.c through fs_instantiate.h. */
+
+/* The window rows [lo, hi) of output row o that fall on real pixels of an axis of `size`. */
+static inline void FS_FN(pool_window)(fs_index o, fs_index size, fs_index window, fs_index stride,
+                                      fs_index pad, fs_index *lo, fs_index *hi)
+{
+    const fs_index start = o * stride - pad;
+    *lo = start < 0 ? -start : 0;
+    *hi = start + window > size ? size - start : window;
+}
+
+/* One plane, one output row at a time: for each window offset (ky, kx) in window order, every
+ * output column of the row updates its running maximum, so the inner loop runs over ox and
+ * vectorises (a per-window scalar loop took 18 ns a window: docs/performance.md). `best` and
+ * `best_k` are scratch of out_w entries; best_k < 0 marks "no real pixel seen yet". The update
+ * keeps the first maximum (strict >) and lets the first NaN in and nothing after it, as
+ * np.argmax does. */
+/* The output columns [lo, hi) whose window column kx lands on a real pixel of a row of `size`. */
+static inline void FS_FN(pool_columns)(fs_index size, fs_index kx, fs_index stride, fs_index pad,
+                                       fs_index out_size, fs_index *lo, fs_index *hi)
+{
+    fs_index first = pad - kx > 0 ? (pad - kx + stride - 1) / stride : 0;
+    fs_index last = size + pad - kx - 1 >= 0 ? (size + pad - kx - 1) / stride + 1 : 0;
+    *lo = first < out_size ? first : out_size;
+    *hi = last < out_size ? last : out_size;
+    if (*hi < *lo) *hi = *lo;
+}
+
+FS_HOT static void FS_FN(pool_forward_plane)(const real *plane, const fs_patch_geometry *g,
+                                             fs_index out_stride, real *out, int64_t *arg_max,
+                                             real *best, int32_t *best_k)
+{
+    const fs_index W = g->width, pw = g->kernel_w, out_w = g->out_w, stride = g->stride;
+    for (fs_index oy = 0; oy < g->out_h; ++oy) {
+        fs_index ky_lo, ky_hi;
+        FS_FN(pool_window)(oy, g->height, g->kernel_h, stride, g->pad, &ky_lo, &ky_hi);
+        const fs_index iy0 = oy * stride - g->pad;
+        for (fs_index ox = 0; ox < out_w; ++ox) {
+            best[ox] = 0;
+            best_k[ox] = -1;
+        }
+        for (fs_index ky = ky_lo; ky < ky_hi; ++ky) {
+            const real *row = plane + (iy0 + ky) * W;
+            for (fs_index kx = 0; kx < pw; ++kx) {
+                fs_index ox_lo, ox_hi;
+                FS_FN(pool_columns)(W, kx, stride, g->pad, out_w, &ox_lo, &ox_hi);
+                const int32_t k = (int32_t)(ky * pw + kx);
+                const real *src = row + kx - g->pad;
+                for (fs_index ox = ox_lo; ox < ox_hi; ++ox) {
+                    const real v = src[ox * stride], b = best[ox];
+                    const int take = (best_k[ox] < 0) | (v > b) | ((v != v) & (b == b));
+                    best[ox] = take ? v : b;
+                    best_k[ox] = take ? k : best_k[ox];
+                }
+            }
+        }
+        for (fs_index ox = 0; ox < out_w; ++ox) {
+            out[oy * out_w + ox] = best[ox];
+            arg_max[(oy * out_w + ox) * out_stride] = best_k[ox];
+        }
+    }
+}
+
+int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, real *out,
+                           int64_t *arg_max)
+{
+    int failed = 0;
+    const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
+    const fs_index work = batch * C * out_plane * g->kernel_h * g->kernel_w;
+    #pragma omp parallel if (work > FS_PARALLEL_THRESHOLD)
+    {
+        real *best = malloc((size_t)g->out_w * sizeof(real));
+        int32_t *best_k = malloc((size_t)g->out_w * sizeof(int32_t));
+        if (!best || !best_k) {
+            #pragma omp atomic write
+            failed = 1;
+        }
+        #pragma omp for schedule(static)
+        for (fs_index p = 0; p < batch * C; ++p) {
+            const fs_index n = p / C, c = p % C;
+            if (best && best_k)
+                FS_FN(pool_forward_plane)(x + p * plane, g, C, out + p * out_plane,
+                                          arg_max + n * out_plane * C + c, best, best_k);
+        }
+        free(best);
+        free(best_k);
+    }
+    return failed ? -1 : 0;
+}
+
+FS_HOT static fs_index FS_FN(pool_backward_plane)(const real *dout, const int64_t *arg_max,
+                                                  const fs_patch_geometry *g, fs_index arg_stride,
+                                                  real *dx)
+{
+    const fs_index W = g->width, pw = g->kernel_w, window = g->kernel_h * pw;
+    fs_index bad = -1;
+    for (fs_index i = 0; i < g->height * W; ++i) dx[i] = 0;
+    for (fs_index oy = 0; oy < g->out_h; ++oy) {
+        for (fs_index ox = 0; ox < g->out_w; ++ox) {
+            const fs_index o = oy * g->out_w + ox;
+            const int64_t k = arg_max[o * arg_stride];
+            if (k < 0 || k >= window) {
+                bad = o * arg_stride;
+                continue;
+            }
+            const fs_index iy = oy * g->stride - g->pad + k / pw;
+            const fs_index ix = ox * g->stride - g->pad + k % pw;
+            if (iy >= 0 && iy < g->height && ix >= 0 && ix < W) dx[iy * W + ix] += dout[o];
+        }
+    }
+    return bad;
+}
+
+fs_index FS_FN(fs_pool_backward)(const real *dout, const int64_t *arg_max, fs_index batch,
+                                 const fs_patch_geometry *g, real *dx)
+{
+    const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
+    fs_index bad = -1;
+    #pragma omp parallel for schedule(static) if (batch * C * out_plane > FS_PARALLEL_THRESHOLD)
+    for (fs_index p = 0; p < batch * C; ++p) {
+        const fs_index n = p / C, c = p % C;
+        const fs_index offset = n * out_plane * C + c;
+        const fs_index bad_here = FS_FN(pool_backward_plane)(dout + p * out_plane,
+                                                             arg_max + offset, g, C,
+                                                             dx + p * plane);
+        if (bad_here >= 0) {
+            #pragma omp atomic write
+            bad = offset + bad_here;
+        }
+    }
+    return bad;
+}

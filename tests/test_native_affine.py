@@ -1,0 +1,111 @@
+"""Native affine against the reference backend: random sizes (0 included), both dtypes, every
+memory layout of x, W and dout (a Fortran W goes to the GEMM as is), and bad input refused."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from fastscratch import _native as native
+from fastscratch import reference
+
+# --- shared with test_native_conv.py (importlib mode: no helper module)
+# Native and reference sum the same products in different orders (OpenBLAS blocks its GEMMs and
+# the native conv sums per image; NumPy's matmul and pairwise sums group differently), so results
+# agree to a few ulps times the length of the sums, not bit for bit: measured by relative norm.
+TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+
+
+def relative_error(actual, expected):
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    scale = np.linalg.norm(expected.astype(np.float64))
+    diff = np.linalg.norm(actual.astype(np.float64) - expected.astype(np.float64))
+    return diff / scale if scale > 0 else diff
+
+
+def assert_close(actual, expected):
+    err = relative_error(actual, expected)
+    assert err <= TOLERANCE[expected.dtype], f"relative error {err:.3g} for {expected.dtype}"
+
+
+def layouts(a):
+    """The same values as `a` in other memory layouts: Fortran order, a negative-stride view,
+    a non-contiguous view into a bigger buffer, and a read-only array."""
+    fortran = np.asfortranarray(a)
+    flipped = np.flip(a.copy(), axis=0)[::-1] if a.ndim else a
+    padded = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
+    view = padded[tuple(slice(None, None, 2) for _ in a.shape)]
+    view[...] = a
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    return {"fortran": fortran, "negative_stride": flipped, "strided": view, "readonly": readonly}
+# ---
+
+DTYPES = (np.float32, np.float64)
+LAYOUTS = ("c", "fortran", "negative_stride", "strided", "readonly")
+
+
+def _as(a, layout):
+    return a if layout == "c" else layouts(a)[layout]
+
+
+@settings(max_examples=150, deadline=None)
+@given(N=st.integers(0, 9), D=st.integers(0, 9), M=st.integers(0, 9),
+       dtype=st.sampled_from(DTYPES), x_layout=st.sampled_from(LAYOUTS),
+       w_layout=st.sampled_from(LAYOUTS), dout_layout=st.sampled_from(LAYOUTS),
+       seed=st.integers(0, 2**32 - 1))
+def test_affine_matches_reference_in_any_layout(N, D, M, dtype, x_layout, w_layout, dout_layout,
+                                                seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, D)).astype(dtype)
+    w = rng.standard_normal((D, M)).astype(dtype)
+    b = rng.standard_normal(M).astype(dtype)
+    dout = rng.standard_normal((N, M)).astype(dtype)
+    xv, wv, dv = _as(x, x_layout), _as(w, w_layout), _as(dout, dout_layout)
+    out = native.affine_forward(xv, wv, b)
+    assert out.flags.c_contiguous
+    assert_close(out, reference.affine_forward(x, w, b))
+    for got, want in zip(native.affine_backward(dv, xv, wv), reference.affine_backward(dout, x, w)):
+        assert_close(got, want)
+    for view, original in ((xv, x), (wv, w), (dv, dout)):
+        np.testing.assert_array_equal(view, original)  # inputs untouched
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_affine_matches_reference_on_simpleconvnet_shape(rng, dtype):
+    x = rng.standard_normal((100, 4320)).astype(dtype)
+    w = np.asfortranarray(rng.standard_normal((4320, 100)).astype(dtype))
+    b = rng.standard_normal(100).astype(dtype)
+    dout = rng.standard_normal((100, 100)).astype(dtype)
+    assert_close(native.affine_forward(x, w, b), reference.affine_forward(x, w, b))
+    for got, want in zip(native.affine_backward(dout, x, w), reference.affine_backward(dout, x, w)):
+        assert_close(got, want)
+
+
+def test_affine_reads_transposed_views_in_place():
+    # x.T of a C array is Fortran-ordered; both must give x @ W + b exactly as a copy would
+    rng = np.random.default_rng(1)
+    xt = rng.standard_normal((6, 4))
+    w = rng.standard_normal((6, 3))
+    b = rng.standard_normal(3)
+    np.testing.assert_array_equal(native.affine_forward(xt.T, w, b),
+                                  native.affine_forward(np.ascontiguousarray(xt.T), w, b))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda x, w, b: native.affine_forward(x[0], w, b), ValueError, "x must be 2-D"),
+    (lambda x, w, b: native.affine_forward(x, w[None], b), ValueError, "W must be 2-D"),
+    (lambda x, w, b: native.affine_forward(x[:, :3], w, b), ValueError, "features"),
+    (lambda x, w, b: native.affine_forward(x, w, b[:2]), ValueError, "b must have shape"),
+    (lambda x, w, b: native.affine_forward(x, w.astype(np.float32), b), TypeError, "W must have"),
+    (lambda x, w, b: native.affine_forward(x, w, b.astype(np.float32)), TypeError, "b must have"),
+    (lambda x, w, b: native.affine_forward(x.astype(complex), w, b), TypeError, "x must have"),
+    (lambda x, w, b: native.affine_forward(x.tolist(), w, b), TypeError, "numpy.ndarray"),
+    (lambda x, w, b: native.affine_backward(np.ones((5, 4)), x, w), ValueError,
+     "dout must have shape"),
+    (lambda x, w, b: native.affine_backward(np.ones((5, 3), np.float32), x, w), TypeError,
+     "dout must have"),
+])
+def test_affine_binding_refuses_bad_input(rng, call, error, words):
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    with pytest.raises(error, match=words):
+        call(x, w, b)

@@ -1,0 +1,156 @@
+"""The native convolution against the reference backend: random shapes (odd sizes, strides
+1-3, pads 0-2, non-square, batch 0 and 1), both dtypes, every memory layout, both threading
+strategies, and the binding's refusal of bad input."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, assume, strategies as st
+
+from fastscratch import _native as native
+from fastscratch import reference
+
+# --- shared with test_native_pool.py / test_native_affine.py (importlib mode: no helper module)
+# Native and reference sum the same products in different orders (OpenBLAS blocks its GEMMs and
+# the native conv sums per image; NumPy's matmul and pairwise sums group differently), so results
+# agree to a few ulps times the length of the sums, not bit for bit: measured by relative norm.
+TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+
+
+def relative_error(actual, expected):
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    scale = np.linalg.norm(expected.astype(np.float64))
+    diff = np.linalg.norm(actual.astype(np.float64) - expected.astype(np.float64))
+    return diff / scale if scale > 0 else diff
+
+
+def assert_close(actual, expected):
+    err = relative_error(actual, expected)
+    assert err <= TOLERANCE[expected.dtype], f"relative error {err:.3g} for {expected.dtype}"
+
+
+def layouts(a):
+    """The same values as `a` in other memory layouts: Fortran order, a negative-stride view,
+    a non-contiguous view into a bigger buffer, and a read-only array."""
+    fortran = np.asfortranarray(a)
+    flipped = np.flip(a.copy(), axis=0)[::-1] if a.ndim else a
+    padded = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
+    view = padded[tuple(slice(None, None, 2) for _ in a.shape)]
+    view[...] = a
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    return {"fortran": fortran, "negative_stride": flipped, "strided": view, "readonly": readonly}
+# ---
+
+DTYPES = (np.float32, np.float64)
+
+
+def _problem(rng, N, C, H, W, FN, FH, FW, dtype):
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((FN, C, FH, FW)).astype(dtype)
+    b = rng.standard_normal(FN).astype(dtype)
+    return x, w, b
+
+
+def _check_against_reference(x, w, b, stride, pad, threading="auto", seed=0):
+    out, cache = native.conv_forward(x, w, b, stride, pad, threading=threading)
+    ref_out, ref_cache = reference.conv_forward(x, w, b, stride, pad)
+    assert_close(out, ref_out)
+    dout = np.random.default_rng(seed).standard_normal(out.shape).astype(x.dtype)
+    grads = native.conv_backward(dout, x, w, cache, stride, pad, threading=threading)
+    ref_grads = reference.conv_backward(dout, x, w, ref_cache, stride, pad)
+    for got, want in zip(grads, ref_grads):
+        assert_close(got, want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(N=st.integers(0, 3), C=st.integers(1, 3), H=st.integers(1, 9), W=st.integers(1, 9),
+       FN=st.integers(1, 4), FH=st.integers(1, 4), FW=st.integers(1, 4),
+       stride=st.integers(1, 3), pad=st.integers(0, 2), dtype=st.sampled_from(DTYPES),
+       threading=st.sampled_from(["auto", "images", "blas"]), seed=st.integers(0, 2**32 - 1))
+def test_conv_matches_reference_on_random_shapes(N, C, H, W, FN, FH, FW, stride, pad, dtype,
+                                                 threading, seed):
+    assume(H + 2 * pad >= FH and W + 2 * pad >= FW)
+    x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, FH, FW, dtype)
+    _check_against_reference(x, w, b, stride, pad, threading, seed)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, wshape, stride, pad", [
+    ((100, 1, 28, 28), (30, 1, 5, 5), 1, 0),      # SimpleConvNet
+    ((8, 16, 28, 28), (16, 16, 3, 3), 1, 1),      # DeepConvNet conv2
+    ((8, 32, 14, 14), (32, 32, 3, 3), 1, 2),      # DeepConvNet conv4 (pad 2)
+    ((3, 2, 11, 7), (5, 2, 4, 2), 3, 2),          # odd and non-square
+])
+def test_conv_matches_reference_on_book_shapes(rng, dtype, shape, wshape, stride, pad):
+    x, w, b = _problem(rng, *shape, wshape[0], *wshape[2:], dtype)
+    for threading in ("images", "blas"):
+        _check_against_reference(x, w, b, stride, pad, threading)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N, C, H, W, pad", [(0, 2, 5, 5, 1), (1, 2, 5, 5, 1), (2, 0, 5, 5, 1),
+                                             (2, 2, 0, 1, 2)])
+def test_conv_handles_batch_0_and_1_no_channels_and_padding_only_input(rng, dtype, N, C, H, W,
+                                                                       pad):
+    x, w, b = _problem(rng, N, C, H, W, 3, 3, 3, dtype)
+    _check_against_reference(x, w, b, 1, pad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv_with_no_filters_gives_empty_output_and_zero_input_gradient(rng, dtype):
+    x, w, b = _problem(rng, 2, 3, 5, 5, 0, 3, 3, dtype)
+    out, cache = native.conv_forward(x, w, b, 1, 1)
+    assert out.shape == (2, 0, 5, 5) and out.dtype == dtype
+    dx, dw, db = native.conv_backward(out, x, w, cache, 1, 1)
+    assert dx.shape == x.shape and not dx.any()
+    assert dw.shape == w.shape and db.shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv_accepts_any_layout_and_never_writes_inputs(rng, dtype):
+    x, w, b = _problem(rng, 3, 2, 7, 6, 4, 3, 2, dtype)
+    out, cache = native.conv_forward(x, w, b, 2, 1)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    grads = native.conv_backward(dout, x, w, cache, 2, 1)
+    for name, xv in layouts(x).items():
+        for wname, wv in layouts(w).items():
+            keep = (xv.copy(), wv.copy())
+            got, c = native.conv_forward(xv, wv, layouts(b)[name], 2, 1)
+            np.testing.assert_array_equal(got, out, err_msg=f"x {name}, W {wname}")
+            for g, want in zip(native.conv_backward(layouts(dout)[name], xv, wv, c, 2, 1), grads):
+                np.testing.assert_array_equal(g, want, err_msg=f"x {name}, W {wname}")
+            np.testing.assert_array_equal(xv, keep[0])
+            np.testing.assert_array_equal(wv, keep[1])
+
+
+def test_conv_leaves_the_blas_thread_count_as_it_found_it(rng):
+    before = native.get_blas_threads()
+    x, w, b = _problem(rng, 16, 3, 12, 12, 8, 3, 3, np.float32)
+    out, cache = native.conv_forward(x, w, b, 1, 1, threading="images")
+    native.conv_backward(out, x, w, cache, 1, 1, threading="images")
+    assert native.get_blas_threads() == before
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda x, w, b: native.conv_forward(x[0], w, b), ValueError, "x must be 4-D"),
+    (lambda x, w, b: native.conv_forward(x, w[0], b), ValueError, "W must be 4-D"),
+    (lambda x, w, b: native.conv_forward(x, w.astype(np.float32), b), TypeError, "W must have"),
+    (lambda x, w, b: native.conv_forward(x, w, b.astype(np.float32)), TypeError, "b must have"),
+    (lambda x, w, b: native.conv_forward(x.astype(np.int64), w, b), TypeError, "x must have"),
+    (lambda x, w, b: native.conv_forward(x.tolist(), w, b), TypeError, "x must be a numpy"),
+    (lambda x, w, b: native.conv_forward(x[:, :1], w, b), ValueError, "channels"),
+    (lambda x, w, b: native.conv_forward(x, w, b[:2]), ValueError, "b must have shape"),
+    (lambda x, w, b: native.conv_forward(x, w, b[:, None]), ValueError, "b must be 1-D"),
+    (lambda x, w, b: native.conv_forward(x, w, b, 0, 0), ValueError, "stride"),
+    (lambda x, w, b: native.conv_forward(x, w, b, 1, -1), ValueError, "pad"),
+    (lambda x, w, b: native.conv_forward(x[:, :, :2], w, b), ValueError, "must fit"),
+    (lambda x, w, b: native.conv_forward(x, w, b, threading="fast"), ValueError, "threading"),
+    (lambda x, w, b: native.conv_backward(np.zeros((2, 3, 4, 4)), x, w, None, 1, 0),
+     ValueError, "dout must have shape"),
+    (lambda x, w, b: native.conv_backward(np.zeros((2, 3, 3, 3), np.float32), x, w, None, 1, 0),
+     TypeError, "dout must have"),
+])
+def test_conv_binding_refuses_bad_input(rng, call, error, words):
+    x, w, b = _problem(rng, 2, 2, 5, 5, 3, 3, 3, np.float64)
+    with pytest.raises(error, match=words):
+        call(x, w, b)

@@ -1,0 +1,179 @@
+"""Native max pooling against the reference backend: random shapes, strides, pads and windows
+(overlapping too), first-maximum ties, NaN like np.argmax, padding that never wins, overlapping
+windows that accumulate in backward, and bad arg_max that raises instead of writing."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, assume, strategies as st
+
+from fastscratch import _native as native
+from fastscratch import reference
+
+# --- shared with test_native_conv.py (importlib mode: no helper module)
+# Native and reference sum the same products in different orders (OpenBLAS blocks its GEMMs and
+# the native conv sums per image; NumPy's matmul and pairwise sums group differently), so results
+# agree to a few ulps times the length of the sums, not bit for bit: measured by relative norm.
+TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+
+
+def relative_error(actual, expected):
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    scale = np.linalg.norm(expected.astype(np.float64))
+    diff = np.linalg.norm(actual.astype(np.float64) - expected.astype(np.float64))
+    return diff / scale if scale > 0 else diff
+
+
+def assert_close(actual, expected):
+    err = relative_error(actual, expected)
+    assert err <= TOLERANCE[expected.dtype], f"relative error {err:.3g} for {expected.dtype}"
+
+
+def layouts(a):
+    """The same values as `a` in other memory layouts: Fortran order, a negative-stride view,
+    a non-contiguous view into a bigger buffer, and a read-only array."""
+    fortran = np.asfortranarray(a)
+    flipped = np.flip(a.copy(), axis=0)[::-1] if a.ndim else a
+    padded = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
+    view = padded[tuple(slice(None, None, 2) for _ in a.shape)]
+    view[...] = a
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    return {"fortran": fortran, "negative_stride": flipped, "strided": view, "readonly": readonly}
+# ---
+
+DTYPES = (np.float32, np.float64)
+
+
+@settings(max_examples=100, deadline=None)
+@given(N=st.integers(0, 3), C=st.integers(1, 3), H=st.integers(1, 9), W=st.integers(1, 9),
+       pool_h=st.integers(1, 4), pool_w=st.integers(1, 4), stride=st.integers(1, 3),
+       pad=st.integers(0, 2), dtype=st.sampled_from(DTYPES), ties=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_pool_matches_reference_on_random_shapes(N, C, H, W, pool_h, pool_w, stride, pad, dtype,
+                                                 ties, seed):
+    assume(pad < pool_h and pad < pool_w and H + 2 * pad >= pool_h and W + 2 * pad >= pool_w)
+    rng = np.random.default_rng(seed)
+    # few distinct values make ties (the first maximum must win) common
+    x = (rng.integers(-2, 2, (N, C, H, W)) if ties else rng.standard_normal((N, C, H, W)))
+    x = x.astype(dtype)
+    out, arg_max = native.pool_forward(x, pool_h, pool_w, stride, pad)
+    ref_out, ref_arg_max = reference.pool_forward(x, pool_h, pool_w, stride, pad)
+    np.testing.assert_array_equal(out, ref_out)  # a maximum is exact
+    assert arg_max.dtype == np.int64 and arg_max.ndim == 1
+    np.testing.assert_array_equal(arg_max, ref_arg_max)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx = native.pool_backward(dout, arg_max, x.shape, pool_h, pool_w, stride, pad)
+    ref_dx = reference.pool_backward(dout, ref_arg_max, x.shape, pool_h, pool_w, stride, pad)
+    assert_close(dx, ref_dx)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pool_matches_reference_on_simpleconvnet_shape(rng, dtype):
+    x = rng.standard_normal((100, 30, 24, 24)).astype(dtype)
+    out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+    ref_out, ref_arg_max = reference.pool_forward(x, 2, 2, 2, 0)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(arg_max, ref_arg_max)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    np.testing.assert_array_equal(native.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0),
+                                  reference.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0))
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 0, 4, 4), (1, 1, 4, 4)])
+def test_pool_handles_batch_0_and_1_and_no_channels(rng, shape):
+    x = rng.standard_normal(shape)
+    out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+    expected = x.reshape(shape[0], shape[1], 2, 2, 2, 2).max(axis=(3, 5))
+    np.testing.assert_array_equal(out, expected)
+    assert arg_max.shape == (out.size,) and arg_max.dtype == np.int64
+    dx = native.pool_backward(np.ones_like(out), arg_max, shape, 2, 2, 2, 0)
+    np.testing.assert_array_equal(dx, (x == np.repeat(np.repeat(expected, 2, 2), 2, 3)) * 1.0)
+
+
+def test_pool_forward_picks_the_first_maximum_on_ties():
+    x = np.array([[[[1.0, 3.0], [3.0, 3.0]]]])
+    out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+    assert out[0, 0, 0, 0] == 3.0 and arg_max.tolist() == [1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pool_forward_propagates_nan_and_points_at_the_first_nan(dtype):
+    x = np.array([[[[1.0, np.nan], [5.0, np.nan]], [[np.inf, 2.0], [np.nan, 9.0]]]], dtype=dtype)
+    out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+    assert np.isnan(out).ravel().tolist() == [True, True]
+    flat = x.reshape(2, 4)
+    assert arg_max.tolist() == np.argmax(flat, axis=1).tolist() == [1, 2]
+
+
+def test_pool_padding_never_wins_over_negative_pixels():
+    x = -1.0 - np.arange(16.0).reshape(1, 1, 4, 4)
+    out, arg_max = native.pool_forward(x, 3, 3, 2, 1)
+    assert (out < 0).all()  # a zero of padding would have won otherwise
+    # each window's best real pixel is its top-left real one: x[0,0], x[0,1], x[1,0], x[1,1]
+    assert out[0, 0].tolist() == [[-1.0, -2.0], [-5.0, -6.0]]
+    assert arg_max.tolist() == [1 * 3 + 1, 1 * 3 + 0, 0 * 3 + 1, 0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pool_backward_accumulates_where_windows_overlap(dtype):
+    # 2x2 windows at stride 1 over a 3x3 plane whose centre is the maximum of all four windows
+    x = np.zeros((1, 1, 3, 3), dtype=dtype)
+    x[0, 0, 1, 1] = 1
+    out, arg_max = native.pool_forward(x, 2, 2, 1, 0)
+    dx = native.pool_backward(np.ones_like(out), arg_max, x.shape, 2, 2, 1, 0)
+    expected = np.zeros_like(x)
+    expected[0, 0, 1, 1] = 4
+    np.testing.assert_array_equal(dx, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pool_accepts_any_layout_and_never_writes_inputs(rng, dtype):
+    x = rng.standard_normal((2, 3, 7, 6)).astype(dtype)
+    out, arg_max = native.pool_forward(x, 3, 2, 2, 1)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx = native.pool_backward(dout, arg_max, x.shape, 3, 2, 2, 1)
+    for name, xv in layouts(x).items():
+        keep = xv.copy()
+        got, got_arg = native.pool_forward(xv, 3, 2, 2, 1)
+        np.testing.assert_array_equal(got, out, err_msg=name)
+        np.testing.assert_array_equal(got_arg, arg_max, err_msg=name)
+        np.testing.assert_array_equal(xv, keep)
+        arg_view = layouts(arg_max)[name]
+        np.testing.assert_array_equal(
+            native.pool_backward(layouts(dout)[name], arg_view, x.shape, 3, 2, 2, 1), dx,
+            err_msg=name)
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (lambda a: np.where(np.arange(a.size) == 5, -1, a), ValueError, "got -1 at index 5"),
+    (lambda a: np.where(np.arange(a.size) == a.size - 1, 6, a), ValueError, "in \\[0, 6\\)"),
+    (lambda a: a.astype(np.int32), TypeError, "int64"),
+    (lambda a: a.astype(np.float64), TypeError, "int64"),
+    (lambda a: a[:-1], ValueError, "arg_max must have shape"),
+    (lambda a: a.reshape(-1, 1), ValueError, "arg_max must be 1-D"),
+    (lambda a: a.tolist(), TypeError, "numpy.ndarray"),
+])
+def test_pool_backward_refuses_bad_arg_max(rng, bad, error, words):
+    x = rng.standard_normal((2, 3, 6, 6))
+    out, arg_max = native.pool_forward(x, 3, 2, 2, 0)
+    with pytest.raises(error, match=words):
+        native.pool_backward(np.ones_like(out), bad(arg_max), x.shape, 3, 2, 2, 0)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda x: native.pool_forward(x[0], 2, 2, 2, 0), ValueError, "x must be 4-D"),
+    (lambda x: native.pool_forward(x.astype(np.int32), 2, 2, 2, 0), TypeError, "x must have"),
+    (lambda x: native.pool_forward(x, 2, 2, 0, 0), ValueError, "stride"),
+    (lambda x: native.pool_forward(x, 2, 2, 2, -1), ValueError, "pad"),
+    (lambda x: native.pool_forward(x, 2, 2, 2, 2), ValueError, "pad must be smaller"),
+    (lambda x: native.pool_forward(x, 0, 2, 2, 0), ValueError, "window"),
+    (lambda x: native.pool_forward(x, 9, 2, 2, 0), ValueError, "must fit"),
+    (lambda x: native.pool_backward(np.ones((2, 3, 2, 2)), np.zeros(24, np.int64), (2, 3, 4),
+                                    2, 2, 2, 0), ValueError, "x_shape"),
+    (lambda x: native.pool_backward(np.ones((2, 3, 3, 3)), np.zeros(54, np.int64), x.shape,
+                                    2, 2, 2, 0), ValueError, "dout must have shape"),
+])
+def test_pool_binding_refuses_bad_input(rng, call, error, words):
+    x = rng.standard_normal((2, 3, 4, 4))
+    with pytest.raises(error, match=words):
+        call(x)
