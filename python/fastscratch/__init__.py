@@ -37,3 +37,14 @@ from .optimizer import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam  # noqa: 
 
 __all__ += ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
             "Convolution", "Pooling", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+
+# The book's nets and Trainer (`from fastscratch import SimpleConvNet, Trainer`).
+from .two_layer_net import TwoLayerNet  # noqa: E402
+from .multi_layer_net import MultiLayerNet  # noqa: E402
+from .multi_layer_net_extend import MultiLayerNetExtend  # noqa: E402
+from .simple_convnet import SimpleConvNet  # noqa: E402
+from .deep_convnet import DeepConvNet  # noqa: E402
+from .trainer import Trainer  # noqa: E402
+
+__all__ += ["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend", "SimpleConvNet",
+            "DeepConvNet", "Trainer"]
