@@ -53,3 +53,32 @@ def shared_data():
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261129)
+
+
+def _idx_bytes(array):
+    """An IDX file's bytes: magic (0x0803 images, 0x0801 labels), dimensions, uint8 payload."""
+    import struct
+    head = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return head + array.astype(np.uint8).tobytes()
+
+
+@pytest.fixture
+def write_mnist(rng):
+    """write_mnist(folder, n_train, n_test): fake MNIST IDX files (gzip) whose images are the
+    label drawn as a bright block, so a net can learn them; returns the folder."""
+    import gzip
+
+    def write(folder, n_train=200, n_test=50):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for split, n in (("train", n_train), ("t10k", n_test)):
+            labels = rng.integers(0, 10, size=n).astype(np.uint8)
+            images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+            for i, label in enumerate(labels):
+                images[i, 2 + 2 * label:6 + 2 * label, 4:24] = 255
+            (folder / f"{split}-images-idx3-ubyte.gz").write_bytes(
+                gzip.compress(_idx_bytes(images)))
+            (folder / f"{split}-labels-idx1-ubyte.gz").write_bytes(
+                gzip.compress(_idx_bytes(labels)))
+        return folder
+    return write
