@@ -8,7 +8,6 @@ Slow on the reference backend: DeepConvNet over 10,000 images is about a minute 
 import functools
 
 import numpy as np
-import pytest
 
 from fastscratch import safe_pickle
 from fastscratch.dataset.mnist import load_mnist_split
