@@ -143,3 +143,14 @@ def test_demo_uses_the_digits_when_no_mnist_is_found(tmp_path):
                       env={"FASTSCRATCH_DATA": str(tmp_path / "empty")})
     assert out.returncode == 0, out.stderr
     assert "scikit-learn's 8x8 digits" in out.stdout and "--data DIR" in out.stdout
+
+
+def test_demo_on_the_digits_reaches_95_percent_in_under_a_minute(tmp_path):
+    pytest.importorskip("sklearn")
+    out = fastscratch("demo", "--reference-steps", "1", "--plot", str(tmp_path / "c.png"),
+                      env={"FASTSCRATCH_DATA": str(tmp_path / "empty")}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    accuracy = float(out.stdout.split("test accuracy:")[1].split()[0])
+    seconds = float(out.stdout.split("trained in")[1].split()[0])
+    assert accuracy >= 0.95 and seconds < 60
+    assert (tmp_path / "c.png").stat().st_size > 1000
