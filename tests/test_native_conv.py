@@ -104,6 +104,7 @@ def test_conv_with_no_filters_gives_empty_output_and_zero_input_gradient(rng, dt
     dx, dw, db = native.conv_backward(out, x, w, cache, 1, 1)
     assert dx.shape == x.shape and not dx.any()
     assert dw.shape == w.shape and db.shape == (0,)
+    _check_against_reference(x, w, b, 1, 1)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

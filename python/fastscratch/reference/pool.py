@@ -33,5 +33,6 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
     flat = dout.transpose(0, 2, 3, 1).reshape(-1)
     dmax = np.zeros((flat.size, pool_size), dtype=dout.dtype)
     dmax[np.arange(flat.size), arg_max.reshape(-1)] = flat
-    dcol = dmax.reshape(-1, C * pool_size)
+    out_h, out_w = dout.shape[2:]
+    dcol = dmax.reshape(N * out_h * out_w, C * pool_size)  # sizes, not -1: C may be 0
     return col2im(dcol, x_shape, pool_h, pool_w, stride, pad)
