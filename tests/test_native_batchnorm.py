@@ -41,20 +41,22 @@ def batch(dtype, max_rows=9, max_cols=70):
 
 @settings(deadline=None, max_examples=50)
 @given(st.sampled_from(DTYPES), st.data())
-def test_forward_train_and_backward_equal_numpy_bit_for_bit_on_c_ordered_input(dtype, data):
+def test_forward_train_and_backward_equal_the_reference_on_c_ordered_input(dtype, data):
     x = data.draw(batch(dtype))
     D = x.shape[1]
     gamma, beta, dout = (data.draw(hnp.arrays(dtype, s, elements=st.floats(-2, 2, width=32)))
                          for s in (D, D, x.shape))
     got, want = native.batchnorm_forward_train(x, gamma, beta, 1e-6), \
         ref.batchnorm_forward_train(x, gamma, beta, 1e-6)
+    # Not bit for bit: NumPy's column sums vectorise differently per CPU and build (an
+    # instrumented build rounded one float32 mean 1 ulp apart), so the contract's bound holds.
     for g, w in zip(got, want):
-        np.testing.assert_array_equal(g, w)
+        assert_close(g, w)
         assert g.dtype == dtype
     _, _, _, xc, xn, std = want
     for g, w in zip(native.batchnorm_backward(dout, gamma, xc, xn, std),
                     ref.batchnorm_backward(dout, gamma, xc, xn, std)):
-        np.testing.assert_array_equal(g, w)
+        assert_close(g, w)
 
 
 @settings(deadline=None, max_examples=30)
