@@ -14,9 +14,10 @@ python -m pip install --quiet --no-build-isolation --force-reinstall --no-deps \
     -Cbuild-dir=build/asan -Ccmake.define.FASTSCRATCH_SANITIZE=ON .
 
 # Python itself is not instrumented: preload the runtimes, and leave leak checks off (CPython
-# keeps objects alive until exit by design).
+# keeps objects alive until exit by design). A refused huge allocation must come back to NumPy
+# as a MemoryError, as it does without ASan, not abort the run.
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 python -c "import fastscratch._native._build_info as b; assert b.sanitizers == 'ON', b.sanitizers"
 python -m pytest -q -p no:cacheprovider --backend native tests "$@"

@@ -32,7 +32,9 @@ def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index 
     cdef fs_index N = x.shape[0]
     cdef fs_patch_geometry g = patch_geometry(x.shape[1], x.shape[2], x.shape[3],
                                               filter_h, filter_w, stride, pad)
-    col = np.empty((N * g.out_h * g.out_w, g.channels * filter_h * filter_w), dtype=x.dtype)
+    # Sizes multiplied as Python ints: a huge pad must give an error, not an overflow.
+    col = np.empty((<object>N * g.out_h * g.out_w, <object>g.channels * filter_h * filter_w),
+                   dtype=x.dtype)
     if col.size == 0:
         return col
     if x.dtype == np.float32:
@@ -54,7 +56,7 @@ def col2im(col, input_shape, fs_index filter_h, fs_index filter_w, fs_index stri
         raise ValueError(f"input_shape must be non-negative, got {tuple(input_shape)}")
     cdef fs_patch_geometry g = patch_geometry(input_shape[1], input_shape[2], input_shape[3],
                                               filter_h, filter_w, stride, pad)
-    expected = (N * g.out_h * g.out_w, g.channels * filter_h * filter_w)
+    expected = (<object>N * g.out_h * g.out_w, <object>g.channels * filter_h * filter_w)
     if col.shape != expected:
         raise ValueError(f"col must have shape {expected} for input_shape {tuple(input_shape)}, "
                          f"got {col.shape}")

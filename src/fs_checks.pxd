@@ -38,6 +38,12 @@ cdef inline fs_patch_geometry patch_geometry(fs_index channels, fs_index height,
         raise ValueError(f"pad must be >= 0, got {pad}")
     if kernel_h < 1 or kernel_w < 1:
         raise ValueError(f"filter size must be >= 1, got {kernel_h}x{kernel_w}")
+    # Bounded so that H + 2*pad and the like cannot overflow 64 bits in C.
+    for value, what in ((pad, "pad"), (stride, "stride"), (kernel_h, "filter height"),
+                        (kernel_w, "filter width"), (height, "input height"),
+                        (width, "input width"), (channels, "channels")):
+        if value > 2147483647:
+            raise ValueError(f"{what} must be < 2**31, got {value}")
     if fs_patch_geometry_init(&g, channels, height, width, kernel_h, kernel_w, stride, pad) != 0:
         raise ValueError(f"a {kernel_h}x{kernel_w} window must fit the padded input "
                          f"{height + 2 * pad}x{width + 2 * pad} (H={height}, W={width}, pad={pad})")
