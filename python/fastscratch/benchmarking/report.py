@@ -47,6 +47,18 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
+def load_average():
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def finish(lines):
+    """Fill in what is known only at the end of the run (the load average then)."""
+    return [line.replace("{load_at_end}", load_average()) for line in lines]
+
+
 def header(settings, torch_version, torch_note):
     """The lines saying what ran where: machine, BLAS, versions, date, threads, mode."""
     from fastscratch.config import config_info
@@ -65,6 +77,8 @@ def header(settings, torch_version, torch_note):
         f"- BLAS: {blas['config']} (core in use {blas['core']}); "
         f"OpenMP {omp['version']}; SIMD clones {info['build']['simd']}, "
         f"this CPU runs {info['build']['cpu_runs']}",
+        f"- machine load (1-minute load average) at the start: {load_average()}, "
+        "at the end: {load_at_end}",
         f"- versions: fastscratch {info['fastscratch']}, Python {info['python']}, "
         f"numpy {np.__version__}, {torch_text}",
         f"- threads: {', '.join(str(n) for n in settings['threads'])} "
@@ -84,7 +98,8 @@ def header(settings, torch_version, torch_note):
                      "its numbers are not for reading")
     lines += [
         "",
-        "How to read: times are per call (ms or µs). **native ÷ reference** is the speed-up of the "
+        "How to read: a load well above the benchmark's own threads means other processes shared "
+        "the cores and the multi-threaded figures suffered. Times are per call (ms or µs). **native ÷ reference** is the speed-up of the "
         "C kernels over the pure-NumPy reference backend; **native vs PyTorch** is PyTorch's time "
         "over native's (> 1: native is faster). Ratios compare figures of this run only. GFLOP/s "
         "count 2 per multiply-add of the conv and affine products (backward = 2x forward; "

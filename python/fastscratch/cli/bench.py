@@ -208,7 +208,7 @@ def run(args):
         if torch:
             torch.set_num_threads(previous_torch_threads)
 
-    lines += notes.lines()
+    lines = report.finish(lines + notes.lines())
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if output:
