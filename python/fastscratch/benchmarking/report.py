@@ -99,8 +99,9 @@ def header(settings, torch_version, torch_note):
     lines += [
         "",
         "How to read: a load well above the benchmark's own threads means other processes shared "
-        "the cores and the multi-threaded figures suffered. Times are per call (ms or µs). **native ÷ reference** is the speed-up of the "
-        "C kernels over the pure-NumPy reference backend; **native vs PyTorch** is PyTorch's time "
+        "the cores and the multi-threaded figures suffered. Times are per call (ms or µs). "
+        "**native ÷ reference** is the speed-up of the C kernels over the pure-NumPy reference "
+        "backend; **native vs PyTorch** is PyTorch's time "
         "over native's (> 1: native is faster). Ratios compare figures of this run only. GFLOP/s "
         "count 2 per multiply-add of the conv and affine products (backward = 2x forward; "
         "pooling counts comparisons, softmax ~4 operations per score), beside the machine's GEMM "
