@@ -64,7 +64,8 @@ def header(settings, torch_version, torch_note):
     from fastscratch.config import config_info
     info = config_info()
     blas, omp = info["blas"], info["openmp"]
-    torch_text = f"torch {torch_version}" if torch_version else f"torch: not compared ({torch_note})"
+    torch_text = (f"torch {torch_version}" if torch_version
+                  else f"torch: not compared ({torch_note})")
     per_round = ("one call" if not settings["min_sample"] else
                  f"as many calls as fill {settings['min_sample'] * 1000:g} ms (after one "
                  "untimed call when they are several)")
