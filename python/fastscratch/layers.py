@@ -47,7 +47,8 @@ def _batch_matrix(x, name):
     """x flattened to (N, -1) as the book does (a view when x is contiguous)."""
     if x.ndim == 0:
         raise ValueError(f"{name} must have a batch axis (N, ...), got a 0-d array")
-    return x.reshape(x.shape[0], -1)
+    # Sizes, not -1: a batch of 0 must still know its feature count.
+    return x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))
 
 
 class Relu:
@@ -225,7 +226,7 @@ class Convolution:
         x = _array(x, "x")
         out, cache = kernels.conv_forward(x, self.W, self.b, self.stride, self.pad)
         self.x, self.col = x, cache
-        self.col_W = self.W.reshape(self.W.shape[0], -1).T
+        self.col_W = self.W.reshape(self.W.shape[0], int(np.prod(self.W.shape[1:]))).T
         return out
 
     def backward(self, dout):
