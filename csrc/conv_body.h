@@ -1,6 +1,8 @@
 /* Convolution for one element type; included twice by conv.c through fs_instantiate.h.
  * Per image n:  out_n (FN, OHW) = b + W (FN, CK) x col_n (CK, OHW)          (CK = C*FH*FW)
- *               dW += dout_n x col_n^T,  db += row sums of dout_n,
+ *               dW^T += col_n x dout_n^T, db += row sums of dout_n,
+ *                 (dW^T, CK x FN: OpenBLAS ran this shape 20-35% faster than dout_n x col_n^T
+ *                 for DeepConvNet's layers, docs/performance.md; transposed once at the end)
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - OpenMP over images, each thread its own col buffer, a one-thread GEMM and
@@ -23,16 +25,16 @@ static void FS_FN(conv_forward_image)(const real *x_n, const fs_patch_geometry *
             1, w, (int)ck, col, (int)ohw, 1, out_n, (int)ohw);
 }
 
-/* dw += dout_n x col_n^T, db += row sums of dout_n, dx_n = col2im(W^T x dout_n). */
+/* dw_t (CK x FN) += col_n x dout_n^T, db += row sums of dout_n, dx_n = col2im(W^T x dout_n). */
 static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
                                        const fs_patch_geometry *g, const real *w, fs_index filters,
-                                       real *col, real *dcol, real *dx_n, real *dw, double *db)
+                                       real *col, real *dcol, real *dx_n, real *dw_t, double *db)
 {
     const fs_index ohw = g->out_h * g->out_w;
     const fs_index ck = g->channels * g->kernel_h * g->kernel_w;
     FS_FN(fs_im2col_cols)(x_n, g, col);
-    FS_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)filters, (int)ck, (int)ohw,
-            1, dout_n, (int)ohw, col, (int)ohw, 1, dw, (int)ck);
+    FS_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ck, (int)filters, (int)ohw,
+            1, col, (int)ohw, dout_n, (int)ohw, 1, dw_t, (int)filters);
     for (fs_index f = 0; f < filters; ++f) {
         const real *row = dout_n + f * ohw;
         double sum = 0;
@@ -108,7 +110,7 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     const fs_index ck = g->channels * g->kernel_h * g->kernel_w;
     const fs_index col_size = ck * ohw;
     const int threads = FS_FN(conv_image_threads)(batch, g, filters, strategy);
-    /* Per thread: col and dcol, then its own dW (FN x CK) and db (FN, summed in double). */
+    /* Per thread: col and dcol, then its own dW^T (CK x FN) and db (FN, summed in double). */
     const fs_index per_thread = 2 * col_size + filters * ck;
     real *scratch = malloc((size_t)(threads * per_thread) * sizeof(real));
     double *db_sums = calloc((size_t)(threads * filters), sizeof(double));
@@ -118,11 +120,12 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
         return -1;
     }
     if (threads == 1) {
-        for (fs_index i = 0; i < filters * ck; ++i) dw[i] = 0;
+        real *dw_t = scratch + 2 * col_size;
+        for (fs_index i = 0; i < filters * ck; ++i) dw_t[i] = 0;
         for (fs_index n = 0; n < batch; ++n)
             FS_FN(conv_backward_image)(dout + n * filters * ohw, x + n * image, g, w, filters,
                                        scratch, scratch + col_size, dx ? dx + n * image : NULL,
-                                       dw, db_sums);
+                                       dw_t, db_sums);
     } else {
         const int blas_threads = FS_FN(blas_serial_begin)();
         #pragma omp parallel num_threads(threads)
@@ -137,14 +140,17 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
                                            db_sums + t * filters);
         }
         scipy_openblas_set_num_threads(blas_threads);
-        for (fs_index i = 0; i < filters * ck; ++i) {
-            real sum = 0;
-            for (int t = 0; t < threads; ++t) sum += scratch[t * per_thread + 2 * col_size + i];
-            dw[i] = sum;
-        }
         for (fs_index f = 0; f < filters; ++f)
             for (int t = 1; t < threads; ++t) db_sums[f] += db_sums[t * filters + f];
     }
+    /* dW (FN x CK) = the threads' dW^T summed and transposed. */
+    for (fs_index f = 0; f < filters; ++f)
+        for (fs_index i = 0; i < ck; ++i) {
+            real sum = 0;
+            for (int t = 0; t < threads; ++t)
+                sum += scratch[t * per_thread + 2 * col_size + i * filters + f];
+            dw[f * ck + i] = sum;
+        }
     for (fs_index f = 0; f < filters; ++f) db[f] = (real)db_sums[f];
     free(scratch);
     free(db_sums);

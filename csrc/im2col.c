@@ -1,4 +1,5 @@
 /* im2col / col2im kernels for float and double (bodies in im2col_body.h). */
+#include <string.h>
 #include "im2col.h"
 
 int fs_patch_geometry_init(fs_patch_geometry *g, fs_index channels, fs_index height, fs_index width,

@@ -32,7 +32,10 @@ FS_HOT void FS_FN(fs_im2col_cols)(const real *x, const fs_patch_geometry *g, rea
                     }
                     const real *srow = x + (c * H + oy * stride - pad + ky) * W - pad + kx;
                     for (fs_index ox = 0; ox < ox_lo; ++ox) drow[ox] = 0;
-                    for (fs_index ox = ox_lo; ox < ox_hi; ++ox) drow[ox] = srow[ox * stride];
+                    if (stride == 1) /* a plain copy: vectorises (a strided gather did not) */
+                        memcpy(drow + ox_lo, srow + ox_lo, (size_t)(ox_hi - ox_lo) * sizeof(real));
+                    else
+                        for (fs_index ox = ox_lo; ox < ox_hi; ++ox) drow[ox] = srow[ox * stride];
                     for (fs_index ox = ox_hi; ox < out_w; ++ox) drow[ox] = 0;
                 }
             }
@@ -56,7 +59,13 @@ FS_HOT void FS_FN(fs_col2im_cols)(const real *col, const fs_patch_geometry *g, r
                 for (fs_index oy = oy_lo; oy < oy_hi; ++oy) {
                     const real *srow = src + oy * out_w;
                     real *drow = img + (c * H + oy * stride - pad + ky) * W - pad + kx;
-                    for (fs_index ox = ox_lo; ox < ox_hi; ++ox) drow[ox * stride] += srow[ox];
+                    if (stride == 1) { /* contiguous: vectorises */
+                        real *restrict d = drow;
+                        const real *restrict sr = srow;
+                        for (fs_index ox = ox_lo; ox < ox_hi; ++ox) d[ox] += sr[ox];
+                    } else {
+                        for (fs_index ox = ox_lo; ox < ox_hi; ++ox) drow[ox * stride] += srow[ox];
+                    }
                 }
             }
         }
