@@ -149,3 +149,13 @@ def test_im2col_refuses_bad_arguments_naming_them(backend):
 def test_integer_input_computes_in_float64(backend):
     col = kernels.im2col(np.arange(16).reshape(1, 1, 4, 4), 2, 2)
     assert col.dtype == np.float64
+
+
+def test_openblas_workers_spin_briefly_unless_the_user_says_otherwise():
+    code = "import os, fastscratch; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    expected = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "20")
+    assert out.stdout.split()[-1] == expected
+    mine = _run(code, OPENBLAS_THREAD_TIMEOUT="25")
+    assert mine.stdout.split()[-1] == "25"

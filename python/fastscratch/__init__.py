@@ -9,6 +9,11 @@ import os as _os
 # Idle OpenMP workers that spin steal the cores OpenBLAS needs right after them (measured 2.3x
 # slower on 2 cores); a passive wait policy must be set before libgomp loads.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Likewise OpenBLAS's own workers spin for 2**28 cycles (~0.1 s) after each product by default,
+# taking the cores from the OpenMP loops that follow; 2**20 cycles (~0.4 ms) made a SimpleConvNet
+# train step 1.5x and a DeepConvNet step 1.75x faster on 2 cores (docs/performance.md). Read
+# when the library loads, so it must be set before scipy_openblas32 is imported below.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 try:
     # Loads the BLAS globally first, so that an editable build (whose extension's rpath does
