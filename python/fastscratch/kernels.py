@@ -160,24 +160,18 @@ def conv_forward(x, W, b, stride, pad):
 
 def conv_backward(dout, x, W, cache, stride, pad):
     """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db), with the
-    x, W, cache, stride and pad of that forward call. The gradients have the forward's compute
-    dtype (that of x, W and b together; pass x and W as given to the forward)."""
+    x, W, cache, stride and pad of that forward call. They are computed in the promotion of
+    dout, x and W (dout carries the forward's dtype, bias included, back from the layers above)."""
     (dout,) = _arrays((dout, "dout"))
     N, C, H, Wd = x.shape
     FN, _, FH, FW = W.shape
     out_h = (H + 2 * pad - FH) // stride + 1
     out_w = (Wd + 2 * pad - FW) // stride + 1
     check_shape(dout, "dout", (N, FN, out_h, out_w))
-    dt = compute_dtype(x, W) if cache is None else _cache_dtype(cache, compute_dtype(x, W))
+    dt = compute_dtype(dout, x, W)
     return _backend.current().conv_backward(
         as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt), cache,
         stride, pad)
-
-
-def _cache_dtype(cache, default):
-    """The compute dtype a conv forward used, read off its cache when it holds an array."""
-    dtype = getattr(cache, "dtype", None)
-    return dtype if dtype in _FLOATS else default
 
 
 # ---------------------------------------------------------------------------------------------
