@@ -6,39 +6,8 @@ from hypothesis import given, settings, strategies as st
 
 from fastscratch import _native as native
 from fastscratch import reference
+from fastscratch.testing import assert_close, memory_layouts as layouts
 
-# --- shared with test_native_conv.py (importlib mode: no helper module)
-# Native and reference sum the same products in different orders (OpenBLAS blocks its GEMMs and
-# the native conv sums per image; NumPy's matmul and pairwise sums group differently), so results
-# agree to a few ulps times the length of the sums, not bit for bit: measured by relative norm.
-TOLERANCE = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
-
-
-def relative_error(actual, expected):
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    scale = np.linalg.norm(expected.astype(np.float64))
-    diff = np.linalg.norm(actual.astype(np.float64) - expected.astype(np.float64))
-    return diff / scale if scale > 0 else diff
-
-
-def assert_close(actual, expected):
-    err = relative_error(actual, expected)
-    assert err <= TOLERANCE[expected.dtype], f"relative error {err:.3g} for {expected.dtype}"
-
-
-def layouts(a):
-    """The same values as `a` in other memory layouts: Fortran order, a negative-stride view,
-    a non-contiguous view into a bigger buffer, and a read-only array."""
-    fortran = np.asfortranarray(a)
-    flipped = np.flip(a.copy(), axis=0)[::-1] if a.ndim else a
-    padded = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
-    view = padded[tuple(slice(None, None, 2) for _ in a.shape)]
-    view[...] = a
-    readonly = a.copy()
-    readonly.flags.writeable = False
-    return {"fortran": fortran, "negative_stride": flipped, "strided": view, "readonly": readonly}
-# ---
 
 DTYPES = (np.float32, np.float64)
 LAYOUTS = ("c", "fortran", "negative_stride", "strided", "readonly")

@@ -12,26 +12,16 @@ from hypothesis.extra import numpy as hnp
 
 import fastscratch._native as native
 import fastscratch.reference as ref
+from fastscratch import testing
+from fastscratch.testing import memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
-TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
-
-
-def layouts(a):
-    wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
-    wide[..., ::2] = a
-    ro = a.copy()
-    ro.flags.writeable = False
-    return {"C": a.copy(), "F": np.asfortranarray(a), "strided": wide[..., ::2],
-            "reversed": a[::-1].copy()[::-1], "readonly": ro}
 
 
 def assert_close(actual, expected):
-    """Relative norm, with a floor of 1 (the inputs' scale): a constant column has var exactly 0
-    in one summation order and a few ulp of |x| in another."""
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
-    diff = np.linalg.norm((actual - expected).astype(np.float64))
-    assert diff <= TOL[expected.dtype] * max(np.linalg.norm(expected.astype(np.float64)), 1.0)
+    """The contract's bound relative to max(norm, 1), the inputs' scale: a constant column has
+    var exactly 0 in one summation order and a few ulp of |x| in another."""
+    testing.assert_close(actual, expected, floor=1.0)
 
 
 def batch(dtype, max_rows=9, max_cols=70):

@@ -12,34 +12,9 @@ from hypothesis.extra import numpy as hnp
 
 import fastscratch._native as native
 import fastscratch.reference as ref
+from fastscratch.testing import assert_close, memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
-TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
-
-
-def layouts(a):
-    """The same values as C, Fortran, strided, negative-stride and read-only arrays."""
-    f = np.asfortranarray(a) if a.ndim else a.copy()   # asfortranarray makes 0-d 1-d
-    wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype) if a.ndim else None
-    out = {"C": a.copy(), "F": f}
-    if wide is not None:
-        wide[..., ::2] = a
-        out["strided"] = wide[..., ::2]
-        out["reversed"] = a[..., ::-1].copy()[..., ::-1]
-    ro = a.copy()
-    ro.flags.writeable = False
-    out["readonly"] = ro
-    return out
-
-
-def assert_close(actual, expected):
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
-    finite = np.isfinite(expected)
-    np.testing.assert_array_equal(np.isfinite(actual), finite)
-    np.testing.assert_array_equal(actual[~finite], expected[~finite])
-    diff = np.linalg.norm((actual[finite] - expected[finite]).astype(np.float64))
-    assert diff <= TOL[expected.dtype] * max(np.linalg.norm(expected[finite].astype(np.float64)),
-                                              1e-300)
 
 
 arrays = st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(

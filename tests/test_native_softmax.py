@@ -11,25 +11,9 @@ from hypothesis.extra import numpy as hnp
 
 import fastscratch._native as native
 import fastscratch.reference as ref
+from fastscratch.testing import assert_close, memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
-TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
-
-
-def layouts(a):
-    """The same values as C, Fortran, strided, negative-stride and read-only arrays."""
-    wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
-    wide[..., ::2] = a
-    ro = a.copy()
-    ro.flags.writeable = False
-    return {"C": a.copy(), "F": np.asfortranarray(a), "strided": wide[..., ::2],
-            "reversed": a[::-1].copy()[::-1], "readonly": ro}
-
-
-def assert_close(actual, expected, floor=1e-300):
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
-    diff = np.linalg.norm((actual - expected).astype(np.float64))
-    assert diff <= TOL[expected.dtype] * max(np.linalg.norm(expected.astype(np.float64)), floor)
 
 
 scores = st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(

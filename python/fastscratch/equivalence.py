@@ -2,36 +2,14 @@
 tests: random cases for every kernel of the contract, run on both backends, compared by
 relative norm.
 
-Bounds: float64 <= 1e-12 (the two backends sum in different orders -- BLAS blocking, pairwise
-NumPy sums -- so they agree to a few ulps times the reduction length, far below 1e-12 for these
-sizes); float32 <= 1e-5 (the same reorderings at 6e-8 per operation, over reductions of up to a
-few hundred terms).
+The bounds and the error measure are those of `fastscratch.testing`.
 """
 import zlib
 
 import numpy as np
 
 from . import backend, kernels
-
-TOLERANCE = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
-
-
-def relative_error(actual, expected, floor=0.0):
-    """||actual - expected|| / max(||expected||, floor), with NaN and inf required at the same
-    places."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        return np.inf
-    special = ~np.isfinite(expected)
-    if np.any(special != ~np.isfinite(actual)):
-        return np.inf
-    if np.any(special) and not np.array_equal(actual[special], expected[special], equal_nan=True):
-        return np.inf
-    a, e = actual[~special], expected[~special]
-    norm = max(np.linalg.norm(e), floor)
-    diff = np.linalg.norm(a - e)
-    return diff / norm if norm > 0 else diff
+from .testing import TOLERANCE, memory_layouts, relative_error
 
 
 class Scaled:
@@ -42,21 +20,13 @@ class Scaled:
 
 
 def awkward(a, rng, writeable=False):
-    """`a` in a randomly chosen memory layout with the same values."""
-    layouts = ["c", "fortran", "negative", "strided"] + ([] if writeable else ["readonly"])
-    layout = layouts[rng.integers(len(layouts))]
-    if layout == "fortran":
-        return np.asfortranarray(a)
-    if layout == "negative" and a.ndim:
-        return np.ascontiguousarray(a[::-1])[::-1]
-    if layout == "strided" and a.ndim:
-        wide = np.empty((a.shape[0] * 2,) + a.shape[1:], dtype=a.dtype)
-        wide[::2] = a
-        return wide[::2]
-    if layout == "readonly":
-        a = a.copy()
-        a.flags.writeable = False
-    return a
+    """`a` in a randomly chosen memory layout with the same values (never read-only when the
+    kernel must write it)."""
+    layouts = memory_layouts(a)
+    if writeable:
+        layouts.pop("readonly")
+    names = sorted(layouts)
+    return layouts[names[rng.integers(len(names))]]
 
 
 def _both(run):
