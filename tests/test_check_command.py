@@ -52,6 +52,6 @@ def test_check_reports_a_kernel_that_raises(monkeypatch, capsys):
 def test_equivalence_sweep_case_agrees_within_the_bound(name):
     for dtype in (np.float32, np.float64):
         rng = np.random.default_rng(7)
-        for _ in range(5):
-            assert equivalence.compare_case(name, rng, dtype) <= equivalence.TOLERANCE[
+        for big in (False, False, False, True):
+            assert equivalence.compare_case(name, rng, dtype, big) <= equivalence.TOLERANCE[
                 np.dtype(dtype)]

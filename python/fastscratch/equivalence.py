@@ -38,11 +38,19 @@ def _both(run):
     return results
 
 
-def _conv(rng, dtype):
-    N, C, FN = rng.integers(0, 4), rng.integers(1, 4), rng.integers(1, 5)
+def _n(rng, big, small, large):
+    """A size drawn from `small` = (lo, hi), or from `large` in a big case (one big enough for
+    the native kernels' multi-threaded paths)."""
+    lo, hi = large if big else small
+    return int(rng.integers(lo, hi))
+
+
+def _conv(rng, dtype, big=False):
+    N, C, FN = _n(rng, big, (0, 4), (8, 17)), _n(rng, big, (1, 4), (4, 17)), \
+        _n(rng, big, (1, 5), (8, 33))
     FH, FW = rng.integers(1, 5), rng.integers(1, 5)
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    H, W = FH + rng.integers(0, 7), FW + rng.integers(0, 7)
+    H, W = FH + _n(rng, big, (0, 7), (12, 25)), FW + _n(rng, big, (0, 7), (12, 25))
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     Wt = rng.standard_normal((FN, C, FH, FW)).astype(dtype)
     b = rng.standard_normal(FN).astype(dtype)
@@ -55,11 +63,11 @@ def _conv(rng, dtype):
     return run
 
 
-def _pool(rng, dtype):
-    N, C = rng.integers(0, 4), rng.integers(1, 4)
+def _pool(rng, dtype, big=False):
+    N, C = _n(rng, big, (0, 4), (8, 17)), _n(rng, big, (1, 4), (8, 33))
     ph, pw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, min(ph, pw)))
-    H, W = ph + rng.integers(0, 7), pw + rng.integers(0, 7)
+    H, W = ph + _n(rng, big, (0, 7), (16, 25)), pw + _n(rng, big, (0, 7), (16, 25))
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     if rng.random() < 0.3:  # ties: the first maximum must win on both backends
         x = np.round(x).astype(dtype)
@@ -73,8 +81,9 @@ def _pool(rng, dtype):
     return run
 
 
-def _affine(rng, dtype):
-    N, D, M = rng.integers(0, 9), rng.integers(1, 40), rng.integers(1, 20)
+def _affine(rng, dtype, big=False):
+    N, D, M = _n(rng, big, (0, 9), (64, 129)), _n(rng, big, (1, 40), (256, 1025)), \
+        _n(rng, big, (1, 20), (32, 129))
     x = awkward(rng.standard_normal((N, D)).astype(dtype), rng)
     W = awkward(rng.standard_normal((D, M)).astype(dtype), rng)
     b = awkward(rng.standard_normal(M).astype(dtype), rng)
@@ -82,12 +91,14 @@ def _affine(rng, dtype):
     return lambda: (kernels.affine_forward(x, W, b),) + tuple(kernels.affine_backward(dout, x, W))
 
 
-def _shape(rng):
+def _shape(rng, big=False):
+    if big:  # 276K to 553K elements: past every kernel's threshold for going parallel
+        return (int(rng.integers(64, 129)), 30, 12, 12)
     return tuple(int(s) for s in rng.integers(1, 7, size=rng.integers(1, 5)))
 
 
-def _relu(rng, dtype):
-    x = rng.standard_normal(_shape(rng)).astype(dtype)
+def _relu(rng, dtype, big=False):
+    x = rng.standard_normal(_shape(rng, big)).astype(dtype)
     dout = rng.standard_normal(x.shape).astype(dtype)
     x = awkward(x, rng)
 
@@ -97,8 +108,8 @@ def _relu(rng, dtype):
     return run
 
 
-def _sigmoid(rng, dtype):
-    x = awkward((rng.standard_normal(_shape(rng)) * 20).astype(dtype), rng)
+def _sigmoid(rng, dtype, big=False):
+    x = awkward((rng.standard_normal(_shape(rng, big)) * 20).astype(dtype), rng)
     dout = awkward(rng.standard_normal(x.shape).astype(dtype), rng)
 
     def run():
@@ -107,8 +118,8 @@ def _sigmoid(rng, dtype):
     return run
 
 
-def _softmax_loss(rng, dtype):
-    N, K = rng.integers(1, 9), rng.integers(2, 12)
+def _softmax_loss(rng, dtype, big=False):
+    N, K = _n(rng, big, (1, 9), (128, 257)), _n(rng, big, (2, 12), (300, 601))
     x = awkward((rng.standard_normal((N, K)) * 5).astype(dtype), rng)
     if rng.random() < 0.5:
         t = rng.integers(0, K, size=N).astype(rng.choice([np.uint8, np.int32, np.int64]))
@@ -125,8 +136,8 @@ def _softmax_loss(rng, dtype):
     return run
 
 
-def _batchnorm(rng, dtype):
-    N, D = rng.integers(1, 9), rng.integers(1, 12)
+def _batchnorm(rng, dtype, big=False):
+    N, D = _n(rng, big, (1, 9), (64, 129)), _n(rng, big, (1, 12), (2000, 4001))
     x = awkward(rng.standard_normal((N, D)).astype(dtype), rng)
     gamma = awkward(rng.standard_normal(D).astype(dtype), rng)
     beta = awkward(rng.standard_normal(D).astype(dtype), rng)
@@ -141,8 +152,8 @@ def _batchnorm(rng, dtype):
     return run
 
 
-def _dropout(rng, dtype):
-    x = awkward(rng.standard_normal(_shape(rng)).astype(dtype), rng)
+def _dropout(rng, dtype, big=False):
+    x = awkward(rng.standard_normal(_shape(rng, big)).astype(dtype), rng)
     rand = rng.random(x.shape)
     dout = rng.standard_normal(x.shape).astype(dtype)
 
@@ -153,8 +164,8 @@ def _dropout(rng, dtype):
 
 
 def _optimizer(update, n_states, hyper):
-    def make(rng, dtype):
-        shape = _shape(rng)
+    def make(rng, dtype, big=False):
+        shape = _shape(rng, big)
         param0 = rng.standard_normal(shape).astype(dtype)
         grads = [rng.standard_normal(shape).astype(dtype) for _ in range(3)]
 
@@ -168,12 +179,12 @@ def _optimizer(update, n_states, hyper):
     return make
 
 
-def _patches(rng, dtype):
-    N, C = rng.integers(0, 4), rng.integers(1, 4)
+def _patches(rng, dtype, big=False):
+    N, C = _n(rng, big, (0, 4), (4, 9)), _n(rng, big, (1, 4), (4, 9))
     fh, fw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    x = awkward(rng.standard_normal((N, C, fh + rng.integers(0, 6),
-                                     fw + rng.integers(0, 6))).astype(dtype), rng)
+    x = awkward(rng.standard_normal((N, C, fh + _n(rng, big, (0, 6), (16, 25)),
+                                     fw + _n(rng, big, (0, 6), (16, 25)))).astype(dtype), rng)
 
     def run():
         col = kernels.im2col(x, fh, fw, stride, pad)
@@ -200,10 +211,11 @@ CASES = {
 }
 
 
-def compare_case(name, rng, dtype):
-    """Worst relative error over the outputs of one random case of kernel group `name`."""
+def compare_case(name, rng, dtype, big=False):
+    """Worst relative error over the outputs of one random case of kernel group `name`; a
+    `big` case has sizes that take the native kernels' multi-threaded paths."""
     make = CASES[name]
-    run = make(rng, np.dtype(dtype))
+    run = make(rng, np.dtype(dtype), big)
     reference, native = _both(run)
     errors = []
     for n, r in zip(native, reference):
@@ -215,14 +227,17 @@ def compare_case(name, rng, dtype):
 
 
 def sweep(cases=50, seed=0, names=None, dtypes=(np.float32, np.float64)):
-    """Yields (kernel, dtype name, cases, worst relative error, passed, error message)."""
+    """Yields (kernel, dtype name, cases, worst relative error, passed, error message). The last
+    tenth of each kernel's cases (at least one) are big ones, for the multi-threaded paths."""
+    n_big = max(1, cases // 10)
     for name in names or CASES:
         for dtype in dtypes:
-            rng = np.random.default_rng([seed, zlib.crc32(name.encode()), np.dtype(dtype).itemsize])
+            rng = np.random.default_rng([seed, zlib.crc32(name.encode()),
+                                         np.dtype(dtype).itemsize])
             worst, failure = 0.0, ""
-            for _ in range(cases):
+            for i in range(cases):
                 try:
-                    worst = max(worst, compare_case(name, rng, dtype))
+                    worst = max(worst, compare_case(name, rng, dtype, big=i >= cases - n_big))
                 except Exception as exc:  # a kernel that raises fails the check, it is reported
                     failure = f"{type(exc).__name__}: {exc}"
                     worst = np.inf

@@ -1,7 +1,7 @@
 """Check the native kernels against the pure-NumPy reference on this machine.
 
 Runs every kernel on random shapes, strides, pads, both dtypes and awkward memory layouts on
-both backends and prints, per kernel and dtype, the worst relative error and a verdict. Exit
+both backends (the last tenth of the cases at sizes that take the multi-threaded paths) and prints, per kernel and dtype, the worst relative error and a verdict. Exit
 status 1 if any kernel fails.
 """
 import sys
