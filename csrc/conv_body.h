@@ -78,7 +78,7 @@ static int FS_FN(conv_image_threads)(fs_index batch, const fs_patch_geometry *g,
  * patch entry (c, ky, kx) of every output position is xp[c] read from offset ky*Wp + kx on: a
  * (C, OH*Wp) matrix with rows Hp*Wp apart that BLAS reads in place. So, per image,
  *   acc (FN, OH*Wp)  = sum over (ky, kx) of  Wk[ky,kx] (FN x C) x xp shifted by ky*Wp + kx,
- *   dW^T[ky,kx] (C x FN) += xp shifted x dp^T,  dxp shifted += Wk[ky,kx]^T x dp,
+ *   dWk[ky,kx] (FN x C) += dp x (xp shifted)^T,  dxp shifted += Wk[ky,kx]^T x dp,
  * with dp = dout spread to the padded width, zeros in the thrown-away columns (so they add
  * nothing). The shifted rows of the last channel run FW-1 entries past xp: it has that tail.
  * Costs FW-1 wasted columns per output row, saves writing and re-reading C*FH*FW*OHW patches. */
@@ -151,7 +151,7 @@ static void FS_FN(shift_forward_image)(const real *x_n, const FS_FN(shift_geomet
 static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
                                         const FS_FN(shift_geometry) *s, const real *wk,
                                         fs_index filters, real *xp, real *dp, real *dxp,
-                                        real *dx_n, real *dw_t, double *db)
+                                        real *dx_n, real *dwk, double *db)
 {
     FS_FN(shift_pad_image)(x_n, s, xp);
     for (fs_index f = 0; f < filters; ++f) {
@@ -171,9 +171,9 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
     for (fs_index ky = 0; ky < s->kh; ++ky)
         for (fs_index kx = 0; kx < s->kw; ++kx) {
             const fs_index t = ky * s->kw + kx, off = ky * s->Wp + kx;
-            FS_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->C, (int)filters, (int)s->n,
-                    1, xp + off, (int)s->plane, dp, (int)s->n, 1, dw_t + t * s->C * filters,
-                    (int)filters);
+            FS_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)filters, (int)s->C, (int)s->n,
+                    1, dp, (int)s->n, xp + off, (int)s->plane, 1, dwk + t * filters * s->C,
+                    (int)s->C);
             if (dx_n)
                 FS_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)s->C, (int)s->n,
                         (int)filters, 1, wk + t * filters * s->C, (int)s->C, dp, (int)s->n, 1,
@@ -231,7 +231,7 @@ static int FS_FN(conv_backward_shifted)(const real *dout, const real *x, fs_inde
     const FS_FN(shift_geometry) s = FS_FN(shift_geometry_of)(g);
     const fs_index image = s.C * s.H * s.W, ohw = s.oh * s.ow, wsize = filters * s.C * s.taps;
     const int threads = FS_FN(conv_image_threads)(batch, g, filters, strategy);
-    /* Per thread: xp, dxp, dp, then its own dW^T per tap (C x FN) and db (double). */
+    /* Per thread: xp, dxp, dp, then its own dWk per tap (FN x C) and db (double). */
     const fs_index dp_at = 2 * s.xp_size, dw_at = dp_at + filters * s.n;
     const fs_index per_thread = dw_at + wsize;
     real *wk = malloc((size_t)(wsize + 1) * sizeof(real));
@@ -245,37 +245,37 @@ static int FS_FN(conv_backward_shifted)(const real *dout, const real *x, fs_inde
     }
     FS_FN(shift_weights)(w, &s, filters, wk);
     if (threads == 1) {
-        real *dw_t = scratch + dw_at;
-        for (fs_index i = 0; i < wsize; ++i) dw_t[i] = 0;
+        real *dwk = scratch + dw_at;
+        for (fs_index i = 0; i < wsize; ++i) dwk[i] = 0;
         for (fs_index n = 0; n < batch; ++n)
             FS_FN(shift_backward_image)(dout + n * filters * ohw, x + n * image, &s, wk, filters,
                                         scratch, scratch + dp_at, scratch + s.xp_size,
-                                        dx ? dx + n * image : NULL, dw_t, db_sums);
+                                        dx ? dx + n * image : NULL, dwk, db_sums);
     } else {
         const int blas_threads = FS_FN(blas_serial_begin)();
         #pragma omp parallel num_threads(threads)
         {
             const int t = omp_get_thread_num();
-            real *xp = scratch + t * per_thread, *dw_t = xp + dw_at;
-            for (fs_index i = 0; i < wsize; ++i) dw_t[i] = 0;
+            real *xp = scratch + t * per_thread, *dwk = xp + dw_at;
+            for (fs_index i = 0; i < wsize; ++i) dwk[i] = 0;
             #pragma omp for schedule(static)
             for (fs_index n = 0; n < batch; ++n)
                 FS_FN(shift_backward_image)(dout + n * filters * ohw, x + n * image, &s, wk,
                                             filters, xp, xp + dp_at, xp + s.xp_size,
-                                            dx ? dx + n * image : NULL, dw_t,
+                                            dx ? dx + n * image : NULL, dwk,
                                             db_sums + t * filters);
         }
         scipy_openblas_set_num_threads(blas_threads);
         for (fs_index f = 0; f < filters; ++f)
             for (int t = 1; t < threads; ++t) db_sums[f] += db_sums[t * filters + f];
     }
-    /* dw[f][c][tap] = the threads' dW^T[tap][c][f] summed. */
+    /* dw[f][c][tap] = the threads' dWk[tap][f][c] summed. */
     for (fs_index f = 0; f < filters; ++f)
         for (fs_index c = 0; c < s.C; ++c)
             for (fs_index tap = 0; tap < s.taps; ++tap) {
                 real sum = 0;
                 for (int t = 0; t < threads; ++t)
-                    sum += scratch[t * per_thread + dw_at + (tap * s.C + c) * filters + f];
+                    sum += scratch[t * per_thread + dw_at + (tap * filters + f) * s.C + c];
                 dw[(f * s.C + c) * s.taps + tap] = sum;
             }
     for (fs_index f = 0; f < filters; ++f) db[f] = (real)db_sums[f];
