@@ -4,6 +4,7 @@
  *                 (dW^T, CK x FN: OpenBLAS ran this shape 20-35% faster than dout_n x col_n^T
  *                 for DeepConvNet's layers, docs/performance.md; transposed once at the end)
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
+ * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - OpenMP over images, each thread its own col buffer, a one-thread GEMM and
  *                     (backward) its own dW / db, summed at the end;
@@ -183,7 +184,8 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
         for (fs_index c = 0; c < s->C; ++c)
             for (fs_index y = 0; y < s->H; ++y)
                 memcpy(dx_n + (c * s->H + y) * s->W,
-                       dxp + c * s->plane + (y + s->pad) * s->Wp + s->pad, (size_t)s->W * sizeof(real));
+                       dxp + c * s->plane + (y + s->pad) * s->Wp + s->pad,
+                       (size_t)s->W * sizeof(real));
 }
 
 static int FS_FN(conv_forward_shifted)(const real *x, fs_index batch, const fs_patch_geometry *g,
