@@ -1,5 +1,6 @@
 /* Convolution kernels for float and double (bodies in conv_body.h). */
 #include <stdlib.h>
+#include <string.h>
 #include <omp.h>
 #include "conv.h"
 

@@ -43,6 +43,20 @@ def test_conv_matches_reference_on_random_shapes(N, C, H, W, FN, FH, FW, stride,
     _check_against_reference(x, w, b, stride, pad, threading, seed)
 
 
+@settings(max_examples=60, deadline=None)
+@given(N=st.integers(1, 3), C=st.integers(16, 18), H=st.integers(1, 9), W=st.integers(1, 9),
+       FN=st.integers(1, 4), FH=st.integers(1, 4), FW=st.integers(1, 4), pad=st.integers(0, 3),
+       dtype=st.sampled_from(DTYPES), threading=st.sampled_from(["auto", "images", "blas"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_stride_one_conv_with_16_or_more_channels_matches_reference(N, C, H, W, FN, FH, FW, pad,
+                                                                     dtype, threading, seed):
+    """Stride 1 with C >= 16 takes the shifted-products path (no im2col): every pad, kernel and
+    odd width, including kernels as large as the padded input."""
+    assume(H + 2 * pad >= FH and W + 2 * pad >= FW)
+    x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, FH, FW, dtype)
+    _check_against_reference(x, w, b, 1, pad, threading, seed)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, wshape, stride, pad", [
     ((100, 1, 28, 28), (30, 1, 5, 5), 1, 0),      # SimpleConvNet
