@@ -1,4 +1,5 @@
 /* Convolution kernels for float and double (bodies in conv_body.h). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>

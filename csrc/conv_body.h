@@ -91,7 +91,11 @@ static int FS_FN(conv_image_threads)(fs_index batch, const fs_patch_geometry *g,
 #endif
 static int FS_FN(conv_shifted)(const fs_patch_geometry *g)
 {
-    return g->stride == 1 && g->channels >= FS_CONV_SHIFT_MIN_CHANNELS;
+    /* The padded plane is a leading dimension and OH*Wp a matrix size for the BLAS, whose
+     * sizes are 32-bit: planes too big for that take the im2col path (checked by the binding). */
+    const fs_index Wp = g->width + 2 * g->pad, plane = (g->height + 2 * g->pad) * Wp;
+    return g->stride == 1 && g->channels >= FS_CONV_SHIFT_MIN_CHANNELS && plane <= INT_MAX &&
+           g->out_h * Wp <= INT_MAX;
 }
 
 typedef struct {

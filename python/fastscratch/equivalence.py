@@ -46,7 +46,7 @@ def _n(rng, big, small, large):
 
 
 def _conv(rng, dtype, big=False):
-    N, C, FN = _n(rng, big, (0, 4), (8, 17)), _n(rng, big, (1, 4), (4, 17)), \
+    N, C, FN = _n(rng, big, (0, 4), (8, 17)), _n(rng, big, (1, 4), (8, 33)), \
         _n(rng, big, (1, 5), (8, 33))
     FH, FW = rng.integers(1, 5), rng.integers(1, 5)
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
