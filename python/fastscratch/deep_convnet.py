@@ -8,8 +8,8 @@
 import numpy as np
 
 from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from .net_common import backprop, batched_accuracy
 from .params_io import ParamsIO
-from .simple_convnet import batched_accuracy
 from .weight_init import normal_weight, param_dtype, zeros
 
 __all__ = ["DeepConvNet"]
@@ -91,9 +91,7 @@ class DeepConvNet(ParamsIO):
 
     def gradient(self, x, t):
         self.loss(x, t)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        backprop(self.last_layer, self.layers)
         grads = {}
         for i, layer_idx in enumerate(PARAM_LAYER_INDICES, start=1):
             grads[f'W{i}'] = self.layers[layer_idx].dW

@@ -4,10 +4,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .gradient import numerical_gradient
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from .net_common import accuracy, backprop, numerical_gradients
 from .params_io import ParamsIO
-from .two_layer_net import labels_of
 from .weight_init import normal_weight, param_dtype, weight_scale, zeros
 
 __all__ = ["MultiLayerNet"]
@@ -78,23 +77,15 @@ class MultiLayerNet(ParamsIO):
         return self.last_layer.forward(self.predict(x), t) + self._weight_decay()
 
     def accuracy(self, x, t):
-        y = np.argmax(self.predict(x), axis=1)
-        return np.sum(y == labels_of(t)) / float(x.shape[0])
+        return accuracy(self.predict(x), t)
 
     def numerical_gradient(self, x, t):
-        def loss_W(W):
-            return self.loss(x, t)
-        grads = {}
-        for idx in self._affine_indices():
-            for key in (f'W{idx}', f'b{idx}'):
-                grads[key] = numerical_gradient(loss_W, self.params[key])
-        return grads
+        keys = [key for idx in self._affine_indices() for key in (f'W{idx}', f'b{idx}')]
+        return numerical_gradients(lambda: self.loss(x, t), self.params, keys)
 
     def gradient(self, x, t):
         self.loss(x, t)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(list(self.layers.values())):
-            dout = layer.backward(dout)
+        backprop(self.last_layer, self.layers.values())
         grads = {}
         for idx in self._affine_indices():
             layer = self.layers[f'Affine{idx}']

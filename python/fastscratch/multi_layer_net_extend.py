@@ -5,10 +5,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .gradient import numerical_gradient
 from .layers import Affine, BatchNormalization, Dropout, SoftmaxWithLoss
 from .multi_layer_net import MultiLayerNet, activation_layer
-from .two_layer_net import labels_of
+from .net_common import accuracy, backprop, numerical_gradients
 
 __all__ = ["MultiLayerNetExtend"]
 
@@ -98,8 +97,7 @@ class MultiLayerNetExtend(MultiLayerNet):
         return self.last_layer.forward(self.predict(x, train_flg), t) + self._weight_decay()
 
     def accuracy(self, x, t):
-        y = np.argmax(self.predict(x, train_flg=False), axis=1)
-        return np.sum(y == labels_of(t)) / float(x.shape[0])
+        return accuracy(self.predict(x, train_flg=False), t)
 
     def _param_keys(self):
         keys = []
@@ -112,15 +110,12 @@ class MultiLayerNetExtend(MultiLayerNet):
     def numerical_gradient(self, x, t):
         """Central differences of the training-mode loss (random with dropout, so only meaningful
         without it, as in the book)."""
-        def loss_W(W):
-            return self.loss(x, t, train_flg=True)
-        return {key: numerical_gradient(loss_W, self.params[key]) for key in self._param_keys()}
+        return numerical_gradients(lambda: self.loss(x, t, train_flg=True), self.params,
+                                   self._param_keys())
 
     def gradient(self, x, t):
         self.loss(x, t, train_flg=True)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(list(self.layers.values())):
-            dout = layer.backward(dout)
+        backprop(self.last_layer, self.layers.values())
         grads = {}
         for idx in self._affine_indices():
             layer = self.layers[f'Affine{idx}']

@@ -1,28 +1,12 @@
 """The book's ch07 SimpleConvNet: conv - relu - pool - affine - relu - affine - softmax."""
 from collections import OrderedDict
 
-import numpy as np
-
-from .gradient import numerical_gradient
-from .kernels import check_int
 from .layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from .net_common import backprop, batched_accuracy, numerical_gradients
 from .params_io import ParamsIO
-from .two_layer_net import labels_of
 from .weight_init import normal_weight, param_dtype, zeros
 
 __all__ = ["SimpleConvNet"]
-
-
-def batched_accuracy(predict, x, t, batch_size):
-    """Share of argmax(predict(x)) == t, predicting batch_size samples at a time. Every sample
-    counts: the book skips a last partial batch (and so counts it as wrong)."""
-    batch_size = check_int(batch_size, "batch_size", 1)
-    t = labels_of(t)
-    acc = 0.0
-    for start in range(0, x.shape[0], batch_size):
-        y = predict(x[start:start + batch_size])
-        acc += np.sum(np.argmax(y, axis=1) == t[start:start + batch_size])
-    return acc / x.shape[0]
 
 
 class SimpleConvNet(ParamsIO):
@@ -82,19 +66,12 @@ class SimpleConvNet(ParamsIO):
         return batched_accuracy(self.predict, x, t, batch_size)
 
     def numerical_gradient(self, x, t):
-        def loss_w(w):
-            return self.loss(x, t)
-        grads = {}
-        for idx in (1, 2, 3):
-            for key in (f'W{idx}', f'b{idx}'):
-                grads[key] = numerical_gradient(loss_w, self.params[key])
-        return grads
+        keys = [key for idx in (1, 2, 3) for key in (f'W{idx}', f'b{idx}')]
+        return numerical_gradients(lambda: self.loss(x, t), self.params, keys)
 
     def gradient(self, x, t):
         self.loss(x, t)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(list(self.layers.values())):
-            dout = layer.backward(dout)
+        backprop(self.last_layer, self.layers.values())
         grads = {}
         for name, idx in self._PARAM_LAYERS:
             grads[f'W{idx}'] = self.layers[name].dW

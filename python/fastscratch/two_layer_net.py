@@ -2,20 +2,12 @@
 numerical gradients. Note `lastLayer` (camelCase), as in the book."""
 from collections import OrderedDict
 
-import numpy as np
-
-from .gradient import numerical_gradient
 from .layers import Affine, Relu, SoftmaxWithLoss
+from .net_common import accuracy, backprop, numerical_gradients
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, zeros
 
 __all__ = ["TwoLayerNet"]
-
-
-def labels_of(t):
-    """t as label indices (one-hot rows become their argmax)."""
-    t = np.asarray(t)
-    return t if t.ndim == 1 else np.argmax(t, axis=1)
 
 
 class TwoLayerNet(ParamsIO):
@@ -53,20 +45,14 @@ class TwoLayerNet(ParamsIO):
         return self.lastLayer.forward(self.predict(x), t)
 
     def accuracy(self, x, t):
-        y = np.argmax(self.predict(x), axis=1)
-        return np.sum(y == labels_of(t)) / float(x.shape[0])
+        return accuracy(self.predict(x), t)
 
     def numerical_gradient(self, x, t):
-        def loss_W(W):
-            return self.loss(x, t)
-        return {key: numerical_gradient(loss_W, self.params[key])
-                for key in ('W1', 'b1', 'W2', 'b2')}
+        return numerical_gradients(lambda: self.loss(x, t), self.params, ('W1', 'b1', 'W2', 'b2'))
 
     def gradient(self, x, t):
         self.loss(x, t)
-        dout = self.lastLayer.backward(1)
-        for layer in reversed(list(self.layers.values())):
-            dout = layer.backward(dout)
+        backprop(self.lastLayer, self.layers.values())
         grads = {}
         for i in (1, 2):
             grads[f'W{i}'] = self.layers[f'Affine{i}'].dW

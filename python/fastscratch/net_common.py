@@ -1,0 +1,44 @@
+"""What the book's nets share: backprop through their layers, central-difference gradients of
+their loss, and accuracy over labels or one-hot targets (whole or in batches)."""
+import numpy as np
+
+from .gradient import numerical_gradient
+from .kernels import check_int
+
+
+def labels_of(t):
+    """t as label indices (one-hot rows become their argmax)."""
+    t = np.asarray(t)
+    return t if t.ndim == 1 else np.argmax(t, axis=1)
+
+
+def accuracy(scores, t):
+    """Share of argmax(scores) == t, as the book's nets compute it."""
+    return np.sum(np.argmax(scores, axis=1) == labels_of(t)) / float(scores.shape[0])
+
+
+def batched_accuracy(predict, x, t, batch_size):
+    """Share of argmax(predict(x)) == t, predicting batch_size samples at a time. Every sample
+    counts: the book skips a last partial batch (and so counts it as wrong)."""
+    batch_size = check_int(batch_size, "batch_size", 1)
+    t = labels_of(t)
+    acc = 0.0
+    for start in range(0, x.shape[0], batch_size):
+        y = predict(x[start:start + batch_size])
+        acc += np.sum(np.argmax(y, axis=1) == t[start:start + batch_size])
+    return acc / x.shape[0]
+
+
+def backprop(last_layer, layers):
+    """Backward from the loss (dout = 1) through `layers` in reverse order; fills every layer's
+    gradients and returns the gradient of the input."""
+    dout = last_layer.backward(1)
+    for layer in reversed(list(layers)):
+        dout = layer.backward(dout)
+    return dout
+
+
+def numerical_gradients(loss, params, keys):
+    """{key: central differences of loss() in params[key]}. Like the book's nets, the function
+    handed to numerical_gradient ignores its argument: params[key] is perturbed in place."""
+    return {key: numerical_gradient(lambda _: loss(), params[key]) for key in keys}
