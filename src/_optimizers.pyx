@@ -57,91 +57,66 @@ def sgd_update(param, grad, double lr):
     _write_back(p, param)
 
 
-def momentum_update(param, grad, v, double lr, double momentum):
-    """v = momentum*v - lr*grad; param += v, in place."""
+# Momentum, Nesterov, AdaGrad and RMSprop all step a param with one state array and at most two
+# hyper-parameters: one binding body serves them through these C signatures.
+ctypedef void (*state_step_f32)(float *, const float *, float *, fs_index, double,
+                                double) noexcept nogil
+ctypedef void (*state_step_f64)(double *, const double *, double *, fs_index, double,
+                                double) noexcept nogil
+
+
+cdef void _adagrad_f32(float *p, const float *g, float *h, fs_index n, double lr,
+                       double unused) noexcept nogil:
+    fs_adagrad_update_f32(p, g, h, n, lr)
+
+
+cdef void _adagrad_f64(double *p, const double *g, double *h, fs_index n, double lr,
+                       double unused) noexcept nogil:
+    fs_adagrad_update_f64(p, g, h, n, lr)
+
+
+cdef _state_update(object param, object grad, object state, str state_name,
+                   state_step_f32 step_f32, state_step_f64 step_f64, double a, double b):
     p = _param(param)
     g = _like(grad, "grad", param, False)
-    vw = _like(v, "v", param, True)
+    sw = _like(state, state_name, param, True)
     cdef fs_index n = p.size
     if n == 0:
         return
     cdef void *pp = c_data(p, True)
     cdef const void *pg = c_data(g, False)
-    cdef void *pv = c_data(vw, True)
+    cdef void *ps = c_data(sw, True)
     if p.dtype == np.float32:
         with nogil:
-            fs_momentum_update_f32(<float *>pp, <const float *>pg, <float *>pv, n, lr, momentum)
+            step_f32(<float *>pp, <const float *>pg, <float *>ps, n, a, b)
     else:
         with nogil:
-            fs_momentum_update_f64(<double *>pp, <const double *>pg, <double *>pv, n, lr,
-                                   momentum)
+            step_f64(<double *>pp, <const double *>pg, <double *>ps, n, a, b)
     _write_back(p, param)
-    _write_back(vw, v)
+    _write_back(sw, state)
+
+
+def momentum_update(param, grad, v, double lr, double momentum):
+    """v = momentum*v - lr*grad; param += v, in place."""
+    _state_update(param, grad, v, "v", fs_momentum_update_f32, fs_momentum_update_f64, lr,
+                  momentum)
 
 
 def nesterov_update(param, grad, v, double lr, double momentum):
     """The book's (JP) order: param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
-    p = _param(param)
-    g = _like(grad, "grad", param, False)
-    vw = _like(v, "v", param, True)
-    cdef fs_index n = p.size
-    if n == 0:
-        return
-    cdef void *pp = c_data(p, True)
-    cdef const void *pg = c_data(g, False)
-    cdef void *pv = c_data(vw, True)
-    if p.dtype == np.float32:
-        with nogil:
-            fs_nesterov_update_f32(<float *>pp, <const float *>pg, <float *>pv, n, lr, momentum)
-    else:
-        with nogil:
-            fs_nesterov_update_f64(<double *>pp, <const double *>pg, <double *>pv, n, lr,
-                                   momentum)
-    _write_back(p, param)
-    _write_back(vw, v)
+    _state_update(param, grad, v, "v", fs_nesterov_update_f32, fs_nesterov_update_f64, lr,
+                  momentum)
 
 
 def adagrad_update(param, grad, h, double lr):
     """h += grad*grad; param -= lr*grad / (sqrt(h) + 1e-7), in place."""
-    p = _param(param)
-    g = _like(grad, "grad", param, False)
-    hw = _like(h, "h", param, True)
-    cdef fs_index n = p.size
-    if n == 0:
-        return
-    cdef void *pp = c_data(p, True)
-    cdef const void *pg = c_data(g, False)
-    cdef void *ph = c_data(hw, True)
-    if p.dtype == np.float32:
-        with nogil:
-            fs_adagrad_update_f32(<float *>pp, <const float *>pg, <float *>ph, n, lr)
-    else:
-        with nogil:
-            fs_adagrad_update_f64(<double *>pp, <const double *>pg, <double *>ph, n, lr)
-    _write_back(p, param)
-    _write_back(hw, h)
+    _state_update(param, grad, h, "h", _adagrad_f32, _adagrad_f64, lr, 0.0)
 
 
 def rmsprop_update(param, grad, h, double lr, double decay_rate):
     """h = decay*h + (1-decay)*grad*grad; param -= lr*grad / (sqrt(h) + 1e-7), in place."""
-    p = _param(param)
-    g = _like(grad, "grad", param, False)
-    hw = _like(h, "h", param, True)
-    cdef fs_index n = p.size
-    if n == 0:
-        return
-    cdef void *pp = c_data(p, True)
-    cdef const void *pg = c_data(g, False)
-    cdef void *ph = c_data(hw, True)
-    if p.dtype == np.float32:
-        with nogil:
-            fs_rmsprop_update_f32(<float *>pp, <const float *>pg, <float *>ph, n, lr, decay_rate)
-    else:
-        with nogil:
-            fs_rmsprop_update_f64(<double *>pp, <const double *>pg, <double *>ph, n, lr,
-                                  decay_rate)
-    _write_back(p, param)
-    _write_back(hw, h)
+    _state_update(param, grad, h, "h", fs_rmsprop_update_f32, fs_rmsprop_update_f64, lr,
+                  decay_rate)
 
 
 def adam_update(param, grad, m, v, double lr_t, double beta1, double beta2):
