@@ -91,3 +91,11 @@ def test_softmax_loss_is_cross_entropy_of_softmax(backend, rng):
     x, t = rng.standard_normal((4, 5)), np.array([1, 0, 4, 4])
     assert F.softmax_loss(x, t) == pytest.approx(F.cross_entropy_error(F.softmax(x), t),
                                                  rel=1e-15)
+
+
+def test_star_imports_give_np_like_the_books_modules():
+    # The book's common/*.py have no __all__, so `from common.layers import *` also binds np.
+    for module in ("functions", "layers", "util", "optimizer", "gradient"):
+        namespace = {}
+        exec(f"from fastscratch.{module} import *", namespace)
+        assert namespace["np"] is np, module

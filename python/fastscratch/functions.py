@@ -9,6 +9,8 @@ from . import kernels
 __all__ = ["identity_function", "step_function", "sigmoid", "sigmoid_grad", "relu", "relu_grad",
            "softmax", "sum_squared_error", "mean_squared_error", "cross_entropy_error",
            "softmax_loss"]
+# `np` too: a star import of the book's module gives it, and book scripts may rely on that.
+__all__ += ["np"]
 
 
 def identity_function(x):

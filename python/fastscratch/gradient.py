@@ -4,6 +4,8 @@ the entry is put back. Integer arrays are refused: x + h would be truncated (boo
 import numpy as np
 
 __all__ = ["numerical_gradient", "numerical_gradient_2d"]
+# `np` too: a star import of the book's module gives it, and book scripts may rely on that.
+__all__ += ["np"]
 
 H = 1e-4
 

@@ -19,7 +19,7 @@ from .util import im2col, col2im  # noqa: F401
 BATCHNORM_EPS = 1e-6
 
 __all__ = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
-           "Convolution", "Pooling", "im2col", "col2im"] + list(_functions_all)
+           "Convolution", "Pooling", "im2col", "col2im"] + list(_functions_all)  # np among them
 
 
 def _forwarded(layer, value):

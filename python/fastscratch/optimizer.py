@@ -12,6 +12,8 @@ import numpy as np
 from . import kernels
 
 __all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+# `np` too: a star import of the book's module gives it, and book scripts may rely on that.
+__all__ += ["np"]
 
 
 def _checked(params, grads, states=()):

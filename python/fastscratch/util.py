@@ -5,6 +5,8 @@ import numpy as np
 from . import kernels
 
 __all__ = ["smooth_curve", "shuffle_dataset", "conv_output_size", "im2col", "col2im"]
+# `np` too: a star import of the book's module gives it, and book scripts may rely on that.
+__all__ += ["np"]
 
 
 def smooth_curve(x):
