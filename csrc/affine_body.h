@@ -13,8 +13,8 @@ void FS_FN(fs_affine_forward)(const real *x, fs_matrix_layout lx, const real *w,
     /* The bias goes in first, then GEMM adds x W on top (beta = 1): no second pass over out. */
     for (fs_index i = 0; i < n; ++i)
         for (fs_index j = 0; j < m; ++j) out[i * m + j] = b[j];
-    FS_GEMM(CblasRowMajor, FS_FN(blas_trans)(lx.trans, 0), FS_FN(blas_trans)(lw.trans, 0),
-            (int)n, (int)m, (int)d, 1, x, (int)lx.ld, w, (int)lw.ld, 1, out, (int)m);
+    FS_FN(fs_gemm)(FS_FN(blas_trans)(lx.trans, 0), FS_FN(blas_trans)(lw.trans, 0), n, m, d,
+                   1, x, lx.ld, w, lw.ld, 1, out, m);
 }
 
 void FS_FN(fs_affine_backward)(const real *dout, fs_matrix_layout ldout, const real *x,
@@ -22,11 +22,11 @@ void FS_FN(fs_affine_backward)(const real *dout, fs_matrix_layout ldout, const r
                                fs_index d, fs_index m, real *dx, real *dw, real *db)
 {
     /* dx (N, D) = dout W^T */
-    FS_GEMM(CblasRowMajor, FS_FN(blas_trans)(ldout.trans, 0), FS_FN(blas_trans)(lw.trans, 1),
-            (int)n, (int)d, (int)m, 1, dout, (int)ldout.ld, w, (int)lw.ld, 0, dx, (int)d);
+    FS_FN(fs_gemm)(FS_FN(blas_trans)(ldout.trans, 0), FS_FN(blas_trans)(lw.trans, 1),
+                   n, d, m, 1, dout, ldout.ld, w, lw.ld, 0, dx, d);
     /* dW (D, M) = x^T dout */
-    FS_GEMM(CblasRowMajor, FS_FN(blas_trans)(lx.trans, 1), FS_FN(blas_trans)(ldout.trans, 0),
-            (int)d, (int)m, (int)n, 1, x, (int)lx.ld, dout, (int)ldout.ld, 0, dw, (int)m);
+    FS_FN(fs_gemm)(FS_FN(blas_trans)(lx.trans, 1), FS_FN(blas_trans)(ldout.trans, 0),
+                   d, m, n, 1, x, lx.ld, dout, ldout.ld, 0, dw, m);
     /* db = column sums of dout, walking memory in its own order */
     if (!ldout.trans) {
         for (fs_index j = 0; j < m; ++j) db[j] = 0;

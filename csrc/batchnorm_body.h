@@ -38,7 +38,7 @@ void FS_FN(fs_batchnorm_forward_train)(const real *x, fs_index N, fs_index D, co
                                        real *var, real *xc, real *xn, real *std)
 {
     const fs_index blocks = (D + FS_BN_BLOCK - 1) / FS_BN_BLOCK;
-    #pragma omp parallel for schedule(static) if (N * D > FS_STREAM_THRESHOLD && blocks > 1)
+    #pragma omp parallel for schedule(static) num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
     for (fs_index b = 0; b < blocks; ++b) {
         const fs_index c0 = b * FS_BN_BLOCK, c1 = c0 + FS_BN_BLOCK < D ? c0 + FS_BN_BLOCK : D;
         FS_FN(bn_train_block)(x, N, D, c0, c1, gamma, beta, (real)eps, out, mu, var, xc, xn, std);
@@ -62,7 +62,7 @@ void FS_FN(fs_batchnorm_forward_test)(const real *x, fs_index N, fs_index D, con
                                       const real *running_var, double eps, real *out)
 {
     const fs_index blocks = (D + FS_BN_BLOCK - 1) / FS_BN_BLOCK;
-    #pragma omp parallel for schedule(static) if (N * D > FS_STREAM_THRESHOLD && blocks > 1)
+    #pragma omp parallel for schedule(static) num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
     for (fs_index b = 0; b < blocks; ++b) {
         const fs_index c0 = b * FS_BN_BLOCK, c1 = c0 + FS_BN_BLOCK < D ? c0 + FS_BN_BLOCK : D;
         FS_FN(bn_test_block)(x, N, D, c0, c1, gamma, beta, running_mean, running_var, (real)eps,
@@ -112,7 +112,7 @@ void FS_FN(fs_batchnorm_backward)(const real *dout, fs_index N, fs_index D, cons
                                   real *dgamma, real *dbeta)
 {
     const fs_index blocks = (D + FS_BN_BLOCK - 1) / FS_BN_BLOCK;
-    #pragma omp parallel for schedule(static) if (N * D > FS_STREAM_THRESHOLD && blocks > 1)
+    #pragma omp parallel for schedule(static) num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
     for (fs_index b = 0; b < blocks; ++b) {
         const fs_index c0 = b * FS_BN_BLOCK, c1 = c0 + FS_BN_BLOCK < D ? c0 + FS_BN_BLOCK : D;
         FS_FN(bn_backward_block)(dout, N, D, c0, c1, gamma, xc, xn, std, dx, dgamma, dbeta);

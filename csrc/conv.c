@@ -4,6 +4,7 @@
 #include <string.h>
 #include <omp.h>
 #include "conv.h"
+#include "gemm.h"
 
 #define FS_BODY "conv_body.h"
 #include "fs_instantiate.h"

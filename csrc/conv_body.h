@@ -6,9 +6,10 @@
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
- *   images parallel - OpenMP over images, each thread its own col buffer, a one-thread GEMM and
- *                     (backward) its own dW / db, summed at the end;
- *   BLAS parallel   - one image at a time, the GEMM itself multi-threaded. */
+ *   images parallel - the batch cut into parts of consecutive images, spread over OpenMP
+ *                     threads, each part with a one-thread GEMM and (backward) its own dW / db,
+ *                     summed in part order at the end;
+ *   BLAS parallel   - one image at a time, each product split over the threads (gemm.h). */
 
 /* out_n = b broadcast along each filter's row, then += W x col_n. */
 static void FS_FN(conv_forward_image)(const real *x_n, const fs_patch_geometry *g, const real *w,
@@ -22,7 +23,7 @@ static void FS_FN(conv_forward_image)(const real *x_n, const fs_patch_geometry *
         for (fs_index i = 0; i < ohw; ++i) row[i] = bias;
     }
     FS_FN(fs_im2col_cols)(x_n, g, col);
-    FS_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)filters, (int)ohw, (int)ck,
+    FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)filters, (int)ohw, (int)ck,
             1, w, (int)ck, col, (int)ohw, 1, out_n, (int)ohw);
 }
 
@@ -34,7 +35,7 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
     const fs_index ohw = g->out_h * g->out_w;
     const fs_index ck = g->channels * g->kernel_h * g->kernel_w;
     FS_FN(fs_im2col_cols)(x_n, g, col);
-    FS_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ck, (int)filters, (int)ohw,
+    FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)ck, (int)filters, (int)ohw,
             1, col, (int)ohw, dout_n, (int)ohw, 1, dw_t, (int)filters);
     for (fs_index f = 0; f < filters; ++f) {
         const real *row = dout_n + f * ohw;
@@ -43,34 +44,28 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
         db[f] += sum;
     }
     if (dx_n) {
-        FS_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ck, (int)ohw, (int)filters,
+        FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)ck, (int)ohw, (int)filters,
                 1, w, (int)ck, dout_n, (int)ohw, 0, dcol, (int)ohw);
         FS_FN(fs_col2im_cols)(dcol, g, dx_n);
     }
 }
 
-/* This OpenBLAS (pthreads build) has no per-thread thread count, so the master thread sets the
- * global one to 1 before the OpenMP region and restores it after: a GEMM inside the region then
- * runs on its calling thread instead of waking BLAS workers that compete for the same cores. */
-static int FS_FN(blas_serial_begin)(void)
+/* How many runs of consecutive images the batch is cut into ("parts", thread_policy.h): each
+ * part has its own partial dW and db, summed in part order at the end, so the result depends on
+ * the configured threads but never on how many run now. 1 means one image at a time, each
+ * product split over the threads instead (the "BLAS parallel" way: few images, big products). */
+static int FS_FN(conv_parts)(fs_index batch, const fs_patch_geometry *g, fs_index filters,
+                             int strategy)
 {
-    const int threads = scipy_openblas_get_num_threads();
-    scipy_openblas_set_num_threads(1);
-    return threads;
-}
-
-/* The number of OpenMP threads to spread images over; 1 means "let the BLAS thread instead". */
-static int FS_FN(conv_image_threads)(fs_index batch, const fs_patch_geometry *g, fs_index filters,
-                                     int strategy)
-{
-    const int threads = omp_get_max_threads();
-    if (strategy == FS_CONV_BLAS_PARALLEL || threads < 2 || batch < 2) return 1;
+    const int max = fs_max_threads();
+    if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch < 2) return 1;
     if (strategy == FS_CONV_AUTO) {
-        const fs_index flops = batch * filters * g->channels * g->kernel_h * g->kernel_w *
-                               g->out_h * g->out_w;
-        if (flops < 8 * FS_PARALLEL_THRESHOLD || batch < threads) return 1;
+        const double flops = 2.0 * (double)(batch * filters) * (double)(g->channels *
+                             g->kernel_h * g->kernel_w) * (double)(g->out_h * g->out_w);
+        if (batch < max) return 1;
+        return fs_parts_for(flops, FS_GRAIN_GEMM_FLOPS);
     }
-    return batch < threads ? (int)batch : threads;
+    return batch < max ? (int)batch : max;
 }
 
 /* ---- Stride 1: no im2col ("shifted products").
@@ -140,7 +135,7 @@ static void FS_FN(shift_forward_image)(const real *x_n, const FS_FN(shift_geomet
     for (fs_index ky = 0; ky < s->kh; ++ky)
         for (fs_index kx = 0; kx < s->kw; ++kx) {
             const fs_index t = ky * s->kw + kx;
-            FS_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)filters, (int)s->n, (int)s->C,
+            FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)filters, (int)s->n, (int)s->C,
                     1, wk + t * filters * s->C, (int)s->C, xp + ky * s->Wp + kx, (int)s->plane,
                     t ? 1 : 0, acc, (int)s->n);
         }
@@ -176,11 +171,11 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
     for (fs_index ky = 0; ky < s->kh; ++ky)
         for (fs_index kx = 0; kx < s->kw; ++kx) {
             const fs_index t = ky * s->kw + kx, off = ky * s->Wp + kx;
-            FS_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)filters, (int)s->C, (int)s->n,
+            FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)filters, (int)s->C, (int)s->n,
                     1, dp, (int)s->n, xp + off, (int)s->plane, 1, dwk + t * filters * s->C,
                     (int)s->C);
             if (dx_n)
-                FS_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)s->C, (int)s->n,
+                FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)s->C, (int)s->n,
                         (int)filters, 1, wk + t * filters * s->C, (int)s->C, dp, (int)s->n, 1,
                         dxp + off, (int)s->plane);
         }
@@ -192,190 +187,154 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
                        (size_t)s->W * sizeof(real));
 }
 
-static int FS_FN(conv_forward_shifted)(const real *x, fs_index batch, const fs_patch_geometry *g,
-                                       const real *w, const real *b, fs_index filters, real *out,
-                                       int strategy)
+/* ---- The driver: one per-image loop for both paths and both directions.
+ * A job holds what every image needs; a part is a run of consecutive images done in order by
+ * one thread, with that thread's scratch and (backward) the part's own dW and db sums. */
+typedef struct {
+    const real *x, *w, *b, *dout;
+    real *out, *dx;
+    const fs_patch_geometry *g;
+    fs_index batch, filters, image, ohw, ck;
+    int shifted;                 /* stride 1, enough channels: no im2col */
+    FS_FN(shift_geometry) s;     /* shifted path only */
+    const real *wk;              /* shifted path: the weights per tap */
+    fs_index scratch_size;       /* per thread */
+    fs_index dw_size;            /* per part: dW^T (im2col) or dWk per tap (shifted) */
+} FS_FN(conv_job);
+
+static void FS_FN(conv_forward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_index n1,
+                                     real *scratch)
 {
-    const FS_FN(shift_geometry) s = FS_FN(shift_geometry_of)(g);
-    const fs_index image = s.C * s.H * s.W, ohw = s.oh * s.ow;
-    const int threads = FS_FN(conv_image_threads)(batch, g, filters, strategy);
-    const fs_index per_thread = s.xp_size + filters * s.n; /* xp, then acc */
-    real *wk = malloc((size_t)(filters * s.C * s.taps + 1) * sizeof(real));
-    real *scratch = malloc((size_t)(threads * per_thread) * sizeof(real));
-    if (!wk || !scratch) {
-        free(wk);
-        free(scratch);
-        return -1;
+    for (fs_index n = n0; n < n1; ++n) {
+        const real *x_n = j->x + n * j->image;
+        real *out_n = j->out + n * j->filters * j->ohw;
+        if (j->shifted)
+            FS_FN(shift_forward_image)(x_n, &j->s, j->wk, j->b, j->filters, scratch,
+                                       scratch + j->s.xp_size, out_n);
+        else
+            FS_FN(conv_forward_image)(x_n, j->g, j->w, j->b, j->filters, scratch, out_n);
     }
-    FS_FN(shift_weights)(w, &s, filters, wk);
-    if (threads == 1) {
-        for (fs_index n = 0; n < batch; ++n)
-            FS_FN(shift_forward_image)(x + n * image, &s, wk, b, filters, scratch,
-                                       scratch + s.xp_size, out + n * filters * ohw);
-    } else {
-        const int blas_threads = FS_FN(blas_serial_begin)();
-        #pragma omp parallel num_threads(threads)
-        {
-            real *xp = scratch + omp_get_thread_num() * per_thread;
-            #pragma omp for schedule(static)
-            for (fs_index n = 0; n < batch; ++n)
-                FS_FN(shift_forward_image)(x + n * image, &s, wk, b, filters, xp, xp + s.xp_size,
-                                           out + n * filters * ohw);
-        }
-        scipy_openblas_set_num_threads(blas_threads);
-    }
-    free(wk);
-    free(scratch);
-    return 0;
 }
 
-static int FS_FN(conv_backward_shifted)(const real *dout, const real *x, fs_index batch,
-                                        const fs_patch_geometry *g, const real *w,
-                                        fs_index filters, real *dx, real *dw, real *db,
-                                        int strategy)
+static void FS_FN(conv_backward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_index n1,
+                                      real *scratch, real *dw_part, double *db_part)
 {
-    const FS_FN(shift_geometry) s = FS_FN(shift_geometry_of)(g);
-    const fs_index image = s.C * s.H * s.W, ohw = s.oh * s.ow, wsize = filters * s.C * s.taps;
-    const int threads = FS_FN(conv_image_threads)(batch, g, filters, strategy);
-    /* Per thread: xp, dxp, dp, then its own dWk per tap (FN x C) and db (double). */
-    const fs_index dp_at = 2 * s.xp_size, dw_at = dp_at + filters * s.n;
-    const fs_index per_thread = dw_at + wsize;
-    real *wk = malloc((size_t)(wsize + 1) * sizeof(real));
-    real *scratch = malloc((size_t)(threads * per_thread) * sizeof(real));
-    double *db_sums = calloc((size_t)(threads * filters), sizeof(double));
-    if (!wk || !scratch || !db_sums) {
-        free(wk);
-        free(scratch);
-        free(db_sums);
-        return -1;
+    for (fs_index i = 0; i < j->dw_size; ++i) dw_part[i] = 0;
+    for (fs_index n = n0; n < n1; ++n) {
+        const real *dout_n = j->dout + n * j->filters * j->ohw, *x_n = j->x + n * j->image;
+        real *dx_n = j->dx ? j->dx + n * j->image : NULL;
+        if (j->shifted) /* scratch: xp, dxp, dp */
+            FS_FN(shift_backward_image)(dout_n, x_n, &j->s, j->wk, j->filters, scratch,
+                                        scratch + 2 * j->s.xp_size, scratch + j->s.xp_size, dx_n,
+                                        dw_part, db_part);
+        else /* scratch: col, dcol */
+            FS_FN(conv_backward_image)(dout_n, x_n, j->g, j->w, j->filters, scratch,
+                                       scratch + j->ohw * j->ck, dx_n, dw_part, db_part);
     }
-    FS_FN(shift_weights)(w, &s, filters, wk);
-    if (threads == 1) {
-        real *dwk = scratch + dw_at;
-        for (fs_index i = 0; i < wsize; ++i) dwk[i] = 0;
-        for (fs_index n = 0; n < batch; ++n)
-            FS_FN(shift_backward_image)(dout + n * filters * ohw, x + n * image, &s, wk, filters,
-                                        scratch, scratch + dp_at, scratch + s.xp_size,
-                                        dx ? dx + n * image : NULL, dwk, db_sums);
-    } else {
-        const int blas_threads = FS_FN(blas_serial_begin)();
-        #pragma omp parallel num_threads(threads)
-        {
-            const int t = omp_get_thread_num();
-            real *xp = scratch + t * per_thread, *dwk = xp + dw_at;
-            for (fs_index i = 0; i < wsize; ++i) dwk[i] = 0;
-            #pragma omp for schedule(static)
-            for (fs_index n = 0; n < batch; ++n)
-                FS_FN(shift_backward_image)(dout + n * filters * ohw, x + n * image, &s, wk,
-                                            filters, xp, xp + dp_at, xp + s.xp_size,
-                                            dx ? dx + n * image : NULL, dwk,
-                                            db_sums + t * filters);
-        }
-        scipy_openblas_set_num_threads(blas_threads);
-        for (fs_index f = 0; f < filters; ++f)
-            for (int t = 1; t < threads; ++t) db_sums[f] += db_sums[t * filters + f];
+}
+
+/* Runs the parts: on the calling thread when there is one (its products may then use every
+ * thread), else over a team sized by the policy, each thread with its own scratch. */
+static void FS_FN(conv_run)(const FS_FN(conv_job) *j, int parts, real *scratch, real *dw_parts,
+                            double *db_parts)
+{
+    if (parts == 1) {
+        if (j->dout) FS_FN(conv_backward_part)(j, 0, j->batch, scratch, dw_parts, db_parts);
+        else FS_FN(conv_forward_part)(j, 0, j->batch, scratch);
+        return;
     }
-    /* dw[f][c][tap] = the threads' dWk[tap][f][c] summed. */
-    for (fs_index f = 0; f < filters; ++f)
-        for (fs_index c = 0; c < s.C; ++c)
-            for (fs_index tap = 0; tap < s.taps; ++tap) {
-                real sum = 0;
-                for (int t = 0; t < threads; ++t)
-                    sum += scratch[t * per_thread + dw_at + (tap * filters + f) * s.C + c];
-                dw[(f * s.C + c) * s.taps + tap] = sum;
-            }
-    for (fs_index f = 0; f < filters; ++f) db[f] = (real)db_sums[f];
-    free(wk);
-    free(scratch);
-    free(db_sums);
-    return 0;
+    #pragma omp parallel for schedule(static) num_threads(fs_team_for(parts))
+    for (int p = 0; p < parts; ++p) {
+        const fs_index n0 = j->batch * p / parts, n1 = j->batch * (p + 1) / parts;
+        real *mine = scratch + omp_get_thread_num() * j->scratch_size;
+        if (j->dout)
+            FS_FN(conv_backward_part)(j, n0, n1, mine, dw_parts + p * j->dw_size,
+                                      db_parts + p * j->filters);
+        else
+            FS_FN(conv_forward_part)(j, n0, n1, mine);
+    }
+}
+
+static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch,
+                                          const fs_patch_geometry *g, const real *w,
+                                          const real *b, fs_index filters)
+{
+    FS_FN(conv_job) j;
+    memset(&j, 0, sizeof j);
+    j.x = x, j.w = w, j.b = b, j.g = g, j.batch = batch, j.filters = filters;
+    j.image = g->channels * g->height * g->width;
+    j.ohw = g->out_h * g->out_w;
+    j.ck = g->channels * g->kernel_h * g->kernel_w;
+    j.shifted = FS_FN(conv_shifted)(g);
+    if (j.shifted) j.s = FS_FN(shift_geometry_of)(g);
+    return j;
 }
 
 int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g,
                            const real *w, const real *b, fs_index filters, real *out, int strategy)
 {
-    if (FS_FN(conv_shifted)(g))
-        return FS_FN(conv_forward_shifted)(x, batch, g, w, b, filters, out, strategy);
-    const fs_index image = g->channels * g->height * g->width;
-    const fs_index ohw = g->out_h * g->out_w;
-    const fs_index col_size = g->channels * g->kernel_h * g->kernel_w * ohw;
-    const int threads = FS_FN(conv_image_threads)(batch, g, filters, strategy);
-    real *cols = malloc((size_t)(threads * col_size) * sizeof(real));
-    if (!cols) return -1;
-    if (threads == 1) {
-        for (fs_index n = 0; n < batch; ++n)
-            FS_FN(conv_forward_image)(x + n * image, g, w, b, filters, cols,
-                                      out + n * filters * ohw);
-    } else {
-        const int blas_threads = FS_FN(blas_serial_begin)();
-        #pragma omp parallel num_threads(threads)
-        {
-            real *col = cols + omp_get_thread_num() * col_size;
-            #pragma omp for schedule(static)
-            for (fs_index n = 0; n < batch; ++n)
-                FS_FN(conv_forward_image)(x + n * image, g, w, b, filters, col,
-                                          out + n * filters * ohw);
-        }
-        scipy_openblas_set_num_threads(blas_threads);
+    FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, b, filters);
+    j.out = out;
+    /* Per thread: im2col's col, or the shifted path's padded image and accumulator. */
+    j.scratch_size = j.shifted ? j.s.xp_size + filters * j.s.n : j.ck * j.ohw;
+    const int parts = FS_FN(conv_parts)(batch, g, filters, strategy);
+    const int threads = fs_team_for(parts);
+    real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
+    real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));
+    int rc = -1;
+    if (scratch && (wk || !j.shifted)) {
+        if (j.shifted) FS_FN(shift_weights)(w, &j.s, filters, wk);
+        j.wk = wk;
+        FS_FN(conv_run)(&j, parts, scratch, NULL, NULL);
+        rc = 0;
     }
-    free(cols);
-    return 0;
+    free(wk);
+    free(scratch);
+    return rc;
 }
 
 int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
                             const fs_patch_geometry *g, const real *w, fs_index filters,
                             real *dx, real *dw, real *db, int strategy)
 {
-    if (FS_FN(conv_shifted)(g))
-        return FS_FN(conv_backward_shifted)(dout, x, batch, g, w, filters, dx, dw, db, strategy);
-    const fs_index image = g->channels * g->height * g->width;
-    const fs_index ohw = g->out_h * g->out_w;
-    const fs_index ck = g->channels * g->kernel_h * g->kernel_w;
-    const fs_index col_size = ck * ohw;
-    const int threads = FS_FN(conv_image_threads)(batch, g, filters, strategy);
-    /* Per thread: col and dcol, then its own dW^T (CK x FN) and db (FN, summed in double). */
-    const fs_index per_thread = 2 * col_size + filters * ck;
-    real *scratch = malloc((size_t)(threads * per_thread) * sizeof(real));
-    double *db_sums = calloc((size_t)(threads * filters), sizeof(double));
-    if (!scratch || !db_sums) {
-        free(scratch);
-        free(db_sums);
-        return -1;
-    }
-    if (threads == 1) {
-        real *dw_t = scratch + 2 * col_size;
-        for (fs_index i = 0; i < filters * ck; ++i) dw_t[i] = 0;
-        for (fs_index n = 0; n < batch; ++n)
-            FS_FN(conv_backward_image)(dout + n * filters * ohw, x + n * image, g, w, filters,
-                                       scratch, scratch + col_size, dx ? dx + n * image : NULL,
-                                       dw_t, db_sums);
-    } else {
-        const int blas_threads = FS_FN(blas_serial_begin)();
-        #pragma omp parallel num_threads(threads)
-        {
-            const int t = omp_get_thread_num();
-            real *col = scratch + t * per_thread, *dcol = col + col_size, *dw_t = dcol + col_size;
-            for (fs_index i = 0; i < filters * ck; ++i) dw_t[i] = 0;
-            #pragma omp for schedule(static)
-            for (fs_index n = 0; n < batch; ++n)
-                FS_FN(conv_backward_image)(dout + n * filters * ohw, x + n * image, g, w, filters,
-                                           col, dcol, dx ? dx + n * image : NULL, dw_t,
-                                           db_sums + t * filters);
-        }
-        scipy_openblas_set_num_threads(blas_threads);
+    FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, NULL, filters);
+    j.dout = dout, j.dx = dx;
+    /* Per thread: col and dcol, or xp, dxp and dp. Per part: dW^T (CK x FN) or dWk per tap
+     * (taps x FN x C): both FN*CK entries, transposed into dw at the end. */
+    j.scratch_size = j.shifted ? 2 * j.s.xp_size + filters * j.s.n : 2 * j.ck * j.ohw;
+    j.dw_size = filters * j.ck;
+    const int parts = FS_FN(conv_parts)(batch, g, filters, strategy);
+    const int threads = fs_team_for(parts);
+    real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
+    real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));
+    real *dw_parts = malloc((size_t)(parts * j.dw_size + 1) * sizeof(real));
+    double *db_parts = calloc((size_t)(parts * filters + 1), sizeof(double));
+    int rc = -1;
+    if (scratch && dw_parts && db_parts && (wk || !j.shifted)) {
+        if (j.shifted) FS_FN(shift_weights)(w, &j.s, filters, wk);
+        j.wk = wk;
+        FS_FN(conv_run)(&j, parts, scratch, dw_parts, db_parts);
+        /* dw[f][i] = the parts' sums in part order; i = (c, ky, kx). */
         for (fs_index f = 0; f < filters; ++f)
-            for (int t = 1; t < threads; ++t) db_sums[f] += db_sums[t * filters + f];
-    }
-    /* dW (FN x CK) = the threads' dW^T summed and transposed. */
-    for (fs_index f = 0; f < filters; ++f)
-        for (fs_index i = 0; i < ck; ++i) {
-            real sum = 0;
-            for (int t = 0; t < threads; ++t)
-                sum += scratch[t * per_thread + 2 * col_size + i * filters + f];
-            dw[f * ck + i] = sum;
+            for (fs_index i = 0; i < j.ck; ++i) {
+                /* im2col: dW^T[i][f]; shifted: dWk[tap][f][c] with i = c * taps + tap. */
+                const fs_index at = j.shifted
+                                        ? ((i % j.s.taps) * filters + f) * j.s.C + i / j.s.taps
+                                        : i * filters + f;
+                real sum = 0;
+                for (int p = 0; p < parts; ++p) sum += dw_parts[p * j.dw_size + at];
+                dw[f * j.ck + i] = sum;
+            }
+        for (fs_index f = 0; f < filters; ++f) {
+            double sum = 0;
+            for (int p = 0; p < parts; ++p) sum += db_parts[p * filters + f];
+            db[f] = (real)sum;
         }
-    for (fs_index f = 0; f < filters; ++f) db[f] = (real)db_sums[f];
+        rc = 0;
+    }
+    free(wk);
     free(scratch);
-    free(db_sums);
-    return 0;
+    free(dw_parts);
+    free(db_parts);
+    return rc;
 }

@@ -17,8 +17,21 @@ typedef int64_t fs_index;
 #define FS_HOT
 #endif
 
-/* Run an OpenMP loop in parallel only when it has enough work to pay for the threads. */
-#define FS_PARALLEL_THRESHOLD ((fs_index)1 << 15)
+/* Grain sizes: the least work worth a thread of its own (thread_policy.h splits work into
+ * parts of at least this much). Below them a second thread costs more to wake than it saves:
+ * tens of microseconds on these machines, a time slice on a busy one (docs/performance.md).
+ *   GEMM         - floating-point operations (2 per multiply-add) of one matrix product;
+ *   COPY         - elements moved by im2col / col2im and pooling windows;
+ *   STREAM       - elements of a map (activations, dropout, optimizer updates);
+ *   BATCHNORM    - elements of a batch norm (a few passes over each);
+ *   SOFTMAX      - scores of softmax and its loss (exp and log per element: more per element). */
+#define FS_GRAIN_GEMM_FLOPS (4.0 * (1 << 20))
+#define FS_GRAIN_COPY ((double)(1 << 14))
+#define FS_GRAIN_STREAM ((double)(1 << 17))
+#define FS_GRAIN_SOFTMAX ((double)(1 << 15))
+#define FS_GRAIN_BATCHNORM ((double)(1 << 16))
+/* A product is split by rows of C only when each block gets at least this many rows. */
+#define FS_GEMM_MIN_ROWS 8
 
 #define FS_CAT_(a, b) a##_##b
 #define FS_CAT(a, b) FS_CAT_(a, b)

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <cblas.h>
 #include "fs_common.h"
+#include "thread_policy.h"
 
 #define real float
 #define FS_SUFFIX f32

@@ -99,7 +99,7 @@ void FS_FN(fs_im2col_rows)(const real *x, fs_index batch, const fs_patch_geometr
     const fs_index image = g->channels * g->height * g->width;
     const fs_index patch = g->channels * g->kernel_h * g->kernel_w;
     const fs_index lines = batch * g->out_h;
-    #pragma omp parallel for schedule(static) if (lines * g->out_w * patch > FS_PARALLEL_THRESHOLD)
+    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)(lines * g->out_w * patch), FS_GRAIN_COPY))
     for (fs_index line = 0; line < lines; ++line) {
         const fs_index n = line / g->out_h, oy = line % g->out_h;
         FS_FN(im2col_rows_line)(x + n * image, g, oy, col + line * g->out_w * patch);
@@ -131,7 +131,7 @@ void FS_FN(fs_col2im_rows)(const real *col, fs_index batch, const fs_patch_geome
 {
     const fs_index planes = batch * g->channels, plane = g->height * g->width;
     const fs_index work = batch * g->out_h * g->out_w * g->channels * g->kernel_h * g->kernel_w;
-    #pragma omp parallel for schedule(static) if (work > FS_PARALLEL_THRESHOLD)
+    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
     for (fs_index p = 0; p < planes; ++p)
         FS_FN(col2im_rows_plane)(col, g, p / g->channels, p % g->channels, img + p * plane);
 }

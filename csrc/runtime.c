@@ -1,13 +1,18 @@
 /* Thread control and BLAS identity for the native core. */
 #include <cblas.h>
 #include <omp.h>
+#include "gemm.h"
 #include "runtime.h"
+
+/* Runs when the library loads: OpenBLAS stays on one thread for good, the OpenMP pool does all
+ * the threading (gemm.h says why). */
+__attribute__((constructor)) static void pin_blas_to_one_thread(void) { fs_blas_single_threaded(); }
 
 void fs_set_num_threads(int n)
 {
     if (n < 1) n = 1;
     omp_set_num_threads(n);
-    scipy_openblas_set_num_threads(n);
+    fs_blas_single_threaded();
 }
 
 int fs_get_omp_threads(void) { return omp_get_max_threads(); }

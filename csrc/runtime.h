@@ -1,9 +1,10 @@
-/* The native core's runtime: thread counts of its two pools (OpenMP and OpenBLAS) and what
- * the BLAS says about itself, for set_num_threads() and show_config(). */
+/* The native core's runtime: its thread count (the OpenMP pool; OpenBLAS runs on one thread
+ * inside it, gemm.h) and what the BLAS says about itself, for set_num_threads() and
+ * show_config(). How many threads a region really gets is thread_policy.h's business. */
 #ifndef FS_RUNTIME_H
 #define FS_RUNTIME_H
 
-void fs_set_num_threads(int n);   /* sets both pools */
+void fs_set_num_threads(int n);   /* the OpenMP pool's size (for this thread) */
 int fs_get_omp_threads(void);
 int fs_get_blas_threads(void);
 const char *fs_blas_config(void);

@@ -10,9 +10,5 @@ fs_index fs_first_bad_label(const int64_t *labels, fs_index n, int64_t classes)
     return -1;
 }
 
-/* Parallel only past this many elements: waking the OpenMP workers costs ~65 us on this
- * machine (OMP_WAIT_POLICY=PASSIVE), more than these loops spend on FS_PARALLEL_THRESHOLD
- * elements (docs/performance-elementwise.md). */
-#define FS_STREAM_THRESHOLD ((fs_index)1 << 16)
 #define FS_BODY "softmax_body.h"
 #include "fs_instantiate.h"

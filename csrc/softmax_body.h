@@ -31,7 +31,7 @@ FS_HOT static void FS_FN(softmax_row)(const real *x, fs_index cols, real *y)
 
 void FS_FN(fs_softmax)(const real *x, fs_index rows, fs_index cols, real *y)
 {
-    #pragma omp parallel for schedule(static) if (rows * cols > FS_STREAM_THRESHOLD)
+    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)(rows * cols), FS_GRAIN_SOFTMAX))
     for (fs_index r = 0; r < rows; ++r)
         FS_FN(softmax_row)(x + r * cols, cols, y + r * cols);
 }
@@ -52,7 +52,7 @@ FS_HOT void FS_FN(fs_softmax_loss_backward)(const real *y, const int64_t *labels
                                             fs_index cols, real *dx)
 {
     const real n = (real)rows;
-    #pragma omp parallel for schedule(static) if (rows * cols > FS_STREAM_THRESHOLD)
+    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)(rows * cols), FS_GRAIN_SOFTMAX))
     for (fs_index r = 0; r < rows; ++r) {
         const real *yr = y + r * cols;
         real *dr = dx + r * cols;
@@ -66,6 +66,6 @@ FS_HOT void FS_FN(fs_softmax_loss_backward_onehot)(const real *y, const real *t,
 {
     const real n = (real)rows;
     const fs_index size = rows * cols;
-    #pragma omp parallel for schedule(static) if (size > FS_STREAM_THRESHOLD)
+    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)size, FS_GRAIN_SOFTMAX))
     for (fs_index i = 0; i < size; ++i) dx[i] = (y[i] - t[i]) / n;
 }

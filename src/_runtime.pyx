@@ -1,10 +1,12 @@
 # Binding for the native runtime: thread pools and the BLAS's own description of itself.
 from fs_kernels cimport (fs_set_num_threads, fs_get_omp_threads, fs_get_blas_threads,
-                         fs_blas_config, fs_blas_corename, fs_omp_version, fs_cpu_simd_levels)
+                         fs_blas_config, fs_blas_corename, fs_omp_version, fs_cpu_simd_levels,
+                         fs_parts_for, fs_team_for, fs_free_cores, fs_set_adaptive_threads,
+                         fs_get_adaptive_threads, fs_foreign_load, fs_cpu_set_size)
 
 
 def set_num_threads(int n):
-    """Set the OpenMP and OpenBLAS thread counts of the native core to n (>= 1)."""
+    """Set the thread count of the native core (its OpenMP pool) to n (>= 1)."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     fs_set_num_threads(n)
@@ -35,3 +37,33 @@ def cpu_simd_levels():
     cdef int levels = fs_cpu_simd_levels()
     return [name for bit, name in ((1, "x86-64-v2"), (2, "x86-64-v3"), (4, "x86-64-v4"))
             if levels & bit]
+
+
+def set_adaptive_threads(bint on):
+    """Load-adaptive teams on or off (csrc/thread_policy.h)."""
+    fs_set_adaptive_threads(on)
+
+
+def get_adaptive_threads():
+    return bool(fs_get_adaptive_threads())
+
+
+def free_cores():
+    """Cores of this process's CPU set that other processes leave free (measured, cached)."""
+    return fs_free_cores()
+
+
+def foreign_load():
+    """Other processes' load on our CPU set in cores over the last window; None if unknown."""
+    cdef double load = fs_foreign_load()
+    return None if load < 0 else load
+
+
+def cpu_set_size():
+    return fs_cpu_set_size()
+
+
+def plan_threads(double work, double grain):
+    """(parts, team) the policy gives `work` units at `grain` per part now: for tests."""
+    cdef int parts = fs_parts_for(work, grain)
+    return parts, fs_team_for(parts)

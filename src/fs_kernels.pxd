@@ -13,6 +13,16 @@ cdef extern from "runtime.h" nogil:
     int fs_omp_version()
     int fs_cpu_simd_levels()
 
+cdef extern from "thread_policy.h" nogil:
+    int fs_max_threads()
+    int fs_parts_for(double work, double grain)
+    int fs_team_for(int parts)
+    int fs_free_cores()
+    void fs_set_adaptive_threads(int on)
+    int fs_get_adaptive_threads()
+    double fs_foreign_load()
+    int fs_cpu_set_size()
+
 cdef extern from "im2col.h" nogil:
     ctypedef struct fs_patch_geometry:
         fs_index channels, height, width

@@ -29,11 +29,11 @@ except ImportError as _exc:  # pragma: no cover - exercised only by a broken ins
 
 from ._native._build_info import version as __version__
 from .backend import get_backend, set_backend, use_backend
-from .threads import set_num_threads, get_num_threads
+from .threads import set_num_threads, get_num_threads, set_adaptive_threads, get_adaptive_threads
 from .config import show_config
 
 __all__ = ["__version__", "get_backend", "set_backend", "use_backend", "set_num_threads",
-           "get_num_threads", "show_config"]
+           "get_num_threads", "set_adaptive_threads", "get_adaptive_threads", "show_config"]
 
 # The book's API at the top level too (`from fastscratch import Affine, Adam`).
 from .layers import (Relu, Sigmoid, Affine, SoftmaxWithLoss, Dropout,  # noqa: E402

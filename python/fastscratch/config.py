@@ -1,9 +1,22 @@
 """show_config(): what this fastscratch build runs on, like numpy.show_config()."""
 import platform
 import sys
+import time
 
-from . import _native, backend
+from . import _native, backend, threads
 from ._native import _build_info
+
+
+def _adaptive_text():
+    if not threads.get_adaptive_threads():
+        return "off (every kernel with enough work uses all threads)"
+    load = _native.foreign_load()
+    if load is None:  # just loaded: one measuring window (0.2 s) gives a real figure
+        time.sleep(0.25)
+        load = _native.foreign_load()
+    measured = "not measured yet" if load is None else f"other processes use {load:.2f} cores"
+    return (f"on: {threads.free_cores()} of {_native.cpu_set_size()} cores free now "
+            f"({measured})")
 
 
 def config_info():
@@ -18,11 +31,13 @@ def config_info():
             "version": _build_info.openblas_version,
             "config": _native.blas_config(),
             "core": _native.blas_corename(),
-            "threads": _native.get_blas_threads(),
+            "threads": f"{_native.get_blas_threads()} (products are split over the OpenMP "
+                       "threads instead)",
         },
         "openmp": {
             "version": _native.openmp_version(),
             "threads": _native.get_omp_threads(),
+            "adaptive": _adaptive_text(),
         },
         "build": {
             "compiler": _build_info.c_compiler,

@@ -1,0 +1,45 @@
+/* How many threads a parallel region of the native core gets: by its work (a grain size, as
+ * PyTorch's at::parallel_for) and by the cores that other processes leave us (a busy machine).
+ *
+ * Two numbers, kept apart so that results never depend on the machine's load:
+ *   parts - how the work is split (what a reduction sums separately). It depends only on the
+ *           work and the configured thread count (set_num_threads), so the same call gives the
+ *           same bits whatever else runs on the machine;
+ *   team  - how many threads run those parts now: at most the parts, and at most the cores not
+ *           taken by other processes (fs_free_cores). A thread may run several parts.
+ * Work that takes microseconds is never split: waking a sleeping thread costs tens of
+ * microseconds, and on a busy machine a descheduled one costs milliseconds. */
+#ifndef FS_THREAD_POLICY_H
+#define FS_THREAD_POLICY_H
+#include "fs_common.h"
+
+/* The configured thread count (omp_get_max_threads()); 1 inside a parallel region, so that
+ * nothing nests. */
+int fs_max_threads(void);
+
+/* Parts for `work` units when each part should have at least `grain` of them: between 1 and
+ * fs_max_threads(). Deterministic for a given configuration. */
+int fs_parts_for(double work, double grain);
+
+/* Threads to run `parts` parts with now: min(parts, fs_free_cores()). */
+int fs_team_for(int parts);
+
+/* Threads for a loop whose result does not depend on how it is split (elementwise work). */
+int fs_threads_for(double work, double grain);
+
+/* Cores of this process's CPU set that other processes leave free, measured over the last
+ * fraction of a second (see thread_policy.c); between 1 and the CPU set's size. Without a way
+ * to measure (no /proc/stat) or with the adaptive policy off: the CPU set's size. */
+int fs_free_cores(void);
+
+/* Turn the load-adaptive part on (1, the default) or off (0: teams use every configured
+ * thread, as a plain OpenMP program does). */
+void fs_set_adaptive_threads(int on);
+int fs_get_adaptive_threads(void);
+
+/* The last load measurement, for show_config() and tests: other processes' load in cores
+ * (negative when not measured yet or not measurable) and the CPU set's size. */
+double fs_foreign_load(void);
+int fs_cpu_set_size(void);
+
+#endif
