@@ -35,6 +35,7 @@ static atomic_int adaptive = 1;
 static atomic_int free_cores = 0;            /* 0: not known yet */
 static _Atomic double foreign_load = -1.0;   /* other processes' load in cores; < 0: unknown */
 static atomic_flag measuring = ATOMIC_FLAG_INIT;
+static atomic_int forked_child = 0;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 /* Written only by the thread holding `measuring`. */
@@ -87,8 +88,16 @@ static int read_proc_stat(double *busy_seconds, long *procs_running)
     return 0;
 }
 
-/* A forked child has a new CPU clock: the parent's sample means nothing there. */
-static void forget_previous_sample(void) { state.have_previous = 0; }
+/* In a forked child: libgomp's pool did not come along (only the forking thread does), and the
+ * child's next region with more than one thread would wait forever for the parent's workers
+ * (multiprocessing's default start method on Linux, DataLoader-style workers, gunicorn). So a
+ * child runs every kernel on its own thread. Its CPU clock also starts again from zero: the
+ * parent's load sample means nothing there. */
+static void after_fork_in_child(void)
+{
+    atomic_store(&forked_child, 1);
+    state.have_previous = 0;
+}
 
 static void setup(void)
 {
@@ -102,7 +111,7 @@ static void setup(void)
     double busy;
     long running;
     state.usable = read_proc_stat(&busy, &running) == 0;
-    pthread_atfork(NULL, NULL, forget_previous_sample);
+    pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
 static int free_cores_from(double load)
@@ -157,12 +166,19 @@ int fs_free_cores(void)
     return n > 0 ? n : state.cpu_count;
 }
 
+/* The fork handler must be in place before the first fork, not only once a kernel has asked
+ * for the load. */
+__attribute__((constructor)) static void setup_at_load(void) { pthread_once(&setup_once, setup); }
+
 int fs_max_threads(void)
 {
     /* Inside any parallel region, even a one-thread one, work stays on its thread: the caller
      * has already split it, and its partial results must not depend on the team. */
-    return omp_get_level() > 0 ? 1 : omp_get_max_threads();
+    if (omp_get_level() > 0 || atomic_load(&forked_child)) return 1;
+    return omp_get_max_threads();
 }
+
+int fs_in_forked_child(void) { return atomic_load(&forked_child); }
 
 int fs_parts_for(double work, double grain)
 {

@@ -14,8 +14,9 @@
 #include "fs_common.h"
 
 /* The configured thread count (omp_get_max_threads()); 1 inside a parallel region, so that
- * nothing nests. */
+ * nothing nests, and 1 in a process forked from one that used the pool (thread_policy.c). */
 int fs_max_threads(void);
+int fs_in_forked_child(void);
 
 /* Parts for `work` units when each part should have at least `grain` of them: between 1 and
  * fs_max_threads(). Deterministic for a given configuration. */

@@ -2,7 +2,8 @@
 from fs_kernels cimport (fs_set_num_threads, fs_get_omp_threads, fs_get_blas_threads,
                          fs_blas_config, fs_blas_corename, fs_omp_version, fs_cpu_simd_levels,
                          fs_parts_for, fs_team_for, fs_free_cores, fs_set_adaptive_threads,
-                         fs_get_adaptive_threads, fs_foreign_load, fs_cpu_set_size)
+                         fs_get_adaptive_threads, fs_foreign_load, fs_cpu_set_size,
+                         fs_max_threads, fs_in_forked_child)
 
 
 def set_num_threads(int n):
@@ -14,6 +15,15 @@ def set_num_threads(int n):
 
 def get_omp_threads():
     return fs_get_omp_threads()
+
+
+def max_threads():
+    """The most threads a kernel may use now: the pool's size, or 1 in a forked child."""
+    return fs_max_threads()
+
+
+def in_forked_child():
+    return bool(fs_in_forked_child())
 
 
 def get_blas_threads():

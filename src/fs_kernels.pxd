@@ -15,6 +15,7 @@ cdef extern from "runtime.h" nogil:
 
 cdef extern from "thread_policy.h" nogil:
     int fs_max_threads()
+    int fs_in_forked_child()
     int fs_parts_for(double work, double grain)
     int fs_team_for(int parts)
     int fs_free_cores()

@@ -57,7 +57,7 @@ def test_backend_environment_variable_picks_the_reference():
     assert out.stdout.strip().endswith("reference")
 
 
-def test_thread_environment_variable_sets_both_pools():
+def test_thread_environment_variable_sets_the_pool_and_openblas_stays_on_one_thread():
     code = ("import fastscratch, fastscratch._native as n; "
             "print(fastscratch.get_num_threads(), n.get_blas_threads())")
     out = _run(code, FASTSCRATCH_NUM_THREADS="1")
@@ -65,7 +65,7 @@ def test_thread_environment_variable_sets_both_pools():
     assert out.stdout.split()[-2:] == ["1", "1"]
 
 
-def test_set_num_threads_sets_openmp_and_openblas_and_threadpoolctl_sees_them():
+def test_set_num_threads_sets_the_pool_and_threadpoolctl_sees_openblas_on_one_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     import fastscratch._native as native
     before = fastscratch.get_num_threads()

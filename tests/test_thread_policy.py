@@ -198,3 +198,84 @@ def test_a_forked_child_measures_its_own_window():
             os._exit(0 if load is None or load < CORES + 0.5 else 1)
         _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def _python(code, **env):
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("FASTSCRATCH_NUM_THREADS", "OMP_NUM_THREADS",
+                                "OPENBLAS_NUM_THREADS")}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=environment)
+
+
+@pytest.mark.parametrize("env,expected,source", [
+    ({"OMP_NUM_THREADS": "1"}, 1, "OMP_NUM_THREADS"),
+    ({"OPENBLAS_NUM_THREADS": "1"}, 1, "OPENBLAS_NUM_THREADS"),
+    ({"OMP_NUM_THREADS": "1,1"}, 1, "OMP_NUM_THREADS"),
+    ({"FASTSCRATCH_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}, 3, "FASTSCRATCH_NUM_THREADS"),
+    ({"OMP_NUM_THREADS": "lots"}, CORES, "cores"),
+])
+def test_the_usual_thread_variables_are_honoured(env, expected, source):
+    # Issue 11: OMP_NUM_THREADS=1 / OPENBLAS_NUM_THREADS=1 were overridden (2 threads ran).
+    out = _python("import fastscratch, fastscratch._native as n\n"
+                  "from fastscratch import threads\n"
+                  "print(fastscratch.get_num_threads(), n.get_blas_threads())\n"
+                  "print(threads.thread_count_source())\n"
+                  "fastscratch.show_config()", **env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == [str(expected), "1"]
+    assert lines[1] == source
+    assert f"(from {source})" in out.stdout
+
+
+@pytest.mark.parametrize("bad", [100000, 2**31 - 1, 2**31, 2**64])
+def test_absurd_thread_counts_are_refused_with_the_bound(bad):
+    # Issue 11: 100000 crashed inside libgomp, 2**31-1 aborted it, 2**31 was a raw OverflowError.
+    before = fastscratch.get_num_threads()
+    with pytest.raises(ValueError, match=f"n must be at most {threads.MAX_THREADS}"):
+        fastscratch.set_num_threads(bad)
+    assert fastscratch.get_num_threads() == before
+
+
+def test_numpy_integers_are_thread_counts():
+    with thread_settings(1):
+        fastscratch.set_num_threads(np.int64(2))
+        assert fastscratch.get_num_threads() == 2
+
+
+def test_an_absurd_thread_variable_is_refused_at_import():
+    out = _python("import fastscratch", FASTSCRATCH_NUM_THREADS="100000")
+    assert out.returncode != 0
+    assert "FASTSCRATCH_NUM_THREADS must be an integer from 1 to 1024, got '100000'" in out.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_runs_kernels_on_one_thread_instead_of_hanging():
+    # Issue 11: after a kernel ran on 2 threads, a forked child blocked forever in its next
+    # OpenMP kernel. In a fresh process, so that pytest itself never forks with a live pool.
+    code = """
+import os, sys, numpy as np, fastscratch
+from fastscratch import kernels, _native
+fastscratch.set_num_threads(2)
+fastscratch.set_adaptive_threads(False)   # really use 2 threads in the parent, busy or not
+x = np.random.rand(64, 16, 28, 28).astype(np.float32)
+W = np.random.rand(16, 16, 3, 3).astype(np.float32)
+b = np.zeros(16, np.float32)
+parent, _ = kernels.conv_forward(x, W, b, 1, 1)
+assert _native.plan_threads(1e12, 4e6) == (2, 2)
+pid = os.fork()
+if pid == 0:
+    import signal
+    signal.alarm(60)  # a hung child must not outlive the test
+    child, _ = kernels.conv_forward(x, W, b, 1, 1)
+    ok = (np.array_equal(child, parent) and fastscratch.get_num_threads() == 1
+          and _native.plan_threads(1e12, 4e6) == (1, 1))
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.WEXITSTATUS(status))
+"""
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "child 0"

@@ -36,7 +36,7 @@ def config_info():
         },
         "openmp": {
             "version": _native.openmp_version(),
-            "threads": _native.get_omp_threads(),
+            "threads": f"{threads.get_num_threads()} (from {threads.thread_count_source()})",
             "adaptive": _adaptive_text(),
         },
         "build": {

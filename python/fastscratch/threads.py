@@ -10,24 +10,60 @@ thread instead of waiting, region after region, for a thread the scheduler has s
 
 Results never depend on the load: how work is split (and so the order of every sum) depends only
 on the sizes and `n`; the load decides only how many threads run the parts.
+
+The starting count comes from FASTSCRATCH_NUM_THREADS, else OMP_NUM_THREADS, else
+OPENBLAS_NUM_THREADS (as NumPy and PyTorch users expect those to limit a library's threads), else
+the cores this process may run on. A process forked from one whose kernels used threads
+(multiprocessing on Linux, DataLoader-style workers) runs its kernels on one thread: OpenMP's pool
+does not survive a fork, and a second thread there would wait forever.
 """
+import operator
 import os
 
 from . import _native
 
 _ADAPTIVE_ENV = "FASTSCRATCH_ADAPTIVE_THREADS"
+# More threads than this is a typo, not a machine: libgomp crashes (100000) or aborts (2**31-1)
+# trying to start them.
+MAX_THREADS = 1024
+_source = "cores"
+
+
+def _thread_count(n, name):
+    """`n` as an int in 1..MAX_THREADS (NumPy integers too), or a ValueError naming `name`."""
+    if isinstance(n, bool):
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    try:
+        value = operator.index(n)
+    except TypeError:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    if value > MAX_THREADS:
+        raise ValueError(f"{name} must be at most {MAX_THREADS} (this process may run on "
+                         f"{_usable_cores()} cores), got {value}")
+    return value
 
 
 def set_num_threads(n):
-    """Run the native kernels on at most `n` threads."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    _native.set_num_threads(n)
+    """Run the native kernels on at most `n` threads (1 to MAX_THREADS)."""
+    global _source
+    _native.set_num_threads(_thread_count(n, "n"))
+    _source = "set_num_threads()"
 
 
 def get_num_threads():
-    """The most threads a native kernel uses (the OpenMP pool's size)."""
-    return _native.get_omp_threads()
+    """The most threads a native kernel uses: the pool's size (1 in a forked child)."""
+    return _native.max_threads()
+
+
+def thread_count_source():
+    """Where the thread count came from: set_num_threads(), an environment variable, or the
+    cores this process may run on; and whether this is a forked child."""
+    where = _source
+    if _native.in_forked_child():
+        where += "; one thread in this forked child"
+    return where
 
 
 def set_adaptive_threads(on):
@@ -58,16 +94,24 @@ def _usable_cores():
 
 
 def _threads_from_environment():
-    value = os.environ.get("FASTSCRATCH_NUM_THREADS")
-    if value is None or value.strip() == "":
-        return _usable_cores()
-    try:
-        n = int(value)
-        if n < 1:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"FASTSCRATCH_NUM_THREADS must be a positive integer, got {value!r}") from None
-    return n
+    """(thread count, the variable it came from) at import."""
+    value = os.environ.get("FASTSCRATCH_NUM_THREADS", "").strip()
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1 or n > MAX_THREADS:
+            raise ValueError(f"FASTSCRATCH_NUM_THREADS must be an integer from 1 to "
+                             f"{MAX_THREADS}, got {value!r}")
+        return n, "FASTSCRATCH_NUM_THREADS"
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        # Other libraries' variables: read as they read them (OMP_NUM_THREADS may list one count
+        # per nesting level, "4,2"); a value they would ignore is ignored here too.
+        first = os.environ.get(name, "").split(",")[0].strip()
+        if first.isdigit() and 1 <= int(first) <= MAX_THREADS:
+            return int(first), name
+    return _usable_cores(), "cores"
 
 
 def _adaptive_from_environment():
@@ -79,7 +123,10 @@ def _adaptive_from_environment():
     raise ValueError(f"{_ADAPTIVE_ENV} must be 1 or 0 (on or off), got {value!r}")
 
 
-# Default: every core this process may run on, unless FASTSCRATCH_NUM_THREADS says otherwise;
-# adaptive unless FASTSCRATCH_ADAPTIVE_THREADS=0.
-set_num_threads(_threads_from_environment())
+# Default: every core this process may run on, unless the environment says otherwise; adaptive
+# unless FASTSCRATCH_ADAPTIVE_THREADS=0.
+_count, _from = _threads_from_environment()
+set_num_threads(min(_count, MAX_THREADS))
+_source = _from
 set_adaptive_threads(_adaptive_from_environment())
+del _count, _from

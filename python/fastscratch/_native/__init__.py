@@ -6,7 +6,7 @@ names the contract gives them.
 from ._runtime import (set_num_threads, get_omp_threads, get_blas_threads, blas_config,
                        blas_corename, openmp_version, cpu_simd_levels, set_adaptive_threads,
                        get_adaptive_threads, free_cores, foreign_load, cpu_set_size,
-                       plan_threads)
+                       plan_threads, max_threads, in_forked_child)
 from ._im2col import im2col, col2im
 from ._conv import conv_forward, conv_backward
 from ._pool import pool_forward, pool_backward
