@@ -40,6 +40,7 @@ def test_info_prints_the_configuration():
     (("run", "no_such_script.py"), "no such script"),
     (("demo", "--epochs", "0"), "--epochs must be >= 1"),
     (("demo", "--data", "/no/such/folder"), "no such folder"),
+    (("demo", "--threads", "100000"), "--threads must be at most 1024"),
     (("check", "--kernel", "nope"), "unknown kernel"),
     (("check", "--cases", "0"), "--cases must be >= 1"),
 ])

@@ -43,6 +43,9 @@ def _check(args):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    from ..threads import MAX_THREADS
+    if args.threads is not None and args.threads > MAX_THREADS:
+        raise UsageError(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
     if args.reference_steps < 0:
         raise UsageError(f"--reference-steps must be >= 0, got {args.reference_steps}")
     if args.data and not os.path.isdir(args.data):
