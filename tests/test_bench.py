@@ -1,15 +1,18 @@
 """`python -m fastscratch bench`: the quick mode runs and prints its table, options are validated
-with one-line errors, a contender that cannot run a case is reported (not fatal), and the
-benchmark's bookkeeping (FLOPs, interleaved medians, peak memory) is sound."""
+with one-line errors, a contender that cannot run a case is reported (not fatal), `--busy` spinners
+live exactly as long as the run, and the benchmark's bookkeeping (FLOPs, interleaved medians, peak
+memory) is sound."""
 import importlib.util
 import math
+import os
 import re
+import signal
 
 import numpy as np
 import pytest
 
 from fastscratch.__main__ import main
-from fastscratch.benchmarking import cases, timing
+from fastscratch.benchmarking import busy, cases, timing
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -64,10 +67,14 @@ def test_bench_output_file_holds_the_printed_table(capsys, tmp_path):
     (["--repeats", "many"], "--repeats"),
     (["--threads", "0"], "--threads"),
     (["--threads", "1,some"], "--threads"),
+    (["--threads", "100000"], "--threads must be at most 1024"),
     (["--dtype", "float16"], "--dtype"),
     (["--only", "("], "--only"),
     (["--only", "no such case"], "matches no case"),
     (["--output", "/no/such/folder/bench.md"], "--output"),
+    (["--busy", "-1"], "--busy"),
+    (["--busy", "two"], "--busy"),
+    (["--busy", "1.5"], "--busy"),
 ])
 def test_bench_refuses_bad_options_with_one_line(capsys, argv, message):
     status, out, err = _bench(capsys, "--quick", *argv)
@@ -75,6 +82,70 @@ def test_bench_refuses_bad_options_with_one_line(capsys, argv, message):
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and lines[0].startswith("fastscratch bench:")
+
+
+def _alive(pid):
+    """True while `pid` exists, a zombie (killed but not reaped) included."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def started_spinners(monkeypatch):
+    """The Popen of every spinner started during the test; killed at teardown should the code
+    under test have left one running, so a failing test does not leave a core spinning."""
+    started = []
+    start = busy.start_spinner
+
+    def recording_start():
+        started.append(start())
+        return started[-1]
+    monkeypatch.setattr(busy, "start_spinner", recording_start)
+    yield started
+    for spinner in started:
+        spinner.kill()
+        spinner.wait()
+
+
+def test_busy_spinners_run_beside_the_benchmark_and_are_gone_after_it(capsys, started_spinners):
+    status, out, err = _bench(capsys, "--quick", "--busy", "1", "--only",
+                              "train step MultiLayerNet")
+    assert status == 0
+    assert "1 spinning process ran beside the benchmark (--busy 1)" in out
+    assert "spinning process" in err
+    assert [r for r in _table_rows(out) if r.startswith("| train step MultiLayerNet")]
+    assert len(started_spinners) == 1
+    spinner = started_spinners[0]
+    assert spinner.returncode == -signal.SIGKILL  # still spinning at the end, then killed
+    assert not _alive(spinner.pid)  # and reaped
+
+
+def test_busy_spinners_are_stopped_when_the_run_is_interrupted(capsys, monkeypatch,
+                                                                 started_spinners):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cases, "gemm_rate", interrupted)
+    status, _, err = _bench(capsys, "--quick", "--busy", "2", "--only", "softmax", "--no-torch")
+    assert status == 130 and "interrupted" in err
+    assert len(started_spinners) == 2
+    assert not any(_alive(spinner.pid) for spinner in started_spinners)
+
+
+def test_spinning_kills_and_reaps_its_processes_when_the_block_raises(started_spinners):
+    with pytest.raises(RuntimeError):
+        with busy.spinning(2, start_seconds=0) as pids:
+            assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+            raise RuntimeError("a failing case")
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_no_busy_no_spinners_and_no_load_line(capsys, started_spinners):
+    status, out, _ = _bench(capsys, "--quick", "--only", "softmax.*fwd$", "--no-torch")
+    assert status == 0
+    assert started_spinners == [] and "spinning" not in out
 
 
 def test_a_contender_that_raises_becomes_failed_and_the_others_are_timed():
@@ -114,21 +185,61 @@ def test_conv_flops_count_two_per_multiply_add():
 
 @pytest.mark.parametrize("net", sorted(cases.NET_LAYERS))
 def test_net_layer_shapes_chain_like_the_book(net):
-    """Each conv's input is the previous output (pooled 2x2 where the net pools) and the first
-    affine layer takes the flattened feature map, as the book's nets compute it."""
+    """Each conv's input is the previous output (pooled 2x2 where the net pools), the first
+    affine layer takes the flattened feature map (or the flattened image, in the MLPs) and each
+    later affine the previous one's output, as the book's nets compute it."""
     layers = cases.NET_LAYERS[net]
     convs = [layer for layer in layers if layer[0] == "conv"]
     affines = [layer for layer in layers if layer[0] == "affine"]
-    channels, size = convs[0][1], convs[0][2]
-    pools_after = {0} if net == "SimpleConvNet" else {1, 3, 5}
-    for i, (_, C, H, W, FN, k, pad) in enumerate(convs):
-        assert (C, H) == (channels, size)
-        channels, size = FN, cases.conv_out(size, k, pad)
-        if i in pools_after:
-            size //= 2
-    assert affines[0][1] == channels * size * size
-    assert affines[-1][2] == 10
+    if convs:
+        channels, size = convs[0][1], convs[0][2]
+        pools_after = {0} if net == "SimpleConvNet" else {1, 3, 5}
+        for i, (_, C, H, W, FN, k, pad) in enumerate(convs):
+            assert (C, H) == (channels, size)
+            channels, size = FN, cases.conv_out(size, k, pad)
+            if i in pools_after:
+                size //= 2
+        features = channels * size * size
+    else:  # an MLP takes the flattened 28x28 image
+        assert cases.net_input_shape(net) == (784,)
+        features = 784
+    for _, D, M in affines:
+        assert D == features
+        features = M
+    assert features == 10
     assert cases.net_forward_flops(net, 10) == pytest.approx(10 * cases.net_forward_flops(net, 1))
+
+
+MLP_CASES = ["train step TwoLayerNet batch 100", "train step MultiLayerNet batch 100",
+             "predict TwoLayerNet batch 1 (latency)", "predict TwoLayerNet batch 1000 (throughput)",
+             "predict MultiLayerNet batch 1 (latency)",
+             "predict MultiLayerNet batch 1000 (throughput)"]
+
+
+def test_the_mlp_cases_count_their_affine_products():
+    by_name = {case.name: case for case in cases.all_cases()}
+    assert set(MLP_CASES) <= set(by_name)
+    two_layer = 2 * (784 * 50 + 50 * 10)
+    multi_layer = 2 * (784 * 100 + 5 * 100 * 100 + 100 * 10)
+    assert by_name["train step TwoLayerNet batch 100"].flops == 3 * 100 * two_layer
+    assert by_name["train step MultiLayerNet batch 100"].flops == 3 * 100 * multi_layer
+    assert by_name["predict TwoLayerNet batch 1 (latency)"].flops == two_layer
+    assert by_name["predict MultiLayerNet batch 1000 (throughput)"].flops == 1000 * multi_layer
+    quick = {case.name for case in cases.all_cases() if case.quick}
+    assert "train step MultiLayerNet batch 100" in quick
+
+
+@pytest.mark.parametrize("contender", ["reference", "native"]
+                         + (["torch"] if HAS_TORCH else []))
+@pytest.mark.parametrize("name", MLP_CASES)
+def test_the_mlp_cases_run_on_every_contender(name, contender):
+    (case,) = [c for c in cases.all_cases() if c.name == name]
+    for dtype in (np.float32, np.float64):
+        run = case.runner(contender, dtype)
+        out = run()
+        run()  # the timer calls a runner again and again
+        if case.kind == "predict":
+            assert tuple(out.shape) == (case.images, 10)
 
 
 def test_gemm_rate_is_a_positive_rate_and_says_how_it_was_measured():
@@ -139,7 +250,7 @@ def test_gemm_rate_is_a_positive_rate_and_says_how_it_was_measured():
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
-@pytest.mark.parametrize("net", ["SimpleConvNet", "DeepConvNet"])
+@pytest.mark.parametrize("net", ["SimpleConvNet", "DeepConvNet", "TwoLayerNet", "MultiLayerNet"])
 def test_torch_twins_have_the_books_parameter_shapes(net):
     import torch
     from fastscratch.benchmarking import torch_models
@@ -151,9 +262,11 @@ def test_torch_twins_have_the_books_parameter_shapes(net):
         "SimpleConvNet": [(30, 1, 5, 5), (4320, 100), (100, 10)],
         "DeepConvNet": [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3),
                         (64, 32, 3, 3), (64, 64, 3, 3), (1024, 50), (50, 10)],
+        "TwoLayerNet": [(784, 50), (50, 10)],
+        "MultiLayerNet": [(784, 100)] + [(100, 100)] * 5 + [(100, 10)],
     }[net]
     assert shapes == expected
-    x = torch.rand(3, 1, 28, 28, dtype=torch.float64)
+    x = torch.rand(3, *cases.net_input_shape(net), dtype=torch.float64)
     assert tuple(torch_models.predict(model, x).shape) == (3, 10)
     before = [p.detach().clone() for p in model.parameters()]
     torch_models.train_step(model, optimizer, x, torch.tensor([1, 2, 3]))

@@ -32,6 +32,9 @@ def conv_flops(x_shape, w_shape, pad):
     return 2.0 * N * FN * conv_out(H, FH, pad) * conv_out(W, FW, pad) * C * FH * FW
 
 
+# MultiLayerNet as ch06 trains it against overfitting: six hidden ReLU layers of 100.
+MULTI_LAYER_HIDDEN = [100] * 6
+
 # The nets' product layers at batch 1, in order: ('conv', C, H, W, FN, k, pad) / ('affine', D, M).
 NET_LAYERS = {
     "SimpleConvNet": [("conv", 1, 28, 28, 30, 5, 0), ("affine", 4320, 100), ("affine", 100, 10)],
@@ -39,7 +42,16 @@ NET_LAYERS = {
                     ("conv", 16, 14, 14, 32, 3, 1), ("conv", 32, 14, 14, 32, 3, 2),
                     ("conv", 32, 8, 8, 64, 3, 1), ("conv", 64, 8, 8, 64, 3, 1),
                     ("affine", 1024, 50), ("affine", 50, 10)],
+    "TwoLayerNet": [("affine", 784, 50), ("affine", 50, 10)],
+    "MultiLayerNet": [("affine", d, m) for d, m in zip([784] + MULTI_LAYER_HIDDEN,
+                                                       MULTI_LAYER_HIDDEN + [10])],
 }
+
+
+def net_input_shape(net_name):
+    """One image as the net takes it: (1, 28, 28) for the convnets, (784,) for the MLPs."""
+    first = NET_LAYERS[net_name][0]
+    return tuple(first[1:4]) if first[0] == "conv" else (first[1],)
 
 
 def net_forward_flops(net_name, batch):
@@ -239,26 +251,34 @@ def _shape(shape):
 # ---------------------------------------------------------------------------------------------
 # whole nets
 
-def _data(batch, dtype):
+def _data(net_name, batch, dtype):
     rng = _rng()
-    x = rng.random((batch, 1, 28, 28)).astype(dtype)  # like normalised MNIST
+    x = rng.random((batch, *net_input_shape(net_name))).astype(dtype)  # like normalised MNIST
     t = rng.integers(0, 10, batch)
     return x, t
 
 
+# The nets with the sizes the chapters train them at and the book's default init (MultiLayerNet:
+# ReLU with He init). Looked up at call time, so a net missing from the build fails its case only.
+FASTSCRATCH_NETS = {
+    "SimpleConvNet": lambda dtype: fastscratch.SimpleConvNet(dtype=dtype),
+    "DeepConvNet": lambda dtype: fastscratch.DeepConvNet(dtype=dtype),
+    "TwoLayerNet": lambda dtype: fastscratch.TwoLayerNet(input_size=784, hidden_size=50,
+                                                         output_size=10, dtype=dtype),
+    "MultiLayerNet": lambda dtype: fastscratch.MultiLayerNet(
+        input_size=784, hidden_size_list=MULTI_LAYER_HIDDEN, output_size=10, dtype=dtype),
+}
+
+
 def fastscratch_net(net_name, dtype):
     """The book's net from fastscratch, in `dtype`, with the book's seeding (global RNG)."""
-    if net_name == "SimpleConvNet":
-        from fastscratch.simple_convnet import SimpleConvNet as Net
-    else:
-        from fastscratch.deep_convnet import DeepConvNet as Net
     np.random.seed(0)
-    return Net(dtype=dtype)
+    return FASTSCRATCH_NETS[net_name](dtype)
 
 
 def training_step(net_name, contender, dtype, batch=BATCH):
     """A callable running one gradient + Adam update of `net_name` on `contender`."""
-    x, t = _data(batch, dtype)
+    x, t = _data(net_name, batch, dtype)
     if contender == "torch":
         from . import torch_models
         model, optimizer = torch_models.build(net_name, _torch_dtype(dtype))
@@ -284,7 +304,7 @@ def _step_case(net_name, batch, quick):
 
 def _predict_case(net_name, batch, quick):
     def build(contender, dtype):
-        x, _ = _data(batch, dtype)
+        x, _ = _data(net_name, batch, dtype)
         if contender == "torch":
             from . import torch_models
             model, _ = torch_models.build(net_name, _torch_dtype(dtype))
@@ -310,9 +330,14 @@ def all_cases():
         lambda bwd: _softmax_loss_case(BATCH, 10, bwd, True),
     ]
     cases = [make(backward) for make in kernel_cases for backward in (False, True)]
-    for net_name, quick in (("SimpleConvNet", True), ("DeepConvNet", False)):
+    # The MLPs' steps take milliseconds, so the smoke run keeps them.
+    step_quick = (("SimpleConvNet", True), ("DeepConvNet", False), ("TwoLayerNet", True),
+                  ("MultiLayerNet", True))
+    for net_name, quick in step_quick:
         cases.append(_step_case(net_name, BATCH, quick))
-    for net_name, quick in (("SimpleConvNet", True), ("DeepConvNet", False)):
+    predict_quick = (("SimpleConvNet", True), ("DeepConvNet", False), ("TwoLayerNet", False),
+                     ("MultiLayerNet", False))
+    for net_name, quick in predict_quick:
         cases.append(_predict_case(net_name, 1, quick))
         cases.append(_predict_case(net_name, 1000, False))
     return cases

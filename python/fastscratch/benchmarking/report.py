@@ -54,6 +54,10 @@ def load_average():
         return "unknown"
 
 
+def spinning_processes(count):
+    return f"{count} spinning process" + ("" if count == 1 else "es")
+
+
 def finish(lines):
     """Fill in what is known only at the end of the run (the load average then)."""
     return [line.replace("{load_at_end}", load_average()) for line in lines]
@@ -90,6 +94,11 @@ def header(settings, torch_version, torch_note):
         f"{settings['warmup']} warm-up call(s), in one process; a round times {per_round} "
         "per contender, the contenders in a rotated order",
     ]
+    if settings["busy"]:
+        lines.append(f"- **load: {spinning_processes(settings['busy'])} ran beside the benchmark "
+                     f"(--busy {settings['busy']})**: Python `while True: pass` loops, one core "
+                     "each, from before the first measurement to the end (the load average at "
+                     "the end includes them); these figures are for a loaded machine on purpose")
     if settings.get("only"):
         lines.append(f"- cases: only those matching `{settings['only']}`")
     if settings["quick"]:

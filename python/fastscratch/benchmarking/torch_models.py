@@ -1,8 +1,12 @@
-"""PyTorch twins of the book's SimpleConvNet and DeepConvNet for the benchmark's third column:
-the same layer shapes and order, cross-entropy loss and torch.optim.Adam, as a PyTorch user would
-write them. Imported only when torch imports; fastscratch never depends on torch."""
+"""PyTorch twins of the book's SimpleConvNet, DeepConvNet, TwoLayerNet and MultiLayerNet for the
+benchmark's third column: the same layer shapes and order, cross-entropy loss and
+torch.optim.Adam, as a PyTorch user would write them (with torch's default init: the timings do
+not depend on the weights' values). Imported only when torch imports; fastscratch never depends
+on torch."""
 import torch
 from torch import nn
+
+from .cases import MULTI_LAYER_HIDDEN
 
 LEARNING_RATE = 0.001  # ch07 and ch08 train with Adam(lr=0.001)
 
@@ -44,7 +48,37 @@ class DeepConvNet(nn.Module):
         return self.dropout(self.affine2(x))
 
 
-MODELS = {"SimpleConvNet": SimpleConvNet, "DeepConvNet": DeepConvNet}
+class TwoLayerNet(nn.Module):
+    """affine(784->50) - relu - affine(50->10), the book's ch05 net on flattened MNIST."""
+
+    def __init__(self):
+        super().__init__()
+        self.affine1 = nn.Linear(784, 50)
+        self.affine2 = nn.Linear(50, 10)
+
+    def forward(self, x):
+        return self.affine2(torch.relu(self.affine1(x)))
+
+
+class MultiLayerNet(nn.Module):
+    """[affine - relu] x 6 (784->100, then 100->100) - affine(100->10), the book's ch06
+    MultiLayerNet with hidden_size_list=MULTI_LAYER_HIDDEN."""
+
+    def __init__(self):
+        super().__init__()
+        sizes = [784] + MULTI_LAYER_HIDDEN
+        self.hidden = nn.ModuleList(nn.Linear(n_in, n_out)
+                                    for n_in, n_out in zip(sizes, sizes[1:]))
+        self.output = nn.Linear(sizes[-1], 10)
+
+    def forward(self, x):
+        for affine in self.hidden:
+            x = torch.relu(affine(x))
+        return self.output(x)
+
+
+MODELS = {"SimpleConvNet": SimpleConvNet, "DeepConvNet": DeepConvNet,
+          "TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet}
 
 
 def build(net_name, dtype):

@@ -1,10 +1,12 @@
 """Benchmark the kernels, training steps and inference: reference vs native vs PyTorch.
 
 Times each case (conv, pooling, affine and softmax-with-loss kernels forward and forward+backward
-at the book's shapes; a SimpleConvNet/DeepConvNet training step with Adam at batch 100; predict
-at batch 1 and 1000) on every contender in one process, interleaved, as medians after a warm-up;
-prints a Markdown table with ratios, GFLOP/s beside the machine's GEMM rate, and the peak memory
-of a training step measured in fresh processes. PyTorch is compared when it imports.
+at the book's shapes; a SimpleConvNet, DeepConvNet, TwoLayerNet and MultiLayerNet training step
+with Adam at batch 100; their predict at batch 1 and 1000) on every contender in one process,
+interleaved, as medians after a warm-up; prints a Markdown table with ratios, GFLOP/s beside the
+machine's GEMM rate, and the peak memory of a training step measured in fresh processes. PyTorch
+is compared when it imports. `--busy N` runs N CPU-spinning processes beside the whole run, to
+measure under load on purpose.
 """
 import os
 import re
@@ -25,6 +27,9 @@ def add_arguments(parser):
     parser.add_argument("--only", metavar="REGEX",
                         help="run only the cases whose name matches REGEX (re.search)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--busy", metavar="N",
+                        help="run N CPU-spinning processes beside the whole benchmark, to "
+                             "measure on a loaded machine (default 0)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,6 +52,18 @@ def parse_repeats(value, default):
     return n
 
 
+def parse_busy(value):
+    if value is None:
+        return 0
+    try:
+        n = int(value)
+    except ValueError:
+        raise _usage()(f"--busy must be a non-negative integer, got {value!r}") from None
+    if n < 0:
+        raise _usage()(f"--busy must be a non-negative integer, got {value!r}")
+    return n
+
+
 def parse_threads(value, default, cores):
     """'1,all' -> [1, cores] (sorted, duplicates dropped)."""
     value = default if value is None else value
@@ -63,6 +80,9 @@ def parse_threads(value, default, cores):
         if n < 1:
             raise _usage()(f"--threads must be a comma-separated list of positive integers or "
                            f"'all', got {value!r}")
+        from ..threads import MAX_THREADS
+        if n > MAX_THREADS:
+            raise _usage()(f"--threads must be at most {MAX_THREADS}, got {n}")
         counts.add(n)
     return sorted(counts)
 
@@ -121,11 +141,7 @@ def _progress(text):
 
 
 def run(args):
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
-    import fastscratch
-    from ..benchmarking import cases as case_defs, memory, report, timing
+    from ..benchmarking import busy, cases as case_defs, report
     from ..benchmarking.report import usable_cores
 
     quick = args.quick
@@ -139,6 +155,7 @@ def run(args):
         "dtypes": parse_dtypes(args.dtype, "float32" if quick else "float32,float64"),
         "gemm_size": 1024 if quick else 2048,
         "only": args.only,
+        "busy": parse_busy(args.busy),
     }
     only = parse_only(args.only)
     output = check_output(args.output)
@@ -159,6 +176,34 @@ def run(args):
     contenders = list(case_defs.FASTSCRATCH) + (["torch"] if torch else [])
     lines = report.header(settings, torch.__version__ if torch else None, torch_note)
     notes = report.Notes()
+
+    spinners = report.spinning_processes(settings["busy"])
+    if settings["busy"]:
+        _progress(f"starting {spinners} beside the benchmark (--busy {settings['busy']})")
+    with busy.spinning(settings["busy"]):
+        lines += _measure(settings, cases, memory_nets, memory_names, contenders, torch, notes)
+    if settings["busy"]:
+        _progress(f"stopped the {spinners}")
+
+    lines = report.finish(lines + notes.lines())
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        _progress(f"wrote {output}")
+    return 0
+
+
+def _measure(settings, cases, memory_nets, memory_names, contenders, torch, notes):
+    """The report's sections: one timed table per (threads, dtype), then the peak memory."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    import fastscratch
+    from ..benchmarking import cases as case_defs, memory, report, timing
+
+    lines = []
 
     def timer(runners, repeats):
         return timing.interleaved(runners, repeats, settings["warmup"], settings["min_sample"])
@@ -195,7 +240,7 @@ def run(args):
             threads = max(settings["threads"])
             rows = []
             for net in memory_nets:
-                for dtype in settings["dtypes"][:1] if quick else settings["dtypes"]:
+                for dtype in settings["dtypes"][:1] if settings["quick"] else settings["dtypes"]:
                     result = {}
                     for c in contenders:
                         _progress(f"peak memory: {net} {dtype} {c} (fresh process)")
@@ -207,12 +252,4 @@ def run(args):
         fastscratch.set_num_threads(previous_threads)
         if torch:
             torch.set_num_threads(previous_torch_threads)
-
-    lines = report.finish(lines + notes.lines())
-    text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-        _progress(f"wrote {output}")
-    return 0
+    return lines
