@@ -25,7 +25,7 @@ typedef int64_t fs_index;
  *   STREAM       - elements of a map (activations, dropout, optimizer updates);
  *   BATCHNORM    - elements of a batch norm (a few passes over each);
  *   SOFTMAX      - scores of softmax and its loss (exp and log per element: more per element). */
-#define FS_GRAIN_GEMM_FLOPS (4.0 * (1 << 20))
+#define FS_GRAIN_GEMM_FLOPS (1.0 * (1 << 20))
 #define FS_GRAIN_COPY ((double)(1 << 14))
 #define FS_GRAIN_STREAM ((double)(1 << 17))
 #define FS_GRAIN_SOFTMAX ((double)(1 << 15))

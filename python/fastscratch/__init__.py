@@ -6,13 +6,20 @@ oracle. See `show_config()` for what this build runs on.
 """
 import os as _os
 
-# Idle OpenMP workers that spin steal the cores OpenBLAS needs right after them (measured 2.3x
-# slower on 2 cores); a passive wait policy must be set before libgomp loads.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# Likewise OpenBLAS's own workers spin for 2**28 cycles (~0.1 s) after each product by default,
-# taking the cores from the OpenMP loops that follow; 2**20 cycles (~0.4 ms) made a SimpleConvNet
-# train step 1.5x and a DeepConvNet step 1.75x faster on 2 cores (docs/performance.md). Read
-# when the library loads, so it must be set before scipy_openblas32 is imported below.
+# OpenMP workers wait for the next region by spinning a short while (GOMP_SPINCOUNT spins, about
+# a millisecond), then sleep. Waking a sleeping worker costs tens of microseconds (more on a virtual
+# machine), which the small products of the book's MLPs do not pay back; spinning for long takes
+# a core from whatever runs next. This used to be a fully passive wait, because OpenBLAS's own
+# pool needed the cores right after: OpenBLAS now runs inside the OpenMP pool (csrc/gemm.h), and
+# on a busy machine the thread policy runs kernels on one thread, so no worker spins there
+# (docs/performance.md). Read when libgomp loads, so set before the extension is imported; a
+# user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "100000"
+# NumPy's own OpenBLAS (the reference backend's) spins its workers for 2**28 cycles (~0.1 s)
+# after each product by default, taking the cores from the OpenMP loops that follow; 2**20
+# cycles (~0.4 ms) made train steps 1.5-1.75x faster on 2 cores (docs/performance.md). Read
+# when an OpenBLAS loads, so it only reaches a NumPy imported after fastscratch.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 try:

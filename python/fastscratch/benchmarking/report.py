@@ -58,9 +58,24 @@ def spinning_processes(count):
     return f"{count} spinning process" + ("" if count == 1 else "es")
 
 
-def finish(lines):
-    """Fill in what is known only at the end of the run (the load average then)."""
-    return [line.replace("{load_at_end}", load_average()) for line in lines]
+def finish(lines, free_at_end):
+    """Fill in what is known only at the end of the run (the load average, the free cores)."""
+    return [line.replace("{load_at_end}", load_average()).replace("{free_at_end}", free_at_end)
+            for line in lines]
+
+
+def free_cores():
+    """The cores fastscratch's thread policy sees free now (other processes' load subtracted)."""
+    import fastscratch.threads
+    return str(fastscratch.threads.free_cores())
+
+
+def adaptive_threads_text():
+    import fastscratch
+    if not fastscratch.get_adaptive_threads():
+        return "adaptive threads off (every kernel with enough work uses all the threads)"
+    return ("adaptive threads on (kernels take only the cores other processes leave free; free "
+            f"cores seen at the start: {free_cores()}, at the end: {{free_at_end}})")
 
 
 def header(settings, torch_version, torch_note):
@@ -89,7 +104,7 @@ def header(settings, torch_version, torch_note):
         f"- threads: {', '.join(str(n) for n in settings['threads'])} "
         f"(fastscratch.set_num_threads, threadpoolctl for NumPy's BLAS"
         f"{', torch.set_num_threads' if torch_version else ''}); "
-        f"dtypes: {', '.join(settings['dtypes'])}",
+        f"{adaptive_threads_text()}; dtypes: {', '.join(settings['dtypes'])}",
         f"- timing: median of {settings['repeats']} interleaved rounds after "
         f"{settings['warmup']} warm-up call(s), in one process; a round times {per_round} "
         "per contender, the contenders in a rotated order",

@@ -182,10 +182,11 @@ def run(args):
         _progress(f"starting {spinners} beside the benchmark (--busy {settings['busy']})")
     with busy.spinning(settings["busy"]):
         lines += _measure(settings, cases, memory_nets, memory_names, contenders, torch, notes)
+        free_at_end = report.free_cores()  # while the spinners still run
     if settings["busy"]:
         _progress(f"stopped the {spinners}")
 
-    lines = report.finish(lines + notes.lines())
+    lines = report.finish(lines + notes.lines(), free_at_end)
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if output:
