@@ -22,10 +22,28 @@ if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
 # when an OpenBLAS loads, so it only reaches a NumPy imported after fastscratch.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
+
+
+def _load_openblas():
+    """Load the scipy-openblas32 library globally before the extension, so that an editable build
+    (whose extension's rpath does not reach site-packages) finds it too. Straight from its folder
+    where the file is plain to find: importing the scipy_openblas32 package reads its metadata
+    (importlib.metadata), some 50 ms of every script's start."""
+    import ctypes
+    import glob
+    import importlib.util
+    spec = importlib.util.find_spec("scipy_openblas32")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    libraries = sorted(glob.glob(_os.path.join(folders[0], "lib", "libscipy_openblas*.so*"))
+                       if folders else [])
+    if not libraries:  # another platform's naming, or an unusual install: the package knows
+        import scipy_openblas32  # noqa: F401
+        return
+    ctypes.CDLL(libraries[0], mode=ctypes.RTLD_GLOBAL)
+
+
 try:
-    # Loads the BLAS globally first, so that an editable build (whose extension's rpath does
-    # not reach site-packages) finds it too.
-    import scipy_openblas32 as _scipy_openblas32  # noqa: F401
+    _load_openblas()
     from . import _native  # noqa: F401
 except ImportError as _exc:  # pragma: no cover - exercised only by a broken install
     raise ImportError(
