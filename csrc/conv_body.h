@@ -50,24 +50,6 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
     }
 }
 
-/* How many runs of consecutive images the batch is cut into ("parts", thread_policy.h): each
- * part has its own partial dW and db, summed in part order at the end, so the result depends on
- * the configured threads but never on how many run now. 1 means one image at a time, each
- * product split over the threads instead (the "BLAS parallel" way: few images, big products). */
-static int FS_FN(conv_parts)(fs_index batch, const fs_patch_geometry *g, fs_index filters,
-                             int strategy)
-{
-    const int max = fs_max_threads();
-    if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch < 2) return 1;
-    if (strategy == FS_CONV_AUTO) {
-        const double flops = 2.0 * (double)(batch * filters) * (double)(g->channels *
-                             g->kernel_h * g->kernel_w) * (double)(g->out_h * g->out_w);
-        if (batch < max) return 1;
-        return fs_parts_for(flops, FS_GRAIN_GEMM_FLOPS);
-    }
-    return batch < max ? (int)batch : max;
-}
-
 /* ---- Stride 1: no im2col ("shifted products").
  * Pad the image once into xp (C, Hp*Wp), Hp = H + 2*pad, Wp = W + 2*pad. Computing each output
  * row over the full padded width Wp (the last FW-1 columns of each row are thrown away), the
@@ -79,37 +61,8 @@ static int FS_FN(conv_parts)(fs_index batch, const fs_patch_geometry *g, fs_inde
  * nothing). The shifted rows of the last channel run FW-1 entries past xp: it has that tail.
  * Costs FW-1 wasted columns per output row, saves writing and re-reading C*FH*FW*OHW patches. */
 
-/* Below 16 channels the per-tap products (K = C) run slower than one im2col product
- * (measured, docs/performance.md: C = 1 2-3.7x slower, C = 8 even, C = 16 1.3x faster). */
-#ifndef FS_CONV_SHIFT_MIN_CHANNELS
-#define FS_CONV_SHIFT_MIN_CHANNELS 16
-#endif
-static int FS_FN(conv_shifted)(const fs_patch_geometry *g)
-{
-    /* The padded plane is a leading dimension and OH*Wp a matrix size for the BLAS, whose
-     * sizes are 32-bit: planes too big for that take the im2col path (checked by the binding). */
-    const fs_index Wp = g->width + 2 * g->pad, plane = (g->height + 2 * g->pad) * Wp;
-    return g->stride == 1 && g->channels >= FS_CONV_SHIFT_MIN_CHANNELS && plane <= INT_MAX &&
-           g->out_h * Wp <= INT_MAX;
-}
-
-typedef struct {
-    fs_index C, H, W, pad, Hp, Wp, plane, xp_size, oh, ow, n, kh, kw, taps;
-} FS_FN(shift_geometry);
-
-static FS_FN(shift_geometry) FS_FN(shift_geometry_of)(const fs_patch_geometry *g)
-{
-    FS_FN(shift_geometry) s;
-    s.C = g->channels, s.H = g->height, s.W = g->width, s.pad = g->pad;
-    s.Hp = s.H + 2 * s.pad, s.Wp = s.W + 2 * s.pad, s.plane = s.Hp * s.Wp;
-    s.xp_size = s.C * s.plane + g->kernel_w;
-    s.oh = g->out_h, s.ow = g->out_w, s.n = s.oh * s.Wp;
-    s.kh = g->kernel_h, s.kw = g->kernel_w, s.taps = s.kh * s.kw;
-    return s;
-}
-
 /* Wk[tap] (FN x C) = w[:, :, ky, kx], tap = ky*FW + kx. */
-static void FS_FN(shift_weights)(const real *w, const FS_FN(shift_geometry) *s, fs_index filters,
+static void FS_FN(shift_weights)(const real *w, const fs_shift_geometry *s, fs_index filters,
                                  real *wk)
 {
     for (fs_index f = 0; f < filters; ++f)
@@ -118,7 +71,7 @@ static void FS_FN(shift_weights)(const real *w, const FS_FN(shift_geometry) *s, 
                 wk[(t * filters + f) * s->C + c] = w[(f * s->C + c) * s->taps + t];
 }
 
-static void FS_FN(shift_pad_image)(const real *x_n, const FS_FN(shift_geometry) *s, real *xp)
+static void FS_FN(shift_pad_image)(const real *x_n, const fs_shift_geometry *s, real *xp)
 {
     memset(xp, 0, (size_t)s->xp_size * sizeof(real));
     for (fs_index c = 0; c < s->C; ++c)
@@ -127,7 +80,7 @@ static void FS_FN(shift_pad_image)(const real *x_n, const FS_FN(shift_geometry) 
                    (size_t)s->W * sizeof(real));
 }
 
-static void FS_FN(shift_forward_image)(const real *x_n, const FS_FN(shift_geometry) *s,
+static void FS_FN(shift_forward_image)(const real *x_n, const fs_shift_geometry *s,
                                        const real *wk, const real *b, fs_index filters, real *xp,
                                        real *acc, real *out_n)
 {
@@ -149,7 +102,7 @@ static void FS_FN(shift_forward_image)(const real *x_n, const FS_FN(shift_geomet
 }
 
 static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
-                                        const FS_FN(shift_geometry) *s, const real *wk,
+                                        const fs_shift_geometry *s, const real *wk,
                                         fs_index filters, real *xp, real *dp, real *dxp,
                                         real *dx_n, real *dwk, double *db)
 {
@@ -196,7 +149,7 @@ typedef struct {
     const fs_patch_geometry *g;
     fs_index batch, filters, image, ohw, ck;
     int shifted;                 /* stride 1, enough channels: no im2col */
-    FS_FN(shift_geometry) s;     /* shifted path only */
+    fs_shift_geometry s;     /* shifted path only */
     const real *wk;              /* shifted path: the weights per tap */
     fs_index scratch_size;       /* per thread */
     fs_index dw_size;            /* per part: dW^T (im2col) or dWk per tap (shifted) */
@@ -265,8 +218,8 @@ static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch,
     j.image = g->channels * g->height * g->width;
     j.ohw = g->out_h * g->out_w;
     j.ck = g->channels * g->kernel_h * g->kernel_w;
-    j.shifted = FS_FN(conv_shifted)(g);
-    if (j.shifted) j.s = FS_FN(shift_geometry_of)(g);
+    j.shifted = conv_shifted(g);
+    if (j.shifted) j.s = shift_geometry_of(g);
     return j;
 }
 
@@ -277,7 +230,7 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
     j.out = out;
     /* Per thread: im2col's col, or the shifted path's padded image and accumulator. */
     j.scratch_size = j.shifted ? j.s.xp_size + filters * j.s.n : j.ck * j.ohw;
-    const int parts = FS_FN(conv_parts)(batch, g, filters, strategy);
+    const int parts = conv_parts(batch, g, filters, strategy);
     const int threads = fs_team_for(parts);
     real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
     real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));
@@ -303,7 +256,7 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
      * (taps x FN x C): both FN*CK entries, transposed into dw at the end. */
     j.scratch_size = j.shifted ? 2 * j.s.xp_size + filters * j.s.n : 2 * j.ck * j.ohw;
     j.dw_size = filters * j.ck;
-    const int parts = FS_FN(conv_parts)(batch, g, filters, strategy);
+    const int parts = conv_parts(batch, g, filters, strategy);
     const int threads = fs_team_for(parts);
     real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
     real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));

@@ -19,6 +19,19 @@ typedef struct {
 int fs_patch_geometry_init(fs_patch_geometry *g, fs_index channels, fs_index height, fs_index width,
                            fs_index kernel_h, fs_index kernel_w, fs_index stride, fs_index pad);
 
+/* The output positions o in [lo, hi) whose input coordinate o*stride - pad + k lies in
+ * [0, size) (for kernel offset k): the rest of the row reads padding. Used by im2col and by
+ * pooling's windows; inline because it runs once per kernel row in the hot loops. */
+static inline void fs_valid_outputs(fs_index size, fs_index k, fs_index stride, fs_index pad,
+                                    fs_index out_size, fs_index *lo, fs_index *hi)
+{
+    fs_index first = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;
+    fs_index last = size + pad - k - 1 >= 0 ? (size + pad - k - 1) / stride + 1 : 0;
+    *lo = first < out_size ? first : out_size;
+    *hi = last < out_size ? last : out_size;
+    if (*hi < *lo) *hi = *lo;
+}
+
 void fs_im2col_rows_f32(const float *x, fs_index batch, const fs_patch_geometry *g, float *col);
 void fs_im2col_rows_f64(const double *x, fs_index batch, const fs_patch_geometry *g, double *col);
 void fs_col2im_rows_f32(const float *col, fs_index batch, const fs_patch_geometry *g, float *img);

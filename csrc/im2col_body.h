@@ -1,17 +1,5 @@
 /* im2col / col2im for one element type; included twice by im2col.c through fs_instantiate.h. */
 
-/* The output positions o in [lo, hi) whose input coordinate o*stride - pad + k lies in
- * [0, size): the rest of the row reads padding. */
-static inline void FS_FN(valid_outputs)(fs_index size, fs_index k, fs_index stride, fs_index pad,
-                                        fs_index out_size, fs_index *lo, fs_index *hi)
-{
-    fs_index first = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;
-    fs_index last = size + pad - k - 1 >= 0 ? (size + pad - k - 1) / stride + 1 : 0;
-    *lo = first < out_size ? first : out_size;
-    *hi = last < out_size ? last : out_size;
-    if (*hi < *lo) *hi = *lo;
-}
-
 FS_HOT void FS_FN(fs_im2col_cols)(const real *x, const fs_patch_geometry *g, real *col)
 {
     const fs_index H = g->height, W = g->width, out_h = g->out_h, out_w = g->out_w;
@@ -19,10 +7,10 @@ FS_HOT void FS_FN(fs_im2col_cols)(const real *x, const fs_patch_geometry *g, rea
     for (fs_index c = 0; c < g->channels; ++c) {
         for (fs_index ky = 0; ky < g->kernel_h; ++ky) {
             fs_index oy_lo, oy_hi;
-            FS_FN(valid_outputs)(H, ky, stride, pad, out_h, &oy_lo, &oy_hi);
+            fs_valid_outputs(H, ky, stride, pad, out_h, &oy_lo, &oy_hi);
             for (fs_index kx = 0; kx < g->kernel_w; ++kx) {
                 fs_index ox_lo, ox_hi;
-                FS_FN(valid_outputs)(W, kx, stride, pad, out_w, &ox_lo, &ox_hi);
+                fs_valid_outputs(W, kx, stride, pad, out_w, &ox_lo, &ox_hi);
                 real *dst = col + ((c * g->kernel_h + ky) * g->kernel_w + kx) * out_h * out_w;
                 for (fs_index oy = 0; oy < out_h; ++oy) {
                     real *drow = dst + oy * out_w;
@@ -51,10 +39,10 @@ FS_HOT void FS_FN(fs_col2im_cols)(const real *col, const fs_patch_geometry *g, r
     for (fs_index c = 0; c < g->channels; ++c) {
         for (fs_index ky = 0; ky < g->kernel_h; ++ky) {
             fs_index oy_lo, oy_hi;
-            FS_FN(valid_outputs)(H, ky, stride, pad, out_h, &oy_lo, &oy_hi);
+            fs_valid_outputs(H, ky, stride, pad, out_h, &oy_lo, &oy_hi);
             for (fs_index kx = 0; kx < g->kernel_w; ++kx) {
                 fs_index ox_lo, ox_hi;
-                FS_FN(valid_outputs)(W, kx, stride, pad, out_w, &ox_lo, &ox_hi);
+                fs_valid_outputs(W, kx, stride, pad, out_w, &ox_lo, &ox_hi);
                 const real *src = col + ((c * g->kernel_h + ky) * g->kernel_w + kx) * out_h * out_w;
                 for (fs_index oy = oy_lo; oy < oy_hi; ++oy) {
                     const real *srow = src + oy * out_w;

@@ -15,17 +15,6 @@ static inline void FS_FN(pool_window)(fs_index o, fs_index size, fs_index window
  * `best_k` are scratch of out_w entries; best_k < 0 marks "no real pixel seen yet". The update
  * keeps the first maximum (strict >) and lets the first NaN in and nothing after it, as
  * np.argmax does. */
-/* The output columns [lo, hi) whose window column kx lands on a real pixel of a row of `size`. */
-static inline void FS_FN(pool_columns)(fs_index size, fs_index kx, fs_index stride, fs_index pad,
-                                       fs_index out_size, fs_index *lo, fs_index *hi)
-{
-    fs_index first = pad - kx > 0 ? (pad - kx + stride - 1) / stride : 0;
-    fs_index last = size + pad - kx - 1 >= 0 ? (size + pad - kx - 1) / stride + 1 : 0;
-    *lo = first < out_size ? first : out_size;
-    *hi = last < out_size ? last : out_size;
-    if (*hi < *lo) *hi = *lo;
-}
-
 FS_HOT static void FS_FN(pool_forward_plane)(const real *plane, const fs_patch_geometry *g,
                                              fs_index out_stride, real *out, int64_t *arg_max,
                                              real *best, int32_t *best_k)
@@ -43,7 +32,7 @@ FS_HOT static void FS_FN(pool_forward_plane)(const real *plane, const fs_patch_g
             const real *row = plane + (iy0 + ky) * W;
             for (fs_index kx = 0; kx < pw; ++kx) {
                 fs_index ox_lo, ox_hi;
-                FS_FN(pool_columns)(W, kx, stride, g->pad, out_w, &ox_lo, &ox_hi);
+                fs_valid_outputs(W, kx, stride, g->pad, out_w, &ox_lo, &ox_hi);
                 const int32_t k = (int32_t)(ky * pw + kx);
                 const real *src = row + kx - g->pad;
                 for (fs_index ox = ox_lo; ox < ox_hi; ++ox) {
