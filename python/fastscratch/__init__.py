@@ -30,16 +30,17 @@ def _load_openblas():
     where the file is plain to find: importing the scipy_openblas32 package reads its metadata
     (importlib.metadata), some 50 ms of every script's start."""
     import ctypes
-    import glob
-    import importlib.util
-    spec = importlib.util.find_spec("scipy_openblas32")
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    libraries = sorted(glob.glob(_os.path.join(folders[0], "lib", "libscipy_openblas*.so*"))
-                       if folders else [])
-    if not libraries:  # another platform's naming, or an unusual install: the package knows
-        import scipy_openblas32  # noqa: F401
-        return
-    ctypes.CDLL(libraries[0], mode=ctypes.RTLD_GLOBAL)
+    import sys
+    for entry in sys.path:
+        folder = _os.path.join(entry or ".", "scipy_openblas32", "lib")
+        if _os.path.isdir(folder):
+            names = sorted(n for n in _os.listdir(folder)
+                           if n.startswith("libscipy_openblas") and ".so" in n)
+            if names:
+                ctypes.CDLL(_os.path.join(folder, names[0]), mode=ctypes.RTLD_GLOBAL)
+                return
+            break
+    import scipy_openblas32  # noqa: F401  another platform's naming: the package knows
 
 
 try:

@@ -12,7 +12,6 @@ book does. Loaded arrays keep the dtype they were stored with, unless the net wa
 `dtype`, in which case they are cast to it.
 """
 import os
-import zipfile
 
 import numpy as np
 
@@ -35,6 +34,8 @@ def save_params(arrays, file_name):
 def load_params(file_name):
     """The dict of arrays stored in `file_name` (.npz or the book's pickle), read without
     running any code the file names."""
+    import zipfile  # here, not at import: it costs every script's start-up several ms
+
     path = os.fspath(file_name)
     if zipfile.is_zipfile(path):
         with np.load(path, allow_pickle=False) as npz:
