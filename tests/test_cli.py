@@ -114,6 +114,27 @@ def test_run_maps_the_chapter_nets_only_with_nets_flag(tmp_path):
     assert "fastscratch" in ours.stdout and "the chapter copy" not in ours.stdout
 
 
+@pytest.mark.parametrize("chapter,module,mapped", [
+    ("ch04", "two_layer_net", False),   # the sigmoid net of numerical gradients: another net
+    ("ch05", "two_layer_net", True),
+    ("ch07", "simple_convnet", True),
+    ("ch08", "deep_convnet", True),
+])
+def test_nets_maps_each_chapter_net_only_where_it_is_that_chapters_net(tmp_path, chapter,
+                                                                      module, mapped):
+    # Issue 15: ch04/train_neuralnet.py --nets trained ch05's Affine/ReLU net instead of
+    # ch04's sigmoid net (epoch-1 accuracy 0.7587 where the book prints 0.2113).
+    folder = tmp_path / "book" / chapter
+    folder.mkdir(parents=True)
+    (folder / f"{module}.py").write_text("WHERE = 'the chapter copy'\n")
+    script = folder / "train.py"
+    script.write_text(f"import {module}\nprint(getattr({module}, 'WHERE', {module}.__name__))\n")
+    out = fastscratch("run", "--nets", str(script), cwd=folder)
+    assert out.returncode == 0, out.stderr
+    expected = f"fastscratch.{module}" if mapped else "the chapter copy"
+    assert out.stdout.strip().splitlines()[-1] == expected
+
+
 def test_a_failing_script_reports_its_own_traceback(tmp_path):
     body = "def f():\n    raise ValueError('broken on purpose')\nf()\n"
     chapter, script = _book_tree(tmp_path, body)

@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 import types
 
@@ -29,6 +30,17 @@ CHAPTER_NETS = {
     "deep_convnet": "fastscratch.deep_convnet",
     "two_layer_net": "fastscratch.two_layer_net",
 }
+# Chapter folders whose own module of that name is another net, left to the chapter: ch04's
+# two_layer_net is the sigmoid net trained by numerical gradients, fastscratch's (like ch05's)
+# the Affine/ReLU one trained by backprop.
+CHAPTER_NETS_LEFT_ALONE = {"two_layer_net": ("ch04",)}
+
+
+def chapter_nets_for(script_dir):
+    """The chapter nets that --nets maps for a script in `script_dir`."""
+    chapter = os.path.basename(os.path.normpath(script_dir)) if script_dir else ""
+    return {name: target for name, target in CHAPTER_NETS.items()
+            if chapter not in CHAPTER_NETS_LEFT_ALONE.get(name, ())}
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -53,10 +65,10 @@ class _AliasLoader(importlib.abc.Loader):
 class BookFinder(importlib.abc.MetaPathFinder):
     """Resolves the book's module names to fastscratch's modules."""
 
-    def __init__(self, nets=False):
+    def __init__(self, nets=False, script_dir=None):
         self.mapping = dict(BOOK_MODULES)
         if nets:
-            self.mapping.update(CHAPTER_NETS)
+            self.mapping.update(chapter_nets_for(script_dir))
 
     def find_spec(self, name, path=None, target=None):
         if name in BOOK_PACKAGES:
@@ -67,11 +79,12 @@ class BookFinder(importlib.abc.MetaPathFinder):
 
 
 @contextlib.contextmanager
-def book_modules(nets=False):
-    """Within the block, `import common.layers` and friends give fastscratch's modules."""
-    names = set(BOOK_MODULES) | set(BOOK_PACKAGES) | (set(CHAPTER_NETS) if nets else set())
+def book_modules(nets=False, script_dir=None):
+    """Within the block, `import common.layers` and friends give fastscratch's modules (and with
+    `nets`, the chapter nets that fit the chapter of `script_dir`)."""
+    finder = BookFinder(nets, script_dir)
+    names = set(finder.mapping) | set(BOOK_PACKAGES)
     saved = {name: sys.modules.pop(name) for name in list(sys.modules) if name in names}
-    finder = BookFinder(nets)
     sys.meta_path.insert(0, finder)
     try:
         yield finder

@@ -14,7 +14,8 @@ import traceback
 def add_arguments(parser):
     parser.add_argument("--nets", action="store_true",
                         help="also map the chapter-local nets (simple_convnet, deep_convnet, "
-                             "two_layer_net) to fastscratch's")
+                             "two_layer_net) to fastscratch's; ch04's two_layer_net, another "
+                             "net, stays the chapter's")
     parser.add_argument("script", help="the book-style script to run")
     parser.add_argument("script_args", nargs=argparse.REMAINDER,
                         help="arguments passed on to the script")
@@ -30,7 +31,7 @@ def run(args):
     sys.argv = [args.script] + list(args.script_args)
     sys.path.insert(0, os.path.dirname(script))
     try:
-        with book_modules(nets=args.nets):
+        with book_modules(nets=args.nets, script_dir=os.path.dirname(script)):
             runpy.run_path(script, run_name="__main__")
     except SystemExit:
         raise
