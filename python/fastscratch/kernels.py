@@ -16,9 +16,27 @@ Compute dtype: NumPy's promotion of the floating inputs (all-float32 stays float
 makes float64); integer or bool inputs compute in float64, float16 in float32. Complex, object,
 string and extended-precision inputs are refused with a TypeError.
 """
+import math
+
 import numpy as np
 
 from . import backend as _backend
+from . import reference as _reference
+
+# Calls this small go to the reference's NumPy whatever the backend: a native call's fixed cost
+# (the binding's checks, buffer views, releasing the GIL) is larger than such work, and the book's
+# scripts make many such calls (gradient checks on batches of 3). Both backends meet the same
+# contract, so only the speed changes. Only where NumPy measured faster (docs/performance.md);
+# sigmoid, softmax, its loss's forward and batch norm are faster natively at every size.
+TINY_PRODUCT = 1 << 15          # affine: multiply-adds
+TINY_RELU_FORWARD = 128         # elements
+TINY_RELU_BACKWARD = 512        # elements (a masked assignment in place)
+TINY_SOFTMAX_LOSS_BACKWARD = 1024  # scores
+
+
+def _backend_for(work, tiny):
+    """The backend module for a call of `work`: the reference when work <= tiny."""
+    return _reference if work <= tiny else _backend.current()
 
 # ---------------------------------------------------------------------------------------------
 # dtype and argument checks shared by every kernel
@@ -234,7 +252,8 @@ def affine_forward(x, W, b):
     if b.size != W.shape[1] or b.ndim > 2:
         raise ValueError(f"b must have {W.shape[1]} elements, got shape {b.shape}")
     dt = compute_dtype(x, W, b)
-    return _backend.current().affine_forward(
+    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT)
+    return backend.affine_forward(
         as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1))
 
 
@@ -243,7 +262,8 @@ def affine_backward(dout, x, W):
     (dout,) = _arrays((dout, "dout"))
     check_shape(dout, "dout", (x.shape[0], W.shape[1]))
     dt = compute_dtype(dout, x, W)
-    return _backend.current().affine_backward(
+    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT)
+    return backend.affine_backward(
         as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt))
 
 
@@ -253,7 +273,8 @@ def affine_backward(dout, x, W):
 def relu_forward(x):
     """-> (out, mask): out is a new array, x with entries <= 0 set to 0; mask = (x <= 0)."""
     (x,) = _arrays((x, "x"))
-    return _backend.current().relu_forward(as_compute(x, "x", compute_dtype(x)))
+    backend = _backend_for(x.size, TINY_RELU_FORWARD)
+    return backend.relu_forward(as_compute(x, "x", compute_dtype(x)))
 
 
 def relu_backward(dout, mask):
@@ -261,7 +282,7 @@ def relu_backward(dout, mask):
     dout must be writeable and of a floating dtype; the caller copies it otherwise."""
     (dout,) = _arrays((dout, "dout"))
     check_shape(dout, "dout", mask.shape)
-    return _backend.current().relu_backward(dout, mask)
+    return _backend_for(dout.size, TINY_RELU_BACKWARD).relu_backward(dout, mask)
 
 
 def sigmoid_forward(x):
@@ -290,7 +311,7 @@ def softmax(x):
 
 def _labels_or_onehot(t, y_shape):
     """t as int64 labels (N,) in range, or as a one-hot/probability array of y's size."""
-    if t.size == int(np.prod(y_shape)) and t.size != y_shape[0]:
+    if t.size == math.prod(y_shape) and t.size != y_shape[0]:
         return t.reshape(y_shape), True
     if t.size == y_shape[0] and y_shape[-1] == 1 and t.ndim == len(y_shape):
         return t.reshape(y_shape), True
@@ -338,7 +359,8 @@ def softmax_loss_forward(x, labels):
 def softmax_loss_backward(y, labels, one_hot):
     """-> dx = (y - one_hot) / N, or for labels y with 1 taken off at each label, / N.
     (The book's SoftmaxWithLoss ignores dout.) dx has the dtype of y (promoted with one_hot)."""
-    return _backend.current().softmax_loss_backward(y, labels, one_hot)
+    return _backend_for(y.size, TINY_SOFTMAX_LOSS_BACKWARD).softmax_loss_backward(y, labels,
+                                                                                 one_hot)
 
 
 # ---------------------------------------------------------------------------------------------
