@@ -24,30 +24,12 @@ def _checked(params, grads, states=()):
         raise TypeError(f"grads must be a dict of arrays, got {type(grads).__name__}")
     checked = []
     for key, param in params.items():
-        if not isinstance(param, np.ndarray) or param.dtype not in (np.float32, np.float64):
-            raise TypeError(f"params[{key!r}] must be a float32 or float64 ndarray (it is updated "
-                            f"in place), got {getattr(param, 'dtype', type(param).__name__)}")
-        if not param.flags.writeable:
-            raise ValueError(f"params[{key!r}] must be writeable: the optimizer updates it "
-                             "in place")
         try:
             grad = grads[key]
         except KeyError:
             raise KeyError(f"grads has no entry for params[{key!r}]") from None
-        grad = grad if isinstance(grad, np.ndarray) else np.asarray(grad)
-        if grad.dtype.kind not in "biuf":
-            raise TypeError(f"grads[{key!r}] must hold real numbers, got dtype {grad.dtype}")
-        if grad.shape != param.shape:
-            raise ValueError(f"grads[{key!r}] must have the shape of params[{key!r}] "
-                             f"{param.shape}, got {grad.shape}")
-        for name, state in states:
-            if state is not None and key in state:
-                s = state[key]
-                if s.shape != param.shape or s.dtype != param.dtype:
-                    raise ValueError(f"{name}[{key!r}] ({s.dtype} {s.shape}) no longer matches "
-                                     f"params[{key!r}] ({param.dtype} {param.shape}); reset the "
-                                     "optimizer state")
-        checked.append((key, param, grad.astype(param.dtype, copy=False)))
+        held = {name: state[key] for name, state in states if state is not None and key in state}
+        checked.append((key, param, kernels.check_update(param, grad, held, key)))
     return checked
 
 
