@@ -231,7 +231,7 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
                         for c in contenders:
                             try:
                                 runners[c] = case.runner(c, np.dtype(dtype))
-                            except Exception as exc:  # not built yet, not written yet
+                            except Exception as exc:  # a PyTorch error, say
                                 runners[c] = timing.Failed(timing.reason(exc))
                         rows.append((case, timer(runners, settings["repeats"])))
                         del runners
