@@ -37,27 +37,17 @@ def add_arguments(parser):
 # ---------------------------------------------------------------------------------------------
 # options
 
-def parse_repeats(value, default):
+def parse_count(option, value, default, minimum):
+    """The integer `value` of `option` (`default` when not given), at least `minimum` (0 or 1)."""
     if value is None:
         return default
     try:
         n = int(value)
     except ValueError:
-        raise UsageError(f"--repeats must be a positive integer, got {value!r}") from None
-    if n < 1:
-        raise UsageError(f"--repeats must be a positive integer, got {value!r}")
-    return n
-
-
-def parse_busy(value):
-    if value is None:
-        return 0
-    try:
-        n = int(value)
-    except ValueError:
-        raise UsageError(f"--busy must be a non-negative integer, got {value!r}") from None
-    if n < 0:
-        raise UsageError(f"--busy must be a non-negative integer, got {value!r}")
+        n = minimum - 1
+    if n < minimum:
+        what = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise UsageError(f"{option} must be {what}, got {value!r}")
     return n
 
 
@@ -145,14 +135,14 @@ def run(args):
     cores = usable_cores()
     settings = {
         "quick": quick,
-        "repeats": parse_repeats(args.repeats, 3 if quick else 5),
+        "repeats": parse_count("--repeats", args.repeats, 3 if quick else 5, minimum=1),
         "warmup": 1 if quick else 2,
         "min_sample": 0.005 if quick else 0.05,
         "threads": parse_threads(args.threads, "all" if quick else "1,all", cores),
         "dtypes": parse_dtypes(args.dtype, "float32" if quick else "float32,float64"),
         "gemm_size": 1024 if quick else 2048,
         "only": args.only,
-        "busy": parse_busy(args.busy),
+        "busy": parse_count("--busy", args.busy, 0, minimum=0),
     }
     only = parse_only(args.only)
     output = check_output(args.output)
