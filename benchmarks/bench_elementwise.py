@@ -1,55 +1,101 @@
-"""Native elementwise / softmax / batchnorm / dropout / optimizer kernels against the NumPy
-reference backend: a table of medians (7 repeats) and ratios from one run.
-    python benchmarks/bench_elementwise.py          (results: docs/performance-elementwise.md)"""
-import timeit, platform, numpy as np
-import fastscratch._native as N
-import fastscratch.reference as R
-rng = np.random.default_rng(0)
+"""Times the native elementwise, softmax, batchnorm, dropout and optimizer kernels against the
+NumPy reference backend, both called directly, and prints a table of medians (7 repeats) and
+ratios from one run. Results: docs/performance-elementwise.md.
 
-def med(f, number):
-    ts = timeit.repeat(f, number=number, repeat=7)
-    return sorted(ts)[3] / number * 1e6
+    python benchmarks/bench_elementwise.py
+"""
+import platform
+import timeit
 
-rows = []
-def bench(name, fn, number):
-    tn = med(lambda: fn(N), number); tr = med(lambda: fn(R), number)
-    rows.append((name, tr, tn, tr / tn))
+import numpy as np
 
-for shape, number in (((4320, 100), 200), ((30, 1, 5, 5), 20000)):
-    for dt in (np.float32, np.float64):
-        p = rng.standard_normal(shape).astype(dt); g = rng.standard_normal(shape).astype(dt)
-        s = [np.abs(rng.standard_normal(shape)).astype(dt) for _ in range(2)]
-        tag = f"{shape} {np.dtype(dt).name}"
-        bench(f"sgd {tag}", lambda B: B.sgd_update(p, g, 1e-9), number)
-        bench(f"momentum {tag}", lambda B: B.momentum_update(p, g, s[0], 1e-9, 0.9), number)
-        bench(f"nesterov {tag}", lambda B: B.nesterov_update(p, g, s[0], 1e-9, 0.9), number)
-        bench(f"adagrad {tag}", lambda B: B.adagrad_update(p, g, s[0], 1e-9), number)
-        bench(f"rmsprop {tag}", lambda B: B.rmsprop_update(p, g, s[0], 1e-9, 0.99), number)
-        bench(f"adam {tag}", lambda B: B.adam_update(p, g, s[0], s[1], 1e-9, 0.9, 0.999), number)
+import fastscratch._native as native
+import fastscratch.reference as reference
 
-for shape, number in (((100, 4320), 100), ((100, 100), 5000), ((100, 10), 20000)):
-    for dt in (np.float32, np.float64):
-        x = rng.standard_normal(shape).astype(dt); d = rng.standard_normal(shape).astype(dt)
-        tag = f"{shape} {np.dtype(dt).name}"
-        mask = x <= 0; o = R.sigmoid_forward(x); r = rng.random(shape)
-        bench(f"relu_forward {tag}", lambda B: B.relu_forward(x), number)
-        bench(f"relu_backward {tag}", lambda B: B.relu_backward(d, mask), number)
-        bench(f"sigmoid_forward {tag}", lambda B: B.sigmoid_forward(x), number)
-        bench(f"sigmoid_backward {tag}", lambda B: B.sigmoid_backward(d, o), number)
-        bench(f"softmax {tag}", lambda B: B.softmax(x), number)
-        bench(f"dropout_forward {tag}", lambda B: B.dropout_forward_train(x, r, 0.5), number)
-        bench(f"dropout_backward {tag}", lambda B: B.dropout_backward(d, mask), number)
-        gm = rng.standard_normal(shape[1]).astype(dt); bt = rng.standard_normal(shape[1]).astype(dt)
-        out = R.batchnorm_forward_train(x, gm, bt, 1e-6)
-        bench(f"bn_forward_train {tag}", lambda B: B.batchnorm_forward_train(x, gm, bt, 1e-6), number)
-        bench(f"bn_forward_test {tag}", lambda B: B.batchnorm_forward_test(x, gm, bt, out[1], out[2], 1e-6), number)
-        bench(f"bn_backward {tag}", lambda B: B.batchnorm_backward(d, gm, out[3], out[4], out[5]), number)
-        if shape[1] <= 100:
-            t = rng.integers(0, shape[1], shape[0]); ysm = R.softmax(x)
-            bench(f"softmax_loss_fwd {tag}", lambda B: B.softmax_loss_forward(x, t), number)
-            bench(f"softmax_loss_bwd {tag}", lambda B: B.softmax_loss_backward(ysm, t, None), number)
+REPEATS = 7
+DTYPES = (np.float32, np.float64)
+# (shape, calls per timed repeat): SimpleConvNet's W2 and W1 for the optimizers; a batch of 100
+# through its affine layers' widths for the rest.
+OPTIMIZER_SHAPES = (((4320, 100), 200), ((30, 1, 5, 5), 20000))
+LAYER_SHAPES = (((100, 4320), 100), ((100, 100), 5000), ((100, 10), 20000))
 
-print(f"machine: {platform.processor() or platform.machine()}, numpy {np.__version__}")
-print(f"| kernel | NumPy (µs) | native (µs) | speed-up |\n|---|---:|---:|---:|")
-for name, tr, tn, ratio in rows:
-    print(f"| {name} | {tr:.1f} | {tn:.1f} | {ratio:.2f}x |")
+
+def median_us(fn, number):
+    """Median over REPEATS repeats of `number` calls of fn, in µs per call."""
+    times = timeit.repeat(fn, number=number, repeat=REPEATS)
+    return sorted(times)[REPEATS // 2] / number * 1e6
+
+
+def optimizer_cases(shape, dtype, rng):
+    """(name, step(backend)) for each optimizer step on a param of `shape`; the tiny learning
+    rate keeps the param where it is over thousands of calls."""
+    param = rng.standard_normal(shape).astype(dtype)
+    grad = rng.standard_normal(shape).astype(dtype)
+    s0, s1 = (np.abs(rng.standard_normal(shape)).astype(dtype) for _ in range(2))
+    lr = 1e-9
+    return [
+        ("sgd", lambda b: b.sgd_update(param, grad, lr)),
+        ("momentum", lambda b: b.momentum_update(param, grad, s0, lr, 0.9)),
+        ("nesterov", lambda b: b.nesterov_update(param, grad, s0, lr, 0.9)),
+        ("adagrad", lambda b: b.adagrad_update(param, grad, s0, lr)),
+        ("rmsprop", lambda b: b.rmsprop_update(param, grad, s0, lr, 0.99)),
+        ("adam", lambda b: b.adam_update(param, grad, s0, s1, lr, 0.9, 0.999)),
+    ]
+
+
+def layer_cases(shape, dtype, rng):
+    """(name, call(backend)) for each activation, softmax, dropout and batchnorm kernel on a
+    batch x of `shape`, and softmax with loss when x holds at most 100 scores per sample."""
+    x = rng.standard_normal(shape).astype(dtype)
+    dout = rng.standard_normal(shape).astype(dtype)
+    mask = x <= 0
+    out = reference.sigmoid_forward(x)
+    rand = rng.random(shape)
+    gamma = rng.standard_normal(shape[1]).astype(dtype)
+    beta = rng.standard_normal(shape[1]).astype(dtype)
+    _, mu, var, xc, xn, std = reference.batchnorm_forward_train(x, gamma, beta, 1e-6)
+    cases = [
+        ("relu_forward", lambda b: b.relu_forward(x)),
+        ("relu_backward", lambda b: b.relu_backward(dout, mask)),
+        ("sigmoid_forward", lambda b: b.sigmoid_forward(x)),
+        ("sigmoid_backward", lambda b: b.sigmoid_backward(dout, out)),
+        ("softmax", lambda b: b.softmax(x)),
+        ("dropout_forward", lambda b: b.dropout_forward_train(x, rand, 0.5)),
+        ("dropout_backward", lambda b: b.dropout_backward(dout, mask)),
+        ("bn_forward_train", lambda b: b.batchnorm_forward_train(x, gamma, beta, 1e-6)),
+        ("bn_forward_test", lambda b: b.batchnorm_forward_test(x, gamma, beta, mu, var, 1e-6)),
+        ("bn_backward", lambda b: b.batchnorm_backward(dout, gamma, xc, xn, std)),
+    ]
+    if shape[1] <= 100:
+        labels = rng.integers(0, shape[1], shape[0])
+        y = reference.softmax(x)
+        cases += [
+            ("softmax_loss_fwd", lambda b: b.softmax_loss_forward(x, labels)),
+            ("softmax_loss_bwd", lambda b: b.softmax_loss_backward(y, labels, None)),
+        ]
+    return cases
+
+
+def main():
+    rng = np.random.default_rng(0)
+    rows = []  # (name, reference µs, native µs)
+    for make_cases, shapes in ((optimizer_cases, OPTIMIZER_SHAPES),
+                               (layer_cases, LAYER_SHAPES)):
+        for shape, number in shapes:
+            for dtype in DTYPES:
+                for name, call in make_cases(shape, dtype, rng):
+                    native_us = median_us(lambda: call(native), number)
+                    reference_us = median_us(lambda: call(reference), number)
+                    rows.append((f"{name} {shape} {np.dtype(dtype).name}", reference_us,
+                                 native_us))
+
+    print(f"machine: {platform.processor() or platform.machine()}, numpy {np.__version__}")
+    print("| kernel | NumPy (µs) | native (µs) | speed-up |")
+    print("|---|---:|---:|---:|")
+    for name, reference_us, native_us in rows:
+        print(f"| {name} | {reference_us:.1f} | {native_us:.1f} | "
+              f"{reference_us / native_us:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

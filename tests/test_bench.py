@@ -152,7 +152,7 @@ def test_a_contender_that_raises_becomes_failed_and_the_others_are_timed():
     calls = []
 
     def broken():
-        raise NotImplementedError("the native backend has no conv_forward yet")
+        raise RuntimeError("conv_forward failed")
 
     results = timing.interleaved({"good": lambda: calls.append(1), "broken": broken,
                                   "absent": timing.Failed("not built")}, repeats=3, warmup=1,
@@ -246,7 +246,7 @@ def test_gemm_rate_is_a_positive_rate_and_says_how_it_was_measured():
     rate, how = cases.gemm_rate(np.float32, 128, 3,
                                 lambda runners, n: timing.interleaved(runners, n, 1, 0))
     assert rate > 0 and math.isfinite(rate)
-    assert "128²" in how and ("sgemm" in how or "numpy matmul" in how)
+    assert "128²" in how and "sgemm" in how
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
@@ -274,7 +274,6 @@ def test_torch_twins_have_the_books_parameter_shapes(net):
 
 
 def test_peak_memory_of_a_training_step_is_measured_in_a_fresh_process():
-    pytest.importorskip("fastscratch.simple_convnet")
     from fastscratch.benchmarking import memory
     result = memory.measure("reference", "SimpleConvNet", "float32", 1, 20)
     assert not isinstance(result, timing.Failed), result

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 import fastscratch
 from fastscratch import kernels
@@ -66,7 +67,6 @@ def test_thread_environment_variable_sets_the_pool_and_openblas_stays_on_one_thr
 
 
 def test_set_num_threads_sets_the_pool_and_threadpoolctl_sees_openblas_on_one_thread():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     import fastscratch._native as native
     before = fastscratch.get_num_threads()
     try:

@@ -104,8 +104,8 @@ def _mlp_step_ms(steps=15):
 
 @needs_two_cores
 def test_train_step_on_a_busy_machine_does_not_collapse():
-    # Issue 9: with both cores taken by other processes, chapter 6's MultiLayerNet step took
-    # 68 ms on the default 2 threads against 1.3 ms on one. Now the default is close to one thread.
+    # With both cores taken by other processes, chapter 6's MultiLayerNet step once took many
+    # times longer on the default 2 threads than on one (docs/performance.md, thread policy).
     with spinning(CORES):
         with thread_settings(1):
             one = _mlp_step_ms()
@@ -217,7 +217,7 @@ def _python(code, **env):
     ({"OMP_NUM_THREADS": "lots"}, CORES, "cores"),
 ])
 def test_the_usual_thread_variables_are_honoured(env, expected, source):
-    # Issue 11: OMP_NUM_THREADS=1 / OPENBLAS_NUM_THREADS=1 were overridden (2 threads ran).
+    # These were once overridden: OMP_NUM_THREADS=1 or OPENBLAS_NUM_THREADS=1 still ran 2 threads.
     out = _python("import fastscratch, fastscratch._native as n\n"
                   "from fastscratch import threads\n"
                   "print(fastscratch.get_num_threads(), n.get_blas_threads())\n"
@@ -232,7 +232,7 @@ def test_the_usual_thread_variables_are_honoured(env, expected, source):
 
 @pytest.mark.parametrize("bad", [100000, 2**31 - 1, 2**31, 2**64])
 def test_absurd_thread_counts_are_refused_with_the_bound(bad):
-    # Issue 11: 100000 crashed inside libgomp, 2**31-1 aborted it, 2**31 was a raw OverflowError.
+    # Unchecked, 100000 crashed inside libgomp, 2**31-1 aborted it, 2**31 was a raw OverflowError.
     before = fastscratch.get_num_threads()
     with pytest.raises(ValueError, match=f"n must be at most {threads.MAX_THREADS}"):
         fastscratch.set_num_threads(bad)
@@ -253,7 +253,7 @@ def test_an_absurd_thread_variable_is_refused_at_import():
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_runs_kernels_on_one_thread_instead_of_hanging():
-    # Issue 11: after a kernel ran on 2 threads, a forked child blocked forever in its next
+    # Unguarded, after a kernel ran on 2 threads, a forked child blocked forever in its next
     # OpenMP kernel. In a fresh process, so that pytest itself never forks with a live pool.
     code = """
 import os, sys, numpy as np, fastscratch

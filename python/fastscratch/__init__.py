@@ -18,8 +18,9 @@ if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
     _os.environ["GOMP_SPINCOUNT"] = "100000"
 # NumPy's own OpenBLAS (the reference backend's) spins its workers for 2**28 cycles (~0.1 s)
 # after each product by default, taking the cores from the OpenMP loops that follow; 2**20
-# cycles (~0.4 ms) made train steps 1.5-1.75x faster on 2 cores (docs/performance.md). Read
-# when an OpenBLAS loads, so it only reaches a NumPy imported after fastscratch.
+# cycles (~0.4 ms) is long enough for back-to-back products and gives the cores back soon after
+# (measurements in docs/performance.md). Read when an OpenBLAS loads, so it only reaches a NumPy
+# imported after fastscratch.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 
@@ -28,7 +29,7 @@ def _load_openblas():
     """Load the scipy-openblas32 library globally before the extension, so that an editable build
     (whose extension's rpath does not reach site-packages) finds it too. Straight from its folder
     where the file is plain to find: importing the scipy_openblas32 package reads its metadata
-    (importlib.metadata), some 50 ms of every script's start."""
+    (importlib.metadata), a noticeable part of every script's start."""
     import ctypes
     import sys
     for entry in sys.path:

@@ -1,6 +1,7 @@
 """Numerical gradients by central differences (common/gradient.py): each entry of x is moved by
 +-h in place, f is called (the book's nets ignore f's argument and read their live params), and
-the entry is put back. Integer arrays are refused: x + h would be truncated (book issue #51)."""
+the entry is put back. Integer arrays are refused: x + h would be truncated (issue #51 of the
+book's repository, github.com/oreilly-japan/deep-learning-from-scratch)."""
 import numpy as np
 
 __all__ = ["numerical_gradient", "numerical_gradient_2d"]

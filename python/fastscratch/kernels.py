@@ -436,52 +436,76 @@ def dropout_backward(dout, mask):
 # param's shape and dtype; `grad` has been converted to param's dtype and shape. Any of them may
 # be non-contiguous: a backend that needs contiguity copies and writes the result back.
 
-def _update(kind, param, grad, states, *hyper):
+def check_update(param, grad, states=None, key=None):
+    """grad as an array of param's dtype, after checking one optimizer step's arguments: param a
+    writeable float32 or float64 ndarray (it is updated in place), grad real numbers of param's
+    shape, each of `states` ({name: array}) a writeable array of param's shape and dtype. With
+    `key`, the messages name the arrays as an optimizer holds them: params[key], grads[key],
+    v[key]."""
+    if key is None:
+        param_name, grad_name = "param", "grad"
+    else:
+        param_name, grad_name = f"params[{key!r}]", f"grads[{key!r}]"
     if not isinstance(param, np.ndarray) or param.dtype not in _FLOATS:
-        raise TypeError(f"param must be a float32 or float64 ndarray, got "
-                        f"{getattr(param, 'dtype', type(param).__name__)}")
+        raise TypeError(f"{param_name} must be a float32 or float64 ndarray (it is updated in "
+                        f"place), got {getattr(param, 'dtype', type(param).__name__)}")
     if not param.flags.writeable:
-        raise ValueError("param must be writeable: the optimizer updates it in place")
-    (grad,) = _arrays((grad, "grad"))
+        raise ValueError(f"{param_name} must be writeable: the optimizer updates it in place")
+    if not isinstance(grad, np.ndarray):
+        try:
+            grad = np.asarray(grad)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{grad_name} must be an array, got {type(grad).__name__}") from exc
+    if grad.dtype.kind not in "biuf":
+        raise TypeError(f"{grad_name} must hold real numbers, got dtype {grad.dtype}")
     if grad.shape != param.shape:
-        raise ValueError(f"grad must have the shape of its param {param.shape}, got {grad.shape}")
-    compute_dtype(grad)  # refuses complex/object gradients before anything changes
-    grad = grad.astype(param.dtype, copy=False)
-    for s in states:
-        if s.shape != param.shape or s.dtype != param.dtype or not s.flags.writeable:
-            raise ValueError(f"optimizer state must be a writeable {param.dtype} array of shape "
-                             f"{param.shape}, got {s.dtype} {s.shape}")
-    getattr(_backend.current(), kind)(param, grad, *states, *hyper)
+        raise ValueError(f"{grad_name} must have the shape of {param_name} {param.shape}, "
+                         f"got {grad.shape}")
+    for name, s in (states or {}).items():
+        if not (isinstance(s, np.ndarray) and s.shape == param.shape and s.dtype == param.dtype
+                and s.flags.writeable):
+            state_name = name if key is None else f"{name}[{key!r}]"
+            found = (f"{s.dtype} {s.shape}{'' if s.flags.writeable else ', read-only'}"
+                     if isinstance(s, np.ndarray) else type(s).__name__)
+            raise ValueError(f"{state_name} ({found}) no longer matches {param_name} "
+                             f"({param.dtype} {param.shape}): optimizer state must be a writeable "
+                             "array of its param's shape and dtype; reset the optimizer state")
+    return grad.astype(param.dtype, copy=False)
+
+
+def _update(kind, param, grad, states, *hyper):
+    grad = check_update(param, grad, states)
+    getattr(_backend.current(), kind)(param, grad, *states.values(), *hyper)
 
 
 def sgd_update(param, grad, lr):
     """param -= lr * grad."""
-    _update("sgd_update", param, grad, (), float(lr))
+    _update("sgd_update", param, grad, {}, float(lr))
 
 
 def momentum_update(param, grad, v, lr, momentum):
     """v = momentum*v - lr*grad; param += v."""
-    _update("momentum_update", param, grad, (v,), float(lr), float(momentum))
+    _update("momentum_update", param, grad, {"v": v}, float(lr), float(momentum))
 
 
 def nesterov_update(param, grad, v, lr, momentum):
     """The book's (JP) order: param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
-    _update("nesterov_update", param, grad, (v,), float(lr), float(momentum))
+    _update("nesterov_update", param, grad, {"v": v}, float(lr), float(momentum))
 
 
 def adagrad_update(param, grad, h, lr):
     """h += grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
-    _update("adagrad_update", param, grad, (h,), float(lr))
+    _update("adagrad_update", param, grad, {"h": h}, float(lr))
 
 
 def rmsprop_update(param, grad, h, lr, decay_rate):
     """h = decay*h + (1-decay)*grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
-    _update("rmsprop_update", param, grad, (h,), float(lr), float(decay_rate))
+    _update("rmsprop_update", param, grad, {"h": h}, float(lr), float(decay_rate))
 
 
 def adam_update(param, grad, m, v, lr_t, beta1, beta2):
     """m += (1-b1)*(grad-m); v += (1-b2)*(grad*grad-v); param -= lr_t*m / (sqrt(v) + 1e-7)."""
-    _update("adam_update", param, grad, (m, v), float(lr_t), float(beta1), float(beta2))
+    _update("adam_update", param, grad, {"m": m, "v": v}, float(lr_t), float(beta1), float(beta2))
 
 
 # Every kernel a backend implements, by name.

@@ -16,125 +16,119 @@ __all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
 __all__ += ["np"]
 
 
-def _checked(params, grads, states=()):
-    """[(key, param, grad as param's dtype)] after checking every key; raises before any change."""
-    if not hasattr(params, "items"):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    if not hasattr(grads, "__getitem__"):
-        raise TypeError(f"grads must be a dict of arrays, got {type(grads).__name__}")
-    checked = []
-    for key, param in params.items():
-        if not isinstance(param, np.ndarray) or param.dtype not in (np.float32, np.float64):
-            raise TypeError(f"params[{key!r}] must be a float32 or float64 ndarray (it is updated "
-                            f"in place), got {getattr(param, 'dtype', type(param).__name__)}")
-        if not param.flags.writeable:
-            raise ValueError(f"params[{key!r}] must be writeable: the optimizer updates it "
-                             "in place")
-        try:
-            grad = grads[key]
-        except KeyError:
-            raise KeyError(f"grads has no entry for params[{key!r}]") from None
-        grad = grad if isinstance(grad, np.ndarray) else np.asarray(grad)
-        if grad.dtype.kind not in "biuf":
-            raise TypeError(f"grads[{key!r}] must hold real numbers, got dtype {grad.dtype}")
-        if grad.shape != param.shape:
-            raise ValueError(f"grads[{key!r}] must have the shape of params[{key!r}] "
-                             f"{param.shape}, got {grad.shape}")
-        for name, state in states:
-            if state is not None and key in state:
-                s = state[key]
-                if s.shape != param.shape or s.dtype != param.dtype:
-                    raise ValueError(f"{name}[{key!r}] ({s.dtype} {s.shape}) no longer matches "
-                                     f"params[{key!r}] ({param.dtype} {param.shape}); reset the "
-                                     "optimizer state")
-        checked.append((key, param, grad.astype(param.dtype, copy=False)))
-    return checked
+class _Optimizer:
+    """The update() the book writes six times, written once (like DeZero's Optimizer): check
+    every key before anything changes, give each state dict named in `_state_names` a zeros_like
+    entry for every key it lacks (the dicts stay None until the first update, as in the book),
+    then call `_step(param, grad, *that key's state arrays)`, the one thing a subclass writes."""
+
+    _state_names = ()
+
+    def update(self, params, grads):
+        if not hasattr(params, "items"):
+            raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+        if not hasattr(grads, "__getitem__"):
+            raise TypeError(f"grads must be a dict of arrays, got {type(grads).__name__}")
+        states = {name: getattr(self, name) for name in self._state_names}
+        steps = []
+        for key, param in params.items():
+            try:
+                grad = grads[key]
+            except KeyError:
+                raise KeyError(f"grads has no entry for params[{key!r}]") from None
+            held = {name: state[key] for name, state in states.items()
+                    if state is not None and key in state}
+            steps.append((key, param, kernels.check_update(param, grad, held, key)))
+        for name in self._state_names:
+            if getattr(self, name) is None:
+                setattr(self, name, {})
+            state = getattr(self, name)
+            for key, param, _ in steps:
+                if key not in state:
+                    state[key] = np.zeros_like(param)
+        self._start_update()
+        for key, param, grad in steps:
+            self._step(param, grad, *(getattr(self, name)[key] for name in self._state_names))
+
+    def _start_update(self):
+        """Called once per update, after the checks passed, before the first step."""
+
+    def _step(self, param, grad, *states):
+        raise NotImplementedError
 
 
-def _state(state, checked):
-    """`state` with a zeros_like entry for every checked key that has none yet."""
-    state = {} if state is None else state
-    for key, param, _ in checked:
-        if key not in state:
-            state[key] = np.zeros_like(param)
-    return state
-
-
-class SGD:
+class SGD(_Optimizer):
     """param -= lr * grad."""
 
     def __init__(self, lr=0.01):
         self.lr = lr
 
-    def update(self, params, grads):
-        for _, param, grad in _checked(params, grads):
-            kernels.sgd_update(param, grad, self.lr)
+    def _step(self, param, grad):
+        kernels.sgd_update(param, grad, self.lr)
 
 
-class Momentum:
+class Momentum(_Optimizer):
     """v = momentum*v - lr*grad; param += v."""
+
+    _state_names = ("v",)
 
     def __init__(self, lr=0.01, momentum=0.9):
         self.lr = lr
         self.momentum = momentum
         self.v = None
 
-    def update(self, params, grads):
-        checked = _checked(params, grads, (("v", self.v),))
-        self.v = _state(self.v, checked)
-        for key, param, grad in checked:
-            kernels.momentum_update(param, grad, self.v[key], self.lr, self.momentum)
+    def _step(self, param, grad, v):
+        kernels.momentum_update(param, grad, v, self.lr, self.momentum)
 
 
-class Nesterov:
+class Nesterov(_Optimizer):
     """Nesterov's accelerated gradient in the JP order (param first, then v):
     param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
 
+    _state_names = ("v",)
+
     def __init__(self, lr=0.01, momentum=0.9):
         self.lr = lr
         self.momentum = momentum
         self.v = None
 
-    def update(self, params, grads):
-        checked = _checked(params, grads, (("v", self.v),))
-        self.v = _state(self.v, checked)
-        for key, param, grad in checked:
-            kernels.nesterov_update(param, grad, self.v[key], self.lr, self.momentum)
+    def _step(self, param, grad, v):
+        kernels.nesterov_update(param, grad, v, self.lr, self.momentum)
 
 
-class AdaGrad:
+class AdaGrad(_Optimizer):
     """h += grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
+
+    _state_names = ("h",)
 
     def __init__(self, lr=0.01):
         self.lr = lr
         self.h = None
 
-    def update(self, params, grads):
-        checked = _checked(params, grads, (("h", self.h),))
-        self.h = _state(self.h, checked)
-        for key, param, grad in checked:
-            kernels.adagrad_update(param, grad, self.h[key], self.lr)
+    def _step(self, param, grad, h):
+        kernels.adagrad_update(param, grad, h, self.lr)
 
 
-class RMSprop:
+class RMSprop(_Optimizer):
     """h = decay_rate*h + (1-decay_rate)*grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
+
+    _state_names = ("h",)
 
     def __init__(self, lr=0.01, decay_rate=0.99):
         self.lr = lr
         self.decay_rate = decay_rate
         self.h = None
 
-    def update(self, params, grads):
-        checked = _checked(params, grads, (("h", self.h),))
-        self.h = _state(self.h, checked)
-        for key, param, grad in checked:
-            kernels.rmsprop_update(param, grad, self.h[key], self.lr, self.decay_rate)
+    def _step(self, param, grad, h):
+        kernels.rmsprop_update(param, grad, h, self.lr, self.decay_rate)
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam with the bias correction folded into the step size, as the book does:
     lr_t = lr*sqrt(1-beta2**iter)/(1-beta1**iter); m += (1-beta1)*(grad-m);
     v += (1-beta2)*(grad**2-v); param -= lr_t*m / (sqrt(v) + 1e-7)."""
+
+    _state_names = ("m", "v")
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
         self.lr = lr
@@ -144,12 +138,9 @@ class Adam:
         self.m = None
         self.v = None
 
-    def update(self, params, grads):
-        checked = _checked(params, grads, (("m", self.m), ("v", self.v)))
-        self.m = _state(self.m, checked)
-        self.v = _state(self.v, checked)
+    def _start_update(self):
         self.iter += 1
+
+    def _step(self, param, grad, m, v):
         lr_t = self.lr * math.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
-        for key, param, grad in checked:
-            kernels.adam_update(param, grad, self.m[key], self.v[key], lr_t, self.beta1,
-                                self.beta2)
+        kernels.adam_update(param, grad, m, v, lr_t, self.beta1, self.beta2)

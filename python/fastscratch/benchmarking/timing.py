@@ -52,7 +52,7 @@ def interleaved(runners, repeats, warmup=1, min_sample=0.02):
                 last = _timed(fn)
             numbers[name] = calls_per_sample(last, min_sample)
             live[name] = fn
-        except Exception as exc:  # a missing or broken kernel must not end the run
+        except Exception as exc:  # a contender that fails must not end the run
             results[name] = Failed(reason(exc))
     samples = {name: [] for name in live}
     order = list(live)

@@ -5,17 +5,7 @@ class UsageError(Exception):
     """A user's mistake: reported as one line and exit status 2."""
 
 
-def _subcommands():
-    from . import info, check
-    found = {"info": info, "check": check}
-    for name in ("demo", "run", "bench"):
-        try:
-            found[name] = __import__(f"fastscratch.cli.{name}", fromlist=[name])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"fastscratch.cli.{name}":
-                raise
-    order = ("demo", "run", "check", "bench", "info")
-    return {name: found[name] for name in order if name in found}
+# After UsageError: each subcommand module imports it from here.
+from . import bench, check, demo, info, run  # noqa: E402
 
-
-SUBCOMMANDS = _subcommands()
+SUBCOMMANDS = {"demo": demo, "run": run, "check": check, "bench": bench, "info": info}

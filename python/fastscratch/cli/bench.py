@@ -12,6 +12,8 @@ import os
 import re
 import sys
 
+from . import UsageError
+
 
 def add_arguments(parser):
     parser.add_argument("--quick", action="store_true",
@@ -35,32 +37,17 @@ def add_arguments(parser):
 # ---------------------------------------------------------------------------------------------
 # options
 
-def _usage():
-    from . import UsageError
-    return UsageError
-
-
-def parse_repeats(value, default):
+def parse_count(option, value, default, minimum):
+    """The integer `value` of `option` (`default` when not given), at least `minimum` (0 or 1)."""
     if value is None:
         return default
     try:
         n = int(value)
     except ValueError:
-        raise _usage()(f"--repeats must be a positive integer, got {value!r}") from None
-    if n < 1:
-        raise _usage()(f"--repeats must be a positive integer, got {value!r}")
-    return n
-
-
-def parse_busy(value):
-    if value is None:
-        return 0
-    try:
-        n = int(value)
-    except ValueError:
-        raise _usage()(f"--busy must be a non-negative integer, got {value!r}") from None
-    if n < 0:
-        raise _usage()(f"--busy must be a non-negative integer, got {value!r}")
+        n = minimum - 1
+    if n < minimum:
+        what = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise UsageError(f"{option} must be {what}, got {value!r}")
     return n
 
 
@@ -78,11 +65,11 @@ def parse_threads(value, default, cores):
         except ValueError:
             n = 0
         if n < 1:
-            raise _usage()(f"--threads must be a comma-separated list of positive integers or "
-                           f"'all', got {value!r}")
+            raise UsageError(f"--threads must be a comma-separated list of positive integers or "
+                             f"'all', got {value!r}")
         from ..threads import MAX_THREADS
         if n > MAX_THREADS:
-            raise _usage()(f"--threads must be at most {MAX_THREADS}, got {n}")
+            raise UsageError(f"--threads must be at most {MAX_THREADS}, got {n}")
         counts.add(n)
     return sorted(counts)
 
@@ -93,8 +80,8 @@ def parse_dtypes(value, default):
     for item in value.split(","):
         item = item.strip().lower()
         if item not in ("float32", "float64"):
-            raise _usage()(f"--dtype must be float32, float64 or both (comma-separated), "
-                           f"got {value!r}")
+            raise UsageError(f"--dtype must be float32, float64 or both (comma-separated), "
+                             f"got {value!r}")
         if item not in dtypes:
             dtypes.append(item)
     return dtypes
@@ -106,7 +93,7 @@ def parse_only(value):
     try:
         return re.compile(value)
     except re.error as exc:
-        raise _usage()(f"--only must be a regular expression, got {value!r} ({exc})") from None
+        raise UsageError(f"--only must be a regular expression, got {value!r} ({exc})") from None
 
 
 def check_output(path):
@@ -114,11 +101,11 @@ def check_output(path):
         return None
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        raise _usage()(f"--output must be a file, got the folder {path!r}")
+        raise UsageError(f"--output must be a file, got the folder {path!r}")
     if not os.path.isdir(folder):
-        raise _usage()(f"--output's folder does not exist: {folder}")
+        raise UsageError(f"--output's folder does not exist: {folder}")
     if not os.access(folder, os.W_OK):
-        raise _usage()(f"--output's folder is not writable: {folder}")
+        raise UsageError(f"--output's folder is not writable: {folder}")
     return path
 
 
@@ -148,14 +135,14 @@ def run(args):
     cores = usable_cores()
     settings = {
         "quick": quick,
-        "repeats": parse_repeats(args.repeats, 3 if quick else 5),
+        "repeats": parse_count("--repeats", args.repeats, 3 if quick else 5, minimum=1),
         "warmup": 1 if quick else 2,
         "min_sample": 0.005 if quick else 0.05,
         "threads": parse_threads(args.threads, "all" if quick else "1,all", cores),
         "dtypes": parse_dtypes(args.dtype, "float32" if quick else "float32,float64"),
         "gemm_size": 1024 if quick else 2048,
         "only": args.only,
-        "busy": parse_busy(args.busy),
+        "busy": parse_count("--busy", args.busy, 0, minimum=0),
     }
     only = parse_only(args.only)
     output = check_output(args.output)
@@ -169,8 +156,8 @@ def run(args):
         memory_nets = [n for n in memory_nets if only.search(memory_names[n])]
         if not cases and not memory_nets:
             names = [c.name for c in case_defs.all_cases()] + list(memory_names.values())
-            raise _usage()(f"--only {args.only!r} matches no case; the cases are: "
-                           + "; ".join(names))
+            raise UsageError(f"--only {args.only!r} matches no case; the cases are: "
+                             + "; ".join(names))
 
     torch, torch_note = torch_or_reason(args.no_torch)
     contenders = list(case_defs.FASTSCRATCH) + (["torch"] if torch else [])
@@ -231,7 +218,7 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
                         for c in contenders:
                             try:
                                 runners[c] = case.runner(c, np.dtype(dtype))
-                            except Exception as exc:  # not built yet, not written yet
+                            except Exception as exc:  # a PyTorch error, say
                                 runners[c] = timing.Failed(timing.reason(exc))
                         rows.append((case, timer(runners, settings["repeats"])))
                         del runners

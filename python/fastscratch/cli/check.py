@@ -1,10 +1,15 @@
 """Check the native kernels against the pure-NumPy reference on this machine.
 
 Runs every kernel on random shapes, strides, pads, both dtypes and awkward memory layouts on
-both backends (the last tenth of the cases at sizes that take the multi-threaded paths) and prints, per kernel and dtype, the worst relative error and a verdict. Exit
-status 1 if any kernel fails.
+both backends (the last tenth of the cases at sizes that take the multi-threaded paths) and
+prints, per kernel and dtype, the worst relative error and a verdict. Exit status 1 if any
+kernel fails.
 """
 import sys
+
+import numpy as np
+
+from . import UsageError
 
 
 def add_arguments(parser):
@@ -16,7 +21,6 @@ def add_arguments(parser):
 
 def run(args):
     from ..equivalence import CASES, TOLERANCE, sweep
-    from . import UsageError
     if args.cases < 1:
         raise UsageError(f"--cases must be >= 1, got {args.cases}")
     for name in args.kernel or ():
@@ -26,7 +30,7 @@ def run(args):
     print("|---|---|---|---|---|---|")
     failed = 0
     for name, dtype, cases, worst, passed, failure in sweep(args.cases, args.seed, args.kernel):
-        bound = TOLERANCE[__import__("numpy").dtype(dtype)]
+        bound = TOLERANCE[np.dtype(dtype)]
         verdict = "ok" if passed else f"FAIL {failure}".strip()
         print(f"| {name} | {dtype} | {cases} | {worst:.2e} | {bound:.0e} | {verdict} |")
         sys.stdout.flush()

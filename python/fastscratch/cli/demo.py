@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+from ..trainer import OPTIMIZERS, optimizer_class
+from . import UsageError
 
 
 def add_arguments(parser):
@@ -19,7 +20,7 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=None,
                         help="passes over the training set (default: 40 on digits, 1 on MNIST)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (100)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam",
                         help="optimizer (adam)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the "
                         "optimizer's, 0.001 for adam and 0.01 otherwise; 0.002 for adam on the "
@@ -38,7 +39,6 @@ def add_arguments(parser):
 
 
 def _check(args):
-    from . import UsageError
     for name in ("epochs", "batch_size", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -79,7 +79,6 @@ def load_data(data_dir, dtype):
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        from . import UsageError
         raise UsageError(f"no MNIST files in {folder} and scikit-learn is not installed: "
                          "pip install 'fastscratch[demo]', or point --data at a folder with "
                          "the MNIST IDX files") from None
@@ -107,11 +106,8 @@ def build_net(kind, dtype):
 
 
 def build_optimizer(name, lr):
-    from .. import optimizer
-    classes = {"sgd": optimizer.SGD, "momentum": optimizer.Momentum,
-               "nesterov": optimizer.Nesterov, "adagrad": optimizer.AdaGrad,
-               "rmsprop": optimizer.RMSprop, "adam": optimizer.Adam}
-    return classes[name]() if lr is None else classes[name](lr=lr)
+    cls = optimizer_class(name)
+    return cls() if lr is None else cls(lr=lr)
 
 
 def time_steps(net, opt, x, t, batch_size, steps):

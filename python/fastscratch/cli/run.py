@@ -10,6 +10,8 @@ import runpy
 import sys
 import traceback
 
+from . import UsageError
+
 
 def add_arguments(parser):
     parser.add_argument("--nets", action="store_true",
@@ -23,7 +25,6 @@ def add_arguments(parser):
 
 def run(args):
     from ..book_imports import book_modules
-    from . import UsageError
     script = os.path.abspath(args.script)
     if not os.path.isfile(script):
         raise UsageError(f"no such script: {args.script}")
