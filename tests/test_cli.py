@@ -135,6 +135,29 @@ def test_nets_maps_each_chapter_net_only_where_it_is_that_chapters_net(tmp_path,
     assert out.stdout.strip().splitlines()[-1] == expected
 
 
+def test_run_updates_numbers_as_the_books_optimizer_compare_naive_does(tmp_path):
+    # Issue 15: ch06/optimizer_compare_naive.py exited 1 (params held as Python floats).
+    body = textwrap.dedent("""
+        from common.optimizer import *
+        params = {'x': -7.0, 'y': 2.0}
+        optimizer = Momentum(lr=0.1)
+        for i in range(30):
+            grads = {'x': params['x'] / 10.0, 'y': 2.0 * params['y']}
+            optimizer.update(params, grads)
+        print(repr(params['x']), repr(params['y']))
+        """)
+    chapter, script = _book_tree(tmp_path, body)
+    out = fastscratch("run", str(script), cwd=chapter)
+    assert out.returncode == 0, out.stderr
+    x, y, v = -7.0, 2.0, {"x": 0.0, "y": 0.0}
+    for _ in range(30):
+        gx, gy = x / 10.0, 2.0 * y
+        v["x"] = 0.9 * v["x"] - 0.1 * gx
+        v["y"] = 0.9 * v["y"] - 0.1 * gy
+        x, y = x + v["x"], y + v["y"]
+    assert out.stdout.split() == [repr(x), repr(y)]
+
+
 def test_a_failing_script_reports_its_own_traceback(tmp_path):
     body = "def f():\n    raise ValueError('broken on purpose')\nf()\n"
     chapter, script = _book_tree(tmp_path, body)

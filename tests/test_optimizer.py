@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import fastscratch.optimizer
 from fastscratch.optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
 STEPS = 3
@@ -252,3 +253,66 @@ def test_state_that_no_longer_matches_a_param_is_refused(backend):
     with pytest.raises(ValueError, match="v\\['W'\\].*no longer matches"):
         opt.update({"W": replaced}, {"W": np.ones(4)})
     np.testing.assert_array_equal(replaced, np.ones(4))
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as parameters, as ch06/optimizer_compare_naive.py passes them (issue 15: it failed
+# with "params['x'] must be a float32 or float64 ndarray").
+
+def _book_path(name, lr, steps=30):
+    """The (x, y) path of the book's update rules on f = x**2/20 + y**2 from (-7, 2), written
+    out in Python floats."""
+    x, y = -7.0, 2.0
+    v = {"x": 0.0, "y": 0.0}
+    h = {"x": 0.0, "y": 0.0}
+    m = {"x": 0.0, "y": 0.0}
+    path = []
+    for it in range(1, steps + 1):
+        p = {"x": x, "y": y}
+        g = {"x": x / 10.0, "y": 2.0 * y}
+        for k in ("x", "y"):
+            if name == "SGD":
+                p[k] -= lr * g[k]
+            elif name == "Momentum":
+                v[k] = 0.9 * v[k] - lr * g[k]
+                p[k] += v[k]
+            elif name == "Nesterov":
+                p[k] += 0.9 * 0.9 * v[k]
+                p[k] -= (1 + 0.9) * lr * g[k]
+                v[k] *= 0.9
+                v[k] -= lr * g[k]
+            elif name == "AdaGrad":
+                h[k] += g[k] * g[k]
+                p[k] -= lr * g[k] / (math.sqrt(h[k]) + 1e-7)
+            elif name == "RMSprop":
+                h[k] *= 0.99
+                h[k] += (1 - 0.99) * g[k] * g[k]
+                p[k] -= lr * g[k] / (math.sqrt(h[k]) + 1e-7)
+            elif name == "Adam":
+                lr_t = lr * math.sqrt(1.0 - 0.999 ** it) / (1.0 - 0.9 ** it)
+                m[k] += (1 - 0.9) * (g[k] - m[k])
+                v[k] += (1 - 0.999) * (g[k] ** 2 - v[k])
+                p[k] -= lr_t * m[k] / (math.sqrt(v[k]) + 1e-7)
+        x, y = p["x"], p["y"]
+        path.append((x, y))
+    return path
+
+
+@pytest.mark.parametrize("name,lr", [("SGD", 0.95), ("Momentum", 0.1), ("Nesterov", 0.1),
+                                     ("AdaGrad", 1.5), ("RMSprop", 0.1), ("Adam", 0.3)])
+def test_numbers_as_params_follow_the_books_path_bit_for_bit(name, lr):
+    optimizer = getattr(fastscratch.optimizer, name)(lr=lr)
+    params = {"x": -7.0, "y": 2.0}
+    path = []
+    for _ in range(30):
+        grads = {"x": params["x"] / 10.0, "y": 2.0 * params["y"]}
+        optimizer.update(params, grads)
+        assert type(params["x"]) is float and type(params["y"]) is float  # rebound, as the book
+        path.append((params["x"], params["y"]))
+    assert path == _book_path(name, lr)
+
+
+def test_a_numpy_scalar_param_stays_a_numpy_scalar_of_its_type():
+    params = {"w": np.float32(1.5)}
+    fastscratch.optimizer.SGD(lr=0.5).update(params, {"w": np.float32(1.0)})
+    assert type(params["w"]) is np.float32 and params["w"] == np.float32(1.0)

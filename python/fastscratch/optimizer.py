@@ -16,6 +16,19 @@ __all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
 __all__ += ["np"]
 
 
+def _is_number(value):
+    """A Python or NumPy real number (not an array): the book's optimizers take these too
+    (ch06/optimizer_compare_naive.py updates params = {'x': -7.0, 'y': 2.0})."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _as_0d(number):
+    """The number as a 0-d array the kernels update in place: its own float type, or float64
+    (Python's float) for ints and Python floats, whose arithmetic the book's update then is."""
+    dtype = np.float32 if isinstance(number, (np.float32, np.float16)) else np.float64
+    return np.array(number, dtype=dtype)
+
+
 class _Optimizer:
     """The update() the book writes six times, written once (like DeZero's Optimizer): check
     every key before anything changes, give each state dict named in `_state_names` a zeros_like
@@ -30,12 +43,15 @@ class _Optimizer:
         if not hasattr(grads, "__getitem__"):
             raise TypeError(f"grads must be a dict of arrays, got {type(grads).__name__}")
         states = {name: getattr(self, name) for name in self._state_names}
-        steps = []
+        steps, numbers = [], {}
         for key, param in params.items():
             try:
                 grad = grads[key]
             except KeyError:
                 raise KeyError(f"grads has no entry for params[{key!r}]") from None
+            if _is_number(param):
+                numbers[key] = param
+                param = _as_0d(param)
             held = {name: state[key] for name, state in states.items()
                     if state is not None and key in state}
             steps.append((key, param, kernels.check_update(param, grad, held, key)))
@@ -49,6 +65,10 @@ class _Optimizer:
         self._start_update()
         for key, param, grad in steps:
             self._step(param, grad, *(getattr(self, name)[key] for name in self._state_names))
+        # A number cannot change in place: rebind it, as the book's `params[key] -= ...` does.
+        for key, param, _ in steps:
+            if key in numbers:
+                params[key] = float(param) if type(numbers[key]) in (int, float) else param[()]
 
     def _start_update(self):
         """Called once per update, after the checks passed, before the first step."""
