@@ -28,7 +28,8 @@ from . import reference as _reference
 # scripts make many such calls (gradient checks on batches of 3). Both backends meet the same
 # contract, so only the speed changes. Only where NumPy measured faster (docs/performance.md);
 # sigmoid, softmax, its loss's forward and batch norm are faster natively at every size.
-TINY_PRODUCT = 1 << 15          # affine: multiply-adds
+TINY_PRODUCT_FORWARD = 1 << 17   # affine forward: multiply-adds
+TINY_PRODUCT_BACKWARD = 1 << 15  # affine backward (its three products pay natively sooner)
 TINY_RELU_FORWARD = 128         # elements
 TINY_RELU_BACKWARD = 512        # elements (a masked assignment in place)
 TINY_SOFTMAX_LOSS_BACKWARD = 1024  # scores
@@ -241,8 +242,25 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
 # ---------------------------------------------------------------------------------------------
 # affine
 
+def _same_float_arrays(*arrays):
+    """True when every argument is an ndarray of one float32 or float64 dtype: the case every
+    layer call of a float net is, which then needs no conversion (one test instead of three)."""
+    first = arrays[0]
+    if type(first) is not np.ndarray or (first.dtype is not _F64 and first.dtype is not _F32):
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype is not first.dtype:
+            return False
+    return True
+
+
 def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M)."""
+    if (_same_float_arrays(x, W, b) and x.ndim == 2 and W.ndim == 2 and b.ndim == 1
+            and x.shape[1] == W.shape[0] and b.shape[0] == W.shape[1]):
+        # Checked in one go (the book's nets call this with nothing to convert).
+        work = x.shape[0] * x.shape[1] * W.shape[1]
+        return _backend_for(work, TINY_PRODUCT_FORWARD).affine_forward(x, W, b)
     x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
     check_ndim(x, "x", 2, "input (N, D) (the layer flattens N-D input)")
     check_ndim(W, "W", 2, "weight (D, M)")
@@ -252,17 +270,19 @@ def affine_forward(x, W, b):
     if b.size != W.shape[1] or b.ndim > 2:
         raise ValueError(f"b must have {W.shape[1]} elements, got shape {b.shape}")
     dt = compute_dtype(x, W, b)
-    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT)
+    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT_FORWARD)
     return backend.affine_forward(
         as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1))
 
 
 def affine_backward(dout, x, W):
     """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,))."""
+    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT_BACKWARD)
+    if _same_float_arrays(dout, x, W) and dout.shape == (x.shape[0], W.shape[1]):
+        return backend.affine_backward(dout, x, W)
     (dout,) = _arrays((dout, "dout"))
     check_shape(dout, "dout", (x.shape[0], W.shape[1]))
     dt = compute_dtype(dout, x, W)
-    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT)
     return backend.affine_backward(
         as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt))
 
