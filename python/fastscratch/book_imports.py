@@ -7,7 +7,6 @@ script makes, and is installed only for the duration of `book_modules()`.
 """
 import contextlib
 import importlib
-import importlib.abc
 import importlib.machinery
 import os
 import sys
@@ -43,7 +42,9 @@ def chapter_nets_for(script_dir):
             if chapter not in CHAPTER_NETS_LEFT_ALONE.get(name, ())}
 
 
-class _AliasLoader(importlib.abc.Loader):
+# Plain classes with the import protocol's methods: importlib.abc's base classes would add no
+# behaviour, and importing it (with importlib.resources and inspect) costs every script ~6 ms.
+class _AliasLoader:
     def __init__(self, target):
         self.target = target
 
@@ -62,7 +63,7 @@ class _AliasLoader(importlib.abc.Loader):
             setattr(module, key, value)
 
 
-class BookFinder(importlib.abc.MetaPathFinder):
+class BookFinder:
     """Resolves the book's module names to fastscratch's modules."""
 
     def __init__(self, nets=False, script_dir=None):
