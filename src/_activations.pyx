@@ -3,14 +3,13 @@
 from libc.stdint cimport uint8_t
 from fs_kernels cimport fs_index
 from fs_activations cimport *
-from fs_checks cimport (float_input, float_like, bool_mask, need_writeable, is_f32, c_data,
-                        c_order)
+from fs_checks cimport (checked_array, need_shape, need_writeable, is_f32, c_data, c_order)
 import numpy as np
 
 
 def relu_forward(x):
     """-> (out, mask): mask = x <= 0 (bool), out = a new x with the masked entries 0 (NaN stays)."""
-    x = float_input(x, "x")
+    x = c_order(checked_array(x, "x"))
     out = np.empty(x.shape, x.dtype)
     mask = np.empty(x.shape, np.bool_)
     cdef fs_index n = x.size
@@ -31,9 +30,11 @@ def relu_forward(x):
 def relu_backward(dout, mask):
     """dout[mask] = 0 in place; returns dout itself. A non-contiguous dout is updated through a
     contiguous copy written back."""
-    work = float_input(dout, "dout")
+    work = c_order(checked_array(dout, "dout"))
     need_writeable(dout, "dout", "relu_backward zeroes it in place")
-    mask = bool_mask(mask, "mask", dout.shape)
+    checked_array(mask, "mask", np.bool_)
+    need_shape(mask, "mask", dout.shape)
+    mask = c_order(mask)
     cdef fs_index n = work.size
     if n == 0:
         return dout
@@ -52,7 +53,7 @@ def relu_backward(dout, mask):
 
 def sigmoid_forward(x):
     """-> 1 / (1 + exp(-x)), computed without overflow for large |x|."""
-    x = float_input(x, "x")
+    x = c_order(checked_array(x, "x"))
     out = np.empty(x.shape, x.dtype)
     cdef fs_index n = x.size
     if n == 0:
@@ -70,8 +71,10 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, out):
     """-> dout * (1 - out) * out."""
-    dout = float_input(dout, "dout")
-    out = float_like(out, "out", dout, "dout")
+    dout = c_order(checked_array(dout, "dout"))
+    checked_array(out, "out", dout.dtype, "dout")
+    need_shape(out, "out", dout.shape, "dout")
+    out = c_order(out)
     dx = np.empty(dout.shape, dout.dtype)
     cdef fs_index n = dout.size
     if n == 0:

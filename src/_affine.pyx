@@ -6,7 +6,7 @@ from cython cimport floating
 from fs_kernels cimport fs_index
 from fs_affine cimport (fs_matrix_layout, fs_affine_forward_f32, fs_affine_forward_f64,
                         fs_affine_backward_f32, fs_affine_backward_f64)
-from fs_checks cimport float_array, float_ndarray, need_ndim, need_shape, same_dtype, blas_size
+from fs_checks cimport checked_array, need_ndim, need_shape, blas_size
 import numpy as np
 
 
@@ -57,11 +57,11 @@ cdef void _backward(const floating[:, :] dout, fs_matrix_layout ldout, const flo
 
 
 cdef tuple _checked(x, W):
-    x = float_ndarray(x, "x")
-    W = float_ndarray(W, "W")
+    checked_array(x, "x")
+    checked_array(W, "W")
     need_ndim(x, "x", 2)
     need_ndim(W, "W", 2)
-    same_dtype(x, "x", W, "W")
+    checked_array(W, "W", x.dtype, "x")
     if x.shape[1] != W.shape[0]:
         raise ValueError(f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
                          f"got {x.shape[1]}")
@@ -74,8 +74,8 @@ def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M), C-contiguous, x's dtype."""
     cdef fs_matrix_layout lx, lw
     x, W = _checked(x, W)
-    b = float_array(b, "b")
-    same_dtype(x, "x", b, "b")
+    b = np.ascontiguousarray(checked_array(b, "b"))
+    checked_array(b, "b", x.dtype, "x")
     need_shape(b, "b", (W.shape[1],))
     out = np.empty((x.shape[0], W.shape[1]), dtype=x.dtype)
     if x.size == 0 or W.size == 0:
@@ -94,8 +94,8 @@ def affine_backward(dout, x, W):
     """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,))."""
     cdef fs_matrix_layout ldout, lx, lw
     x, W = _checked(x, W)
-    dout = float_ndarray(dout, "dout")
-    same_dtype(x, "x", dout, "dout")
+    checked_array(dout, "dout")
+    checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[1]))
     dx = np.empty(x.shape, dtype=x.dtype)
     dW = np.empty(W.shape, dtype=x.dtype)

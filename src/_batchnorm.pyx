@@ -1,12 +1,12 @@
 # Bindings for batch normalisation on (N, D) input (the contract's batchnorm_* kernels).
 from fs_kernels cimport fs_index
 from fs_batchnorm cimport *
-from fs_checks cimport float_input, float_like, per_column, need_ndim, is_f32, c_data
+from fs_checks cimport checked_array, need_ndim, need_shape, is_f32, c_data, c_order
 import numpy as np
 
 
 cdef object _input(object x, str name):
-    x = float_input(x, name)
+    x = c_order(checked_array(x, name))
     need_ndim(x, name, 2)
     if x.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample to compute batch statistics, "
@@ -14,11 +14,27 @@ cdef object _input(object x, str name):
     return x
 
 
+cdef object _per_column(object a, str name, object x, str x_name):
+    """`a` checked to hold one value of x's dtype per column of the 2-D `x`; returned 1-D,
+    C-contiguous."""
+    checked_array(a, name, x.dtype, x_name)
+    if a.size != x.shape[1]:
+        raise ValueError(f"{name} must have {x.shape[1]} elements (one per column of {x_name}), "
+                         f"got shape {a.shape}")
+    return c_order(a.reshape(-1))
+
+
+cdef object _like(object a, str name, object ref, str ref_name):
+    checked_array(a, name, ref.dtype, ref_name)
+    need_shape(a, name, ref.shape, ref_name)
+    return c_order(a)
+
+
 def batchnorm_forward_train(x, gamma, beta, double eps):
     """-> (out, mu, var, xc, xn, std), the book's training-mode forward (see csrc/batchnorm.h)."""
     x = _input(x, "x")
-    gamma = per_column(gamma, "gamma", x, "x")
-    beta = per_column(beta, "beta", x, "x")
+    gamma = _per_column(gamma, "gamma", x, "x")
+    beta = _per_column(beta, "beta", x, "x")
     cdef fs_index N = x.shape[0], D = x.shape[1]
     out, xc, xn = np.empty((N, D), x.dtype), np.empty((N, D), x.dtype), np.empty((N, D), x.dtype)
     mu, var, std = np.empty(D, x.dtype), np.empty(D, x.dtype), np.empty(D, x.dtype)
@@ -50,12 +66,12 @@ def batchnorm_forward_train(x, gamma, beta, double eps):
 
 def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, double eps):
     """-> gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
-    x = float_input(x, "x")
+    x = c_order(checked_array(x, "x"))
     need_ndim(x, "x", 2)
-    gamma = per_column(gamma, "gamma", x, "x")
-    beta = per_column(beta, "beta", x, "x")
-    running_mean = per_column(running_mean, "running_mean", x, "x")
-    running_var = per_column(running_var, "running_var", x, "x")
+    gamma = _per_column(gamma, "gamma", x, "x")
+    beta = _per_column(beta, "beta", x, "x")
+    running_mean = _per_column(running_mean, "running_mean", x, "x")
+    running_var = _per_column(running_var, "running_var", x, "x")
     cdef fs_index N = x.shape[0], D = x.shape[1]
     out = np.empty((N, D), x.dtype)
     if out.size == 0:
@@ -82,10 +98,10 @@ def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, double eps
 def batchnorm_backward(dout, gamma, xc, xn, std):
     """-> (dx, dgamma, dbeta) through the book's staged graph (kernels.batchnorm_backward)."""
     dout = _input(dout, "dout")
-    xc = float_like(xc, "xc", dout, "dout")
-    xn = float_like(xn, "xn", dout, "dout")
-    gamma = per_column(gamma, "gamma", dout, "dout")
-    std = per_column(std, "std", dout, "dout")
+    xc = _like(xc, "xc", dout, "dout")
+    xn = _like(xn, "xn", dout, "dout")
+    gamma = _per_column(gamma, "gamma", dout, "dout")
+    std = _per_column(std, "std", dout, "dout")
     cdef fs_index N = dout.shape[0], D = dout.shape[1]
     dx = np.empty((N, D), dout.dtype)
     dgamma, dbeta = np.empty(D, dout.dtype), np.empty(D, dout.dtype)

@@ -4,7 +4,7 @@ from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
                       fs_conv_forward_f32, fs_conv_forward_f64,
                       fs_conv_backward_f32, fs_conv_backward_f64)
-from fs_checks cimport float_array, need_ndim, need_shape, same_dtype, patch_geometry, blas_size
+from fs_checks cimport checked_array, need_ndim, need_shape, patch_geometry, blas_size
 import numpy as np
 
 _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
@@ -51,11 +51,11 @@ cdef int _strategy(str threading) except -1:
 
 cdef tuple _checked(x, W, fs_index stride, fs_index pad, fs_patch_geometry *g):
     """x and W contiguous, checked against each other; fills the patch geometry."""
-    x = float_array(x, "x")
-    W = float_array(W, "W")
+    x = np.ascontiguousarray(checked_array(x, "x"))
+    W = np.ascontiguousarray(checked_array(W, "W"))
     need_ndim(x, "x", 4)
     need_ndim(W, "W", 4)
-    same_dtype(x, "x", W, "W")
+    checked_array(W, "W", x.dtype, "x")
     if x.shape[1] != W.shape[1]:
         raise ValueError(f"x must have {W.shape[1]} channels to match W {W.shape}, "
                          f"got {x.shape[1]} (x shape {x.shape})")
@@ -72,9 +72,9 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
     empty. `threading` ('auto', 'images', 'blas') is for benchmarks: how cores are used."""
     cdef fs_patch_geometry g
     x, W = _checked(x, W, stride, pad, &g)
-    b = float_array(b, "b")
+    b = np.ascontiguousarray(checked_array(b, "b"))
     need_ndim(b, "b", 1)
-    same_dtype(x, "x", b, "b")
+    checked_array(b, "b", x.dtype, "x")
     need_shape(b, "b", (W.shape[0],))
     cdef int strategy = _strategy(threading)
     out = np.empty((x.shape[0], W.shape[0], g.out_h, g.out_w), dtype=x.dtype)
@@ -95,8 +95,8 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
     """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db)."""
     cdef fs_patch_geometry g
     x, W = _checked(x, W, stride, pad, &g)
-    dout = float_array(dout, "dout")
-    same_dtype(x, "x", dout, "dout")
+    dout = np.ascontiguousarray(checked_array(dout, "dout"))
+    checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
     cdef int strategy = _strategy(threading)
     dx = np.empty(x.shape, dtype=x.dtype)

@@ -2,21 +2,19 @@
 from libc.stdint cimport uint8_t
 from fs_kernels cimport fs_index
 from fs_dropout cimport *
-from fs_checks cimport float_input, bool_mask, is_f32, c_data, c_order
+from fs_checks cimport need_ndarray, checked_array, need_shape, is_f32, c_data, c_order
 import numpy as np
 
 
 def dropout_forward_train(x, rand, double ratio):
     """-> (out, mask): mask = rand > ratio (bool), out = x * mask. `rand` is the caller's
     uniform draws of x's shape (np.random.rand gives float64)."""
-    x = float_input(x, "x")
-    if not isinstance(rand, np.ndarray):
-        raise TypeError(f"rand must be a numpy.ndarray, got {type(rand).__name__}")
+    x = c_order(checked_array(x, "x"))
+    need_ndarray(rand, "rand")
     if rand.dtype.kind != "f" or rand.dtype.itemsize > 8:
         raise TypeError(f"rand must have a float dtype (np.random.rand gives float64), "
                         f"got {rand.dtype}")
-    if rand.shape != x.shape:
-        raise ValueError(f"rand must have the shape of x {x.shape}, got {rand.shape}")
+    need_shape(rand, "rand", x.shape, "x")
     if rand.dtype != np.float64:
         # NumPy compares a float32 array with ratio rounded to float32: the same values, exactly
         # represented in double, give the same mask.
@@ -43,8 +41,10 @@ def dropout_forward_train(x, rand, double ratio):
 
 def dropout_backward(dout, mask):
     """-> dout * mask, a new array."""
-    dout = float_input(dout, "dout")
-    mask = bool_mask(mask, "mask", dout.shape)
+    dout = c_order(checked_array(dout, "dout"))
+    checked_array(mask, "mask", np.bool_)
+    need_shape(mask, "mask", dout.shape)
+    mask = c_order(mask)
     dx = np.empty(dout.shape, dout.dtype)
     cdef fs_index n = dout.size
     if n == 0:

@@ -2,7 +2,7 @@
 from cython cimport floating
 from fs_kernels cimport (fs_index, fs_patch_geometry, fs_im2col_rows_f32, fs_im2col_rows_f64,
                          fs_col2im_rows_f32, fs_col2im_rows_f64)
-from fs_checks cimport float_array, need_ndim, patch_geometry
+from fs_checks cimport checked_array, need_ndim, patch_geometry
 import numpy as np
 
 
@@ -27,7 +27,7 @@ cdef void _col2im(const floating[:, ::1] col, fs_index batch, fs_patch_geometry 
 
 def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index pad=0):
     """(N, C, H, W) -> (N*out_h*out_w, C*filter_h*filter_w), the book's layout, x's dtype."""
-    x = float_array(x, "x")
+    x = np.ascontiguousarray(checked_array(x, "x"))
     need_ndim(x, "x", 4)
     cdef fs_index N = x.shape[0]
     cdef fs_patch_geometry g = patch_geometry(x.shape[1], x.shape[2], x.shape[3],
@@ -47,7 +47,7 @@ def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index 
 def col2im(col, input_shape, fs_index filter_h, fs_index filter_w, fs_index stride=1,
            fs_index pad=0):
     """The accumulating adjoint of im2col: (N*out_h*out_w, C*FH*FW) -> (N, C, H, W)."""
-    col = float_array(col, "col")
+    col = np.ascontiguousarray(checked_array(col, "col"))
     need_ndim(col, "col", 2)
     if len(input_shape) != 4:
         raise ValueError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")

@@ -5,32 +5,22 @@
 # few hundred values) spend more time here than in the C.
 from fs_kernels cimport fs_index
 from fs_optimizers cimport *
-from fs_checks cimport c_order, c_data
+from fs_checks cimport checked_array, need_shape, need_writeable, c_order, c_data
 import numpy as np
 
 
 cdef object _param(object param):
-    if not isinstance(param, np.ndarray):
-        raise TypeError(f"param must be a numpy.ndarray, got {type(param).__name__}")
-    if param.dtype != np.float32 and param.dtype != np.float64:
-        raise TypeError(f"param must have dtype float32 or float64, got {param.dtype}")
-    if not param.flags.writeable:
-        raise ValueError("param must be writeable (the optimizer updates it in place), "
-                         "got a read-only array")
+    checked_array(param, "param")
+    need_writeable(param, "param", "the optimizer updates it in place")
     return c_order(param)
 
 
 cdef object _like(object a, str name, object param, bint state):
     """grad or a state array checked against param, returned C-contiguous."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != param.dtype:
-        raise TypeError(f"{name} must have the dtype of param ({param.dtype}), got {a.dtype}")
-    if a.shape != param.shape:
-        raise ValueError(f"{name} must have the shape of param {param.shape}, got {a.shape}")
-    if state and not a.flags.writeable:
-        raise ValueError(f"{name} must be writeable (the optimizer updates it in place), "
-                         "got a read-only array")
+    checked_array(a, name, param.dtype, "param")
+    need_shape(a, name, param.shape, "param")
+    if state:
+        need_writeable(a, name, "the optimizer updates it in place")
     return c_order(a)
 
 

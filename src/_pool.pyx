@@ -4,7 +4,7 @@ from libc.stdint cimport int64_t
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_pool cimport (fs_pool_forward_f32, fs_pool_forward_f64,
                       fs_pool_backward_f32, fs_pool_backward_f64)
-from fs_checks cimport float_array, need_ndim, need_shape, patch_geometry
+from fs_checks cimport checked_array, need_ndim, need_shape, patch_geometry
 import numpy as np
 
 
@@ -57,7 +57,7 @@ def pool_forward(x, fs_index pool_h, fs_index pool_w, fs_index stride=1, fs_inde
     """Max pooling x (N, C, H, W) -> (out (N, C, out_h, out_w), arg_max int64
     (N*out_h*out_w*C,) in (n, oy, ox, c) order, holding ky*pool_w + kx of the first maximum)."""
     cdef fs_patch_geometry g
-    x = float_array(x, "x")
+    x = np.ascontiguousarray(checked_array(x, "x"))
     need_ndim(x, "x", 4)
     g = _window(x.shape[0] * x.shape[1], x.shape[1], x.shape[2], x.shape[3], pool_h, pool_w,
                 stride, pad)
@@ -79,7 +79,7 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     """dout (N, C, out_h, out_w) routed to each window's arg_max position -> dx (x_shape);
     overlapping windows accumulate. A bad arg_max raises ValueError and writes nothing."""
     cdef fs_patch_geometry g
-    dout = float_array(dout, "dout")
+    dout = np.ascontiguousarray(checked_array(dout, "dout"))
     try:
         x_shape = tuple(int(s) for s in x_shape)
     except TypeError:
@@ -89,10 +89,7 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     g = _window(x_shape[0] * x_shape[1], x_shape[1], x_shape[2], x_shape[3], pool_h, pool_w,
                 stride, pad)
     need_shape(dout, "dout", (x_shape[0], x_shape[1], g.out_h, g.out_w))
-    if not isinstance(arg_max, np.ndarray):
-        raise TypeError(f"arg_max must be a numpy.ndarray, got {type(arg_max).__name__}")
-    if arg_max.dtype != np.int64:
-        raise TypeError(f"arg_max must have dtype int64, got {arg_max.dtype}")
+    checked_array(arg_max, "arg_max", np.int64)
     need_ndim(arg_max, "arg_max", 1)
     need_shape(arg_max, "arg_max", (dout.size,))
     arg_max = np.ascontiguousarray(arg_max)

@@ -2,16 +2,13 @@
 from libc.stdint cimport int64_t
 from fs_kernels cimport fs_index
 from fs_softmax cimport *
-from fs_checks cimport float_input, float_like, need_ndim, is_f32, c_data, c_order
+from fs_checks cimport checked_array, need_ndim, need_shape, is_f32, c_data, c_order
 import numpy as np
 
 
 cdef object _labels(object labels, fs_index rows, fs_index classes):
     """labels checked as int64 (rows,) in [0, classes), returned C-contiguous."""
-    if not isinstance(labels, np.ndarray):
-        raise TypeError(f"labels must be a numpy.ndarray, got {type(labels).__name__}")
-    if labels.dtype != np.int64:
-        raise TypeError(f"labels must have dtype int64, got {labels.dtype}")
+    checked_array(labels, "labels", np.int64)
     if labels.shape != (rows,):
         raise ValueError(f"labels must have shape ({rows},) (one per row), got {labels.shape}")
     labels = c_order(labels)
@@ -25,7 +22,7 @@ cdef object _labels(object labels, fs_index rows, fs_index classes):
 
 def softmax(x):
     """Softmax along the last axis (any ndim >= 1), the row maximum subtracted first."""
-    x = float_input(x, "x")
+    x = c_order(checked_array(x, "x"))
     if x.ndim < 1:
         raise ValueError(f"x must have at least 1 dimension, got shape {x.shape}")
     cdef fs_index cols = x.shape[x.ndim - 1]
@@ -49,7 +46,7 @@ def softmax(x):
 def softmax_loss_forward(x, labels):
     """x (N, K), labels int64 (N,) -> (loss, y): y = softmax(x), loss = -sum(log(y[n, t_n] +
     1e-7)) / N as a NumPy scalar of x's dtype (NaN for N == 0)."""
-    x = float_input(x, "x")
+    x = c_order(checked_array(x, "x"))
     need_ndim(x, "x", 2)
     cdef fs_index rows = x.shape[0], cols = x.shape[1]
     if cols == 0:
@@ -72,16 +69,17 @@ def softmax_loss_forward(x, labels):
 def softmax_loss_backward(y, labels, one_hot):
     """-> dx = (y - one_hot) / N, or, when one_hot is None, y with 1 taken off at each label, / N.
     A one_hot of another float dtype promotes (dx then has the promoted dtype)."""
-    y = float_input(y, "y")
+    y = c_order(checked_array(y, "y"))
     need_ndim(y, "y", 2)
     cdef fs_index rows = y.shape[0], cols = y.shape[1]
     cdef void *pt
     if one_hot is not None:
-        one_hot = float_input(one_hot, "one_hot")
+        one_hot = c_order(checked_array(one_hot, "one_hot"))
         if one_hot.dtype != y.dtype:
             dt = np.result_type(y, one_hot)
             y, one_hot = y.astype(dt, copy=False), one_hot.astype(dt, copy=False)
-        one_hot = float_like(one_hot, "one_hot", y, "y")
+        checked_array(one_hot, "one_hot", y.dtype, "y")
+        need_shape(one_hot, "one_hot", y.shape, "y")
     else:
         labels = _labels(labels, rows, cols)
     dx = np.empty(y.shape, y.dtype)
