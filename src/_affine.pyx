@@ -2,10 +2,8 @@
 # Matrices are handed to the GEMM in the layout they already have (row-major, column-major, or a
 # row-strided view): the transposition flag and leading dimension absorb it, so a Fortran-ordered
 # W costs no copy. Only other layouts (negative or non-unit inner strides) are copied.
-from cython cimport floating
 from fs_kernels cimport fs_index
-from fs_affine cimport (fs_matrix_layout, fs_affine_forward_f32, fs_affine_forward_f64,
-                        fs_affine_backward_f32, fs_affine_backward_f64)
+from fs_affine cimport fs_matrix_layout, fs_affine_forward, fs_affine_backward
 from fs_checks cimport checked_array, need_ndim, need_shape, blas_size
 import numpy as np
 
@@ -31,29 +29,6 @@ cdef object _gemm_operand(object a, fs_matrix_layout *layout):
             return a
     layout.trans, layout.ld = 0, max(cols, 1)
     return np.array(a, order="C")
-
-
-cdef void _forward(const floating[:, :] x, fs_matrix_layout lx, const floating[:, :] w,
-                   fs_matrix_layout lw, const floating[::1] b, floating[:, ::1] out):
-    with nogil:
-        if floating is float:
-            fs_affine_forward_f32(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
-                                  w.shape[1], &out[0, 0])
-        else:
-            fs_affine_forward_f64(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
-                                  w.shape[1], &out[0, 0])
-
-
-cdef void _backward(const floating[:, :] dout, fs_matrix_layout ldout, const floating[:, :] x,
-                    fs_matrix_layout lx, const floating[:, :] w, fs_matrix_layout lw,
-                    floating[:, ::1] dx, floating[:, ::1] dw, floating[::1] db):
-    with nogil:
-        if floating is float:
-            fs_affine_backward_f32(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
-                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])
-        else:
-            fs_affine_backward_f64(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
-                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])
 
 
 cdef tuple _checked(x, W):
@@ -84,9 +59,9 @@ def affine_forward(x, W, b):
     x = _gemm_operand(x, &lx)
     W = _gemm_operand(W, &lw)
     if x.dtype == np.float32:
-        _forward[float](x, lx, W, lw, b, out)
+        fs_affine_forward[float](x, lx, W, lw, b, out)
     else:
-        _forward[double](x, lx, W, lw, b, out)
+        fs_affine_forward[double](x, lx, W, lw, b, out)
     return out
 
 
@@ -109,7 +84,7 @@ def affine_backward(dout, x, W):
     x = _gemm_operand(x, &lx)
     W = _gemm_operand(W, &lw)
     if x.dtype == np.float32:
-        _backward[float](dout, ldout, x, lx, W, lw, dx, dW, db)
+        fs_affine_backward[float](dout, ldout, x, lx, W, lw, dx, dW, db)
     else:
-        _backward[double](dout, ldout, x, lx, W, lw, dx, dW, db)
+        fs_affine_backward[double](dout, ldout, x, lx, W, lw, dx, dW, db)
     return dx, dW, db

@@ -1,46 +1,12 @@
 # Bindings for the convolution kernels (fastscratch.kernels.conv_forward / conv_backward).
-from cython cimport floating
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
-                      fs_conv_forward_f32, fs_conv_forward_f64,
-                      fs_conv_backward_f32, fs_conv_backward_f64)
+                      fs_conv_forward, fs_conv_backward)
 from fs_checks cimport checked_array, need_ndim, need_shape, patch_geometry, blas_size
 import numpy as np
 
 _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
                "blas": FS_CONV_BLAS_PARALLEL}
-
-
-# Arrays become typed memoryviews when these are called (with the GIL); the C runs without it.
-cdef int _forward(const floating[:, :, :, ::1] x, fs_patch_geometry *g,
-                  const floating[:, :, :, ::1] w, const floating[::1] b,
-                  floating[:, :, :, ::1] out, int strategy):
-    cdef int rc
-    with nogil:
-        if floating is float:
-            rc = fs_conv_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
-                                     w.shape[0], &out[0, 0, 0, 0], strategy)
-        else:
-            rc = fs_conv_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
-                                     w.shape[0], &out[0, 0, 0, 0], strategy)
-    return rc
-
-
-cdef int _backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
-                   fs_patch_geometry *g, const floating[:, :, :, ::1] w,
-                   floating[:, :, :, ::1] dx, floating[:, :, :, ::1] dw, floating[::1] db,
-                   int strategy):
-    cdef int rc
-    with nogil:
-        if floating is float:
-            rc = fs_conv_backward_f32(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
-                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
-                                      &dw[0, 0, 0, 0], &db[0], strategy)
-        else:
-            rc = fs_conv_backward_f64(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
-                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
-                                      &dw[0, 0, 0, 0], &db[0], strategy)
-    return rc
 
 
 cdef int _strategy(str threading) except -1:
@@ -82,9 +48,9 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
         out[...] = b.reshape(1, -1, 1, 1)
         return out, None
     if x.dtype == np.float32:
-        rc = _forward[float](x, &g, W, b, out, strategy)
+        rc = fs_conv_forward[float](x, &g, W, b, out, strategy)
     else:
-        rc = _forward[double](x, &g, W, b, out, strategy)
+        rc = fs_conv_forward[double](x, &g, W, b, out, strategy)
     if rc != 0:
         raise MemoryError("conv_forward could not allocate its patch buffers")
     return out, None
@@ -108,9 +74,9 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
         db[...] = dout.sum(axis=(0, 2, 3))
         return dx, dW, db
     if x.dtype == np.float32:
-        rc = _backward[float](dout, x, &g, W, dx, dW, db, strategy)
+        rc = fs_conv_backward[float](dout, x, &g, W, dx, dW, db, strategy)
     else:
-        rc = _backward[double](dout, x, &g, W, dx, dW, db, strategy)
+        rc = fs_conv_backward[double](dout, x, &g, W, dx, dW, db, strategy)
     if rc != 0:
         raise MemoryError("conv_backward could not allocate its patch buffers")
     return dx, dW, db

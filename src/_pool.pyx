@@ -1,37 +1,8 @@
 # Bindings for max pooling (fastscratch.kernels.pool_forward / pool_backward).
-from cython cimport floating
-from libc.stdint cimport int64_t
 from fs_kernels cimport fs_index, fs_patch_geometry
-from fs_pool cimport (fs_pool_forward_f32, fs_pool_forward_f64,
-                      fs_pool_backward_f32, fs_pool_backward_f64)
+from fs_pool cimport fs_pool_forward, fs_pool_backward
 from fs_checks cimport checked_array, need_ndim, need_shape, patch_geometry
 import numpy as np
-
-
-cdef int _forward(const floating[:, :, :, ::1] x, fs_patch_geometry *g,
-                  floating[:, :, :, ::1] out, int64_t[::1] arg_max):
-    cdef int rc
-    with nogil:
-        if floating is float:
-            rc = fs_pool_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0],
-                                     &arg_max[0])
-        else:
-            rc = fs_pool_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0],
-                                     &arg_max[0])
-    return rc
-
-
-cdef fs_index _backward(const floating[:, :, :, ::1] dout, const int64_t[::1] arg_max,
-                        fs_patch_geometry *g, floating[:, :, :, ::1] dx):
-    cdef fs_index bad
-    with nogil:
-        if floating is float:
-            bad = fs_pool_backward_f32(&dout[0, 0, 0, 0], &arg_max[0], dx.shape[0], g,
-                                       &dx[0, 0, 0, 0])
-        else:
-            bad = fs_pool_backward_f64(&dout[0, 0, 0, 0], &arg_max[0], dx.shape[0], g,
-                                       &dx[0, 0, 0, 0])
-    return bad
 
 
 cdef fs_patch_geometry _window(fs_index planes, fs_index channels, fs_index height,
@@ -66,9 +37,9 @@ def pool_forward(x, fs_index pool_h, fs_index pool_w, fs_index stride=1, fs_inde
     if out.size == 0:
         return out, arg_max
     if x.dtype == np.float32:
-        rc = _forward[float](x, &g, out, arg_max)
+        rc = fs_pool_forward[float](x, &g, out, arg_max)
     else:
-        rc = _forward[double](x, &g, out, arg_max)
+        rc = fs_pool_forward[double](x, &g, out, arg_max)
     if rc != 0:
         raise MemoryError("pool_forward could not allocate its row buffers")
     return out, arg_max
@@ -98,9 +69,9 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
         dx[...] = 0
         return dx
     if dout.dtype == np.float32:
-        bad = _backward[float](dout, arg_max, &g, dx)
+        bad = fs_pool_backward[float](dout, arg_max, &g, dx)
     else:
-        bad = _backward[double](dout, arg_max, &g, dx)
+        bad = fs_pool_backward[double](dout, arg_max, &g, dx)
     if bad >= 0:
         raise ValueError(f"arg_max must hold window positions in [0, {pool_h * pool_w}), "
                          f"got {arg_max[bad]} at index {bad}")
