@@ -14,13 +14,20 @@ cdef inline object checked_array(object a, str name, object dtype=None, str dtyp
     `dtype_of` is given, the dtype of the argument it names (`dtype` is that argument's)."""
     need_ndarray(a, name)
     if dtype is None:
-        if a.dtype != np.float32 and a.dtype != np.float64:
+        # float32 or float64 in native byte order; cheaper than comparing with NumPy's types
+        if a.dtype.char not in "fd" or not a.dtype.isnative:
             raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
     elif a.dtype != dtype:
         expected = (f"dtype {np.dtype(dtype)}" if dtype_of is None
                     else f"the dtype of {dtype_of} ({dtype})")
         raise TypeError(f"{name} must have {expected}, got {a.dtype}")
     return a
+
+
+cdef inline bint is_float32(object a):
+    """For an array checked_array let through as float32 or float64: whether it is float32
+    (the item size is the cheapest attribute that tells them apart)."""
+    return a.itemsize == 4
 
 
 cdef inline void need_ndim(object a, str name, int ndim) except *:
