@@ -2,7 +2,7 @@
 # C trusts, allocate the results, call C on the arrays' flat memory (see fs_flat.pxd).
 from fs_activations cimport (fs_relu_forward, fs_relu_backward, fs_sigmoid_forward,
                              fs_sigmoid_backward)
-from fs_checks cimport checked_array, is_float32, need_shape, need_writeable
+from fs_checks cimport checked_array, checked_like, is_float32, need_shape, need_writeable
 from fs_flat cimport write_back
 import numpy as np
 
@@ -49,8 +49,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, out):
     """-> dout * (1 - out) * out."""
     checked_array(dout, "dout")
-    checked_array(out, "out", dout.dtype, "dout")
-    need_shape(out, "out", dout.shape, "dout")
+    checked_like(out, "out", dout, "dout")
     dx = np.empty(dout.shape, dout.dtype)
     if is_float32(dout):
         fs_sigmoid_backward[float](dout.ravel(), out.ravel(), dx.ravel())

@@ -42,6 +42,13 @@ cdef inline void need_shape(object a, str name, tuple shape, str shape_of=None) 
         raise ValueError(f"{name} must have {expected}, got {a.shape}")
 
 
+cdef inline object checked_like(object a, str name, object ref, str ref_name):
+    """`a` itself, checked to be an ndarray of the dtype and shape of `ref` (named `ref_name`)."""
+    checked_array(a, name, ref.dtype, ref_name)
+    need_shape(a, name, ref.shape, ref_name)
+    return a
+
+
 cdef inline void need_writeable(object a, str name, str why) except *:
     if not a.flags.writeable:
         raise ValueError(f"{name} must be writeable ({why}), got a read-only array")
