@@ -1,7 +1,7 @@
 # The checks every binding makes before it hands memory to C: the C code trusts these.
 # Messages name the argument, what was expected and what was given.
 from fs_kernels cimport fs_index, fs_patch_geometry, fs_patch_geometry_init
-import numpy as np
+import numpy as np  # at run time `np` is looked up in the module that cimports these: import it
 
 
 cdef inline void need_ndarray(object a, str name) except *:
