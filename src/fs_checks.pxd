@@ -1,5 +1,7 @@
-# The checks every binding makes before it hands memory to C: the C code trusts these.
-# Messages name the argument, what was expected and what was given.
+# The checks every binding makes before it hands memory to C, with messages that name the
+# argument, what was expected and what was given. The C trusts the shapes and sizes checked
+# here; the typed memoryviews the bindings then take check dtype, contiguity and writability
+# once more.
 from fs_kernels cimport fs_index, fs_patch_geometry, fs_patch_geometry_init
 import numpy as np  # at run time `np` is looked up in the module that cimports these: import it
 
@@ -80,28 +82,3 @@ cdef inline fs_patch_geometry patch_geometry(fs_index channels, fs_index height,
         raise ValueError(f"a {kernel_h}x{kernel_w} window must fit the padded input "
                          f"{height + 2 * pad}x{width + 2 * pad} (H={height}, W={width}, pad={pad})")
     return g
-
-
-# ---- raw buffers of the elementwise, softmax, batchnorm, dropout and optimizer bindings -------
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
-
-
-cdef inline object c_order(object a):
-    """`a` itself when C-contiguous, else a C-ordered copy (0-d stays 0-d, unlike
-    np.ascontiguousarray)."""
-    return a if a.flags.c_contiguous else a.copy(order="C")
-
-
-cdef inline bint is_f32(object a):
-    return a.dtype == np.float32
-
-
-cdef inline void *c_data(object a, bint writeable) except? NULL:
-    """The first element of the C-contiguous ndarray `a`, which the caller keeps alive while it
-    uses the pointer (NumPy never moves an array's data). The buffer request itself refuses
-    non-contiguous arrays, and read-only ones when `writeable`, so the C can trust both."""
-    cdef Py_buffer view
-    PyObject_GetBuffer(a, &view, PyBUF_WRITABLE if writeable else PyBUF_SIMPLE)
-    cdef void *data = view.buf
-    PyBuffer_Release(&view)
-    return data
