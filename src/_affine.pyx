@@ -4,7 +4,8 @@
 # W costs no copy. Only other layouts (negative or non-unit inner strides) are copied.
 from fs_kernels cimport fs_index
 from fs_affine cimport fs_matrix_layout, fs_affine_forward, fs_affine_backward
-from fs_checks cimport checked_array, need_ndim, need_shape, blas_size
+from fs_checks cimport (checked_array, is_float32, need_input_and_weights, need_shape,
+                        blas_size)
 import numpy as np
 
 
@@ -32,11 +33,7 @@ cdef object _gemm_operand(object a, fs_matrix_layout *layout):
 
 
 cdef tuple _checked(x, W):
-    checked_array(x, "x")
-    checked_array(W, "W")
-    need_ndim(x, "x", 2)
-    need_ndim(W, "W", 2)
-    checked_array(W, "W", x.dtype, "x")
+    need_input_and_weights(x, W, 2)
     if x.shape[1] != W.shape[0]:
         raise ValueError(f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
                          f"got {x.shape[1]}")
@@ -58,7 +55,7 @@ def affine_forward(x, W, b):
         return out
     x = _gemm_operand(x, &lx)
     W = _gemm_operand(W, &lw)
-    if x.dtype == np.float32:
+    if is_float32(x):
         fs_affine_forward[float](x, lx, W, lw, b, out)
     else:
         fs_affine_forward[double](x, lx, W, lw, b, out)
@@ -83,7 +80,7 @@ def affine_backward(dout, x, W):
     dout = _gemm_operand(dout, &ldout)
     x = _gemm_operand(x, &lx)
     W = _gemm_operand(W, &lw)
-    if x.dtype == np.float32:
+    if is_float32(x):
         fs_affine_backward[float](dout, ldout, x, lx, W, lw, dx, dW, db)
     else:
         fs_affine_backward[double](dout, ldout, x, lx, W, lw, dx, dW, db)

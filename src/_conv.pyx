@@ -2,7 +2,8 @@
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
                       fs_conv_forward, fs_conv_backward)
-from fs_checks cimport checked_array, need_ndim, need_shape, patch_geometry, blas_size
+from fs_checks cimport (checked_array, is_float32, need_input_and_weights, need_ndim, need_shape,
+                        patch_geometry, blas_size)
 import numpy as np
 
 _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
@@ -17,11 +18,8 @@ cdef int _strategy(str threading) except -1:
 
 cdef tuple _checked(x, W, fs_index stride, fs_index pad, fs_patch_geometry *g):
     """x and W contiguous, checked against each other; fills the patch geometry."""
-    x = np.ascontiguousarray(checked_array(x, "x"))
-    W = np.ascontiguousarray(checked_array(W, "W"))
-    need_ndim(x, "x", 4)
-    need_ndim(W, "W", 4)
-    checked_array(W, "W", x.dtype, "x")
+    need_input_and_weights(x, W, 4)
+    x, W = np.ascontiguousarray(x), np.ascontiguousarray(W)
     if x.shape[1] != W.shape[1]:
         raise ValueError(f"x must have {W.shape[1]} channels to match W {W.shape}, "
                          f"got {x.shape[1]} (x shape {x.shape})")
@@ -47,7 +45,7 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
     if out.size == 0 or g.channels == 0:
         out[...] = b.reshape(1, -1, 1, 1)
         return out, None
-    if x.dtype == np.float32:
+    if is_float32(x):
         rc = fs_conv_forward[float](x, &g, W, b, out, strategy)
     else:
         rc = fs_conv_forward[double](x, &g, W, b, out, strategy)
@@ -73,7 +71,7 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
         dW[...] = 0
         db[...] = dout.sum(axis=(0, 2, 3))
         return dx, dW, db
-    if x.dtype == np.float32:
+    if is_float32(x):
         rc = fs_conv_backward[float](dout, x, &g, W, dx, dW, db, strategy)
     else:
         rc = fs_conv_backward[double](dout, x, &g, W, dx, dW, db, strategy)

@@ -1,7 +1,7 @@
 # Bindings for im2col / col2im in the book's layout (fastscratch.util.im2col / col2im).
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_im2col cimport fs_im2col_rows, fs_col2im_rows
-from fs_checks cimport checked_array, need_ndim, patch_geometry
+from fs_checks cimport checked_array, is_float32, need_ndim, patch_geometry
 import numpy as np
 
 
@@ -17,7 +17,7 @@ def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index 
                    dtype=x.dtype)
     if col.size == 0:
         return col
-    if x.dtype == np.float32:
+    if is_float32(x):
         fs_im2col_rows[float](x, &g, col)
     else:
         fs_im2col_rows[double](x, &g, col)
@@ -46,7 +46,7 @@ def col2im(col, input_shape, fs_index filter_h, fs_index filter_w, fs_index stri
     if col.size == 0:
         img[...] = 0
         return img
-    if col.dtype == np.float32:
+    if is_float32(col):
         fs_col2im_rows[float](col, &g, img)
     else:
         fs_col2im_rows[double](col, &g, img)

@@ -1,7 +1,7 @@
 # Bindings for max pooling (fastscratch.kernels.pool_forward / pool_backward).
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_pool cimport fs_pool_forward, fs_pool_backward
-from fs_checks cimport checked_array, need_ndim, need_shape, patch_geometry
+from fs_checks cimport checked_array, is_float32, need_ndim, need_shape, patch_geometry
 import numpy as np
 
 
@@ -36,7 +36,7 @@ def pool_forward(x, fs_index pool_h, fs_index pool_w, fs_index stride=1, fs_inde
     arg_max = np.empty(out.size, dtype=np.int64)
     if out.size == 0:
         return out, arg_max
-    if x.dtype == np.float32:
+    if is_float32(x):
         rc = fs_pool_forward[float](x, &g, out, arg_max)
     else:
         rc = fs_pool_forward[double](x, &g, out, arg_max)
@@ -68,7 +68,7 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     if dx.size == 0 or dout.size == 0:
         dx[...] = 0
         return dx
-    if dout.dtype == np.float32:
+    if is_float32(dout):
         bad = fs_pool_backward[float](dout, arg_max, &g, dx)
     else:
         bad = fs_pool_backward[double](dout, arg_max, &g, dx)

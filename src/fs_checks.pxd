@@ -51,6 +51,15 @@ cdef inline object checked_like(object a, str name, object ref, str ref_name):
     return a
 
 
+cdef inline void need_input_and_weights(object x, object W, int ndim) except *:
+    """x and W (conv, affine): float ndarrays of rank `ndim` and one dtype."""
+    checked_array(x, "x")
+    checked_array(W, "W")
+    need_ndim(x, "x", ndim)
+    need_ndim(W, "W", ndim)
+    checked_array(W, "W", x.dtype, "x")
+
+
 cdef inline void need_writeable(object a, str name, str why) except *:
     if not a.flags.writeable:
         raise ValueError(f"{name} must be writeable ({why}), got a read-only array")
