@@ -2,11 +2,10 @@
 # Matrices are handed to the GEMM in the layout they already have (row-major, column-major, or a
 # row-strided view): the transposition flag and leading dimension absorb it, so a Fortran-ordered
 # W costs no copy. Only other layouts (negative or non-unit inner strides) are copied.
-from cython cimport floating
 from fs_kernels cimport fs_index
-from fs_affine cimport (fs_matrix_layout, fs_affine_forward_f32, fs_affine_forward_f64,
-                        fs_affine_backward_f32, fs_affine_backward_f64)
-from fs_checks cimport float_array, float_ndarray, need_ndim, need_shape, same_dtype, blas_size
+from fs_affine cimport fs_matrix_layout, fs_affine_forward, fs_affine_backward
+from fs_checks cimport (checked_array, is_float32, need_input_and_weights, need_shape,
+                        blas_size)
 import numpy as np
 
 
@@ -33,35 +32,8 @@ cdef object _gemm_operand(object a, fs_matrix_layout *layout):
     return np.array(a, order="C")
 
 
-cdef void _forward(const floating[:, :] x, fs_matrix_layout lx, const floating[:, :] w,
-                   fs_matrix_layout lw, const floating[::1] b, floating[:, ::1] out):
-    with nogil:
-        if floating is float:
-            fs_affine_forward_f32(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
-                                  w.shape[1], &out[0, 0])
-        else:
-            fs_affine_forward_f64(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
-                                  w.shape[1], &out[0, 0])
-
-
-cdef void _backward(const floating[:, :] dout, fs_matrix_layout ldout, const floating[:, :] x,
-                    fs_matrix_layout lx, const floating[:, :] w, fs_matrix_layout lw,
-                    floating[:, ::1] dx, floating[:, ::1] dw, floating[::1] db):
-    with nogil:
-        if floating is float:
-            fs_affine_backward_f32(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
-                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])
-        else:
-            fs_affine_backward_f64(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
-                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])
-
-
 cdef tuple _checked(x, W):
-    x = float_ndarray(x, "x")
-    W = float_ndarray(W, "W")
-    need_ndim(x, "x", 2)
-    need_ndim(W, "W", 2)
-    same_dtype(x, "x", W, "W")
+    need_input_and_weights(x, W, 2)
     if x.shape[1] != W.shape[0]:
         raise ValueError(f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
                          f"got {x.shape[1]}")
@@ -74,8 +46,8 @@ def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M), C-contiguous, x's dtype."""
     cdef fs_matrix_layout lx, lw
     x, W = _checked(x, W)
-    b = float_array(b, "b")
-    same_dtype(x, "x", b, "b")
+    b = np.ascontiguousarray(checked_array(b, "b"))
+    checked_array(b, "b", x.dtype, "x")
     need_shape(b, "b", (W.shape[1],))
     out = np.empty((x.shape[0], W.shape[1]), dtype=x.dtype)
     if x.size == 0 or W.size == 0:
@@ -83,10 +55,10 @@ def affine_forward(x, W, b):
         return out
     x = _gemm_operand(x, &lx)
     W = _gemm_operand(W, &lw)
-    if x.dtype == np.float32:
-        _forward[float](x, lx, W, lw, b, out)
+    if is_float32(x):
+        fs_affine_forward[float](x, lx, W, lw, b, out)
     else:
-        _forward[double](x, lx, W, lw, b, out)
+        fs_affine_forward[double](x, lx, W, lw, b, out)
     return out
 
 
@@ -94,8 +66,8 @@ def affine_backward(dout, x, W):
     """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,))."""
     cdef fs_matrix_layout ldout, lx, lw
     x, W = _checked(x, W)
-    dout = float_ndarray(dout, "dout")
-    same_dtype(x, "x", dout, "dout")
+    checked_array(dout, "dout")
+    checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[1]))
     dx = np.empty(x.shape, dtype=x.dtype)
     dW = np.empty(W.shape, dtype=x.dtype)
@@ -108,8 +80,8 @@ def affine_backward(dout, x, W):
     dout = _gemm_operand(dout, &ldout)
     x = _gemm_operand(x, &lx)
     W = _gemm_operand(W, &lw)
-    if x.dtype == np.float32:
-        _backward[float](dout, ldout, x, lx, W, lw, dx, dW, db)
+    if is_float32(x):
+        fs_affine_backward[float](dout, ldout, x, lx, W, lw, dx, dW, db)
     else:
-        _backward[double](dout, ldout, x, lx, W, lw, dx, dW, db)
+        fs_affine_backward[double](dout, ldout, x, lx, W, lw, dx, dW, db)
     return dx, dW, db

@@ -1,113 +1,80 @@
-# Bindings for batch normalisation on (N, D) input (the contract's batchnorm_* kernels).
-from fs_kernels cimport fs_index
-from fs_batchnorm cimport *
-from fs_checks cimport float_input, float_like, per_column, need_ndim, is_f32, c_data
+# Bindings for batch normalisation on (N, D) input (the contract's batchnorm_* kernels): check
+# what the C trusts, allocate the results, call C on C-contiguous arrays.
+from fs_batchnorm cimport (fs_batchnorm_forward_train, fs_batchnorm_forward_test,
+                           fs_batchnorm_backward)
+from fs_checks cimport checked_array, checked_like, is_float32, need_ndim
 import numpy as np
 
 
-cdef object _input(object x, str name):
-    x = float_input(x, name)
+cdef object _batch(object x, str name):
+    """x checked as a float (N, D) array with N >= 1, returned C-contiguous."""
+    checked_array(x, name)
     need_ndim(x, name, 2)
     if x.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample to compute batch statistics, "
                          "got 0")
-    return x
+    return np.ascontiguousarray(x)
+
+
+cdef object _per_column(object a, str name, object x, str x_name):
+    """`a` checked to hold one value of x's dtype per column of the 2-D `x`; returned 1-D,
+    C-contiguous."""
+    checked_array(a, name, x.dtype, x_name)
+    if a.size != x.shape[1]:
+        raise ValueError(f"{name} must have {x.shape[1]} elements (one per column of {x_name}), "
+                         f"got shape {a.shape}")
+    return a.ravel()
 
 
 def batchnorm_forward_train(x, gamma, beta, double eps):
     """-> (out, mu, var, xc, xn, std), the book's training-mode forward (see csrc/batchnorm.h)."""
-    x = _input(x, "x")
-    gamma = per_column(gamma, "gamma", x, "x")
-    beta = per_column(beta, "beta", x, "x")
-    cdef fs_index N = x.shape[0], D = x.shape[1]
-    out, xc, xn = np.empty((N, D), x.dtype), np.empty((N, D), x.dtype), np.empty((N, D), x.dtype)
-    mu, var, std = np.empty(D, x.dtype), np.empty(D, x.dtype), np.empty(D, x.dtype)
+    x = _batch(x, "x")
+    gamma = _per_column(gamma, "gamma", x, "x")
+    beta = _per_column(beta, "beta", x, "x")
+    shape, dtype, D = x.shape, x.dtype, x.shape[1]
+    out, xc, xn = np.empty(shape, dtype), np.empty(shape, dtype), np.empty(shape, dtype)
+    mu, var, std = np.empty(D, dtype), np.empty(D, dtype), np.empty(D, dtype)
     if D == 0:
         return out, mu, var, xc, xn, std
-    cdef void *px = c_data(x, False)
-    cdef void *pg = c_data(gamma, False)
-    cdef void *pb = c_data(beta, False)
-    cdef void *po = c_data(out, True)
-    cdef void *pmu = c_data(mu, True)
-    cdef void *pvar = c_data(var, True)
-    cdef void *pxc = c_data(xc, True)
-    cdef void *pxn = c_data(xn, True)
-    cdef void *pstd = c_data(std, True)
-    if is_f32(x):
-        with nogil:
-            fs_batchnorm_forward_train_f32(<const float *>px, N, D, <const float *>pg,
-                                           <const float *>pb, eps, <float *>po, <float *>pmu,
-                                           <float *>pvar, <float *>pxc, <float *>pxn,
-                                           <float *>pstd)
+    if is_float32(x):
+        fs_batchnorm_forward_train[float](x, gamma, beta, eps, out, mu, var, xc, xn, std)
     else:
-        with nogil:
-            fs_batchnorm_forward_train_f64(<const double *>px, N, D, <const double *>pg,
-                                           <const double *>pb, eps, <double *>po, <double *>pmu,
-                                           <double *>pvar, <double *>pxc, <double *>pxn,
-                                           <double *>pstd)
+        fs_batchnorm_forward_train[double](x, gamma, beta, eps, out, mu, var, xc, xn, std)
     return out, mu, var, xc, xn, std
 
 
 def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, double eps):
     """-> gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
-    x = float_input(x, "x")
+    checked_array(x, "x")
     need_ndim(x, "x", 2)
-    gamma = per_column(gamma, "gamma", x, "x")
-    beta = per_column(beta, "beta", x, "x")
-    running_mean = per_column(running_mean, "running_mean", x, "x")
-    running_var = per_column(running_var, "running_var", x, "x")
-    cdef fs_index N = x.shape[0], D = x.shape[1]
-    out = np.empty((N, D), x.dtype)
+    x = np.ascontiguousarray(x)
+    gamma = _per_column(gamma, "gamma", x, "x")
+    beta = _per_column(beta, "beta", x, "x")
+    running_mean = _per_column(running_mean, "running_mean", x, "x")
+    running_var = _per_column(running_var, "running_var", x, "x")
+    out = np.empty(x.shape, x.dtype)
     if out.size == 0:
         return out
-    cdef void *px = c_data(x, False)
-    cdef void *pg = c_data(gamma, False)
-    cdef void *pb = c_data(beta, False)
-    cdef void *pm = c_data(running_mean, False)
-    cdef void *pv = c_data(running_var, False)
-    cdef void *po = c_data(out, True)
-    if is_f32(x):
-        with nogil:
-            fs_batchnorm_forward_test_f32(<const float *>px, N, D, <const float *>pg,
-                                          <const float *>pb, <const float *>pm,
-                                          <const float *>pv, eps, <float *>po)
+    if is_float32(x):
+        fs_batchnorm_forward_test[float](x, gamma, beta, running_mean, running_var, eps, out)
     else:
-        with nogil:
-            fs_batchnorm_forward_test_f64(<const double *>px, N, D, <const double *>pg,
-                                          <const double *>pb, <const double *>pm,
-                                          <const double *>pv, eps, <double *>po)
+        fs_batchnorm_forward_test[double](x, gamma, beta, running_mean, running_var, eps, out)
     return out
 
 
 def batchnorm_backward(dout, gamma, xc, xn, std):
     """-> (dx, dgamma, dbeta) through the book's staged graph (kernels.batchnorm_backward)."""
-    dout = _input(dout, "dout")
-    xc = float_like(xc, "xc", dout, "dout")
-    xn = float_like(xn, "xn", dout, "dout")
-    gamma = per_column(gamma, "gamma", dout, "dout")
-    std = per_column(std, "std", dout, "dout")
-    cdef fs_index N = dout.shape[0], D = dout.shape[1]
-    dx = np.empty((N, D), dout.dtype)
-    dgamma, dbeta = np.empty(D, dout.dtype), np.empty(D, dout.dtype)
+    dout = _batch(dout, "dout")
+    xc = np.ascontiguousarray(checked_like(xc, "xc", dout, "dout"))
+    xn = np.ascontiguousarray(checked_like(xn, "xn", dout, "dout"))
+    gamma = _per_column(gamma, "gamma", dout, "dout")
+    std = _per_column(std, "std", dout, "dout")
+    dtype, D = dout.dtype, dout.shape[1]
+    dx, dgamma, dbeta = np.empty(dout.shape, dtype), np.empty(D, dtype), np.empty(D, dtype)
     if D == 0:
         return dx, dgamma, dbeta
-    cdef void *pd = c_data(dout, False)
-    cdef void *pg = c_data(gamma, False)
-    cdef void *pxc = c_data(xc, False)
-    cdef void *pxn = c_data(xn, False)
-    cdef void *ps = c_data(std, False)
-    cdef void *pdx = c_data(dx, True)
-    cdef void *pdg = c_data(dgamma, True)
-    cdef void *pdb = c_data(dbeta, True)
-    if is_f32(dout):
-        with nogil:
-            fs_batchnorm_backward_f32(<const float *>pd, N, D, <const float *>pg,
-                                      <const float *>pxc, <const float *>pxn, <const float *>ps,
-                                      <float *>pdx, <float *>pdg, <float *>pdb)
+    if is_float32(dout):
+        fs_batchnorm_backward[float](dout, gamma, xc, xn, std, dx, dgamma, dbeta)
     else:
-        with nogil:
-            fs_batchnorm_backward_f64(<const double *>pd, N, D, <const double *>pg,
-                                      <const double *>pxc, <const double *>pxn,
-                                      <const double *>ps, <double *>pdx, <double *>pdg,
-                                      <double *>pdb)
+        fs_batchnorm_backward[double](dout, gamma, xc, xn, std, dx, dgamma, dbeta)
     return dx, dgamma, dbeta

@@ -1,46 +1,13 @@
 # Bindings for the convolution kernels (fastscratch.kernels.conv_forward / conv_backward).
-from cython cimport floating
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
-                      fs_conv_forward_f32, fs_conv_forward_f64,
-                      fs_conv_backward_f32, fs_conv_backward_f64)
-from fs_checks cimport float_array, need_ndim, need_shape, same_dtype, patch_geometry, blas_size
+                      fs_conv_forward, fs_conv_backward)
+from fs_checks cimport (checked_array, is_float32, need_input_and_weights, need_ndim, need_shape,
+                        patch_geometry, blas_size)
 import numpy as np
 
 _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
                "blas": FS_CONV_BLAS_PARALLEL}
-
-
-# Arrays become typed memoryviews when these are called (with the GIL); the C runs without it.
-cdef int _forward(const floating[:, :, :, ::1] x, fs_patch_geometry *g,
-                  const floating[:, :, :, ::1] w, const floating[::1] b,
-                  floating[:, :, :, ::1] out, int strategy):
-    cdef int rc
-    with nogil:
-        if floating is float:
-            rc = fs_conv_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
-                                     w.shape[0], &out[0, 0, 0, 0], strategy)
-        else:
-            rc = fs_conv_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
-                                     w.shape[0], &out[0, 0, 0, 0], strategy)
-    return rc
-
-
-cdef int _backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
-                   fs_patch_geometry *g, const floating[:, :, :, ::1] w,
-                   floating[:, :, :, ::1] dx, floating[:, :, :, ::1] dw, floating[::1] db,
-                   int strategy):
-    cdef int rc
-    with nogil:
-        if floating is float:
-            rc = fs_conv_backward_f32(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
-                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
-                                      &dw[0, 0, 0, 0], &db[0], strategy)
-        else:
-            rc = fs_conv_backward_f64(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
-                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
-                                      &dw[0, 0, 0, 0], &db[0], strategy)
-    return rc
 
 
 cdef int _strategy(str threading) except -1:
@@ -51,11 +18,8 @@ cdef int _strategy(str threading) except -1:
 
 cdef tuple _checked(x, W, fs_index stride, fs_index pad, fs_patch_geometry *g):
     """x and W contiguous, checked against each other; fills the patch geometry."""
-    x = float_array(x, "x")
-    W = float_array(W, "W")
-    need_ndim(x, "x", 4)
-    need_ndim(W, "W", 4)
-    same_dtype(x, "x", W, "W")
+    need_input_and_weights(x, W, 4)
+    x, W = np.ascontiguousarray(x), np.ascontiguousarray(W)
     if x.shape[1] != W.shape[1]:
         raise ValueError(f"x must have {W.shape[1]} channels to match W {W.shape}, "
                          f"got {x.shape[1]} (x shape {x.shape})")
@@ -72,19 +36,19 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
     empty. `threading` ('auto', 'images', 'blas') is for benchmarks: how cores are used."""
     cdef fs_patch_geometry g
     x, W = _checked(x, W, stride, pad, &g)
-    b = float_array(b, "b")
+    b = np.ascontiguousarray(checked_array(b, "b"))
     need_ndim(b, "b", 1)
-    same_dtype(x, "x", b, "b")
+    checked_array(b, "b", x.dtype, "x")
     need_shape(b, "b", (W.shape[0],))
     cdef int strategy = _strategy(threading)
     out = np.empty((x.shape[0], W.shape[0], g.out_h, g.out_w), dtype=x.dtype)
     if out.size == 0 or g.channels == 0:
         out[...] = b.reshape(1, -1, 1, 1)
         return out, None
-    if x.dtype == np.float32:
-        rc = _forward[float](x, &g, W, b, out, strategy)
+    if is_float32(x):
+        rc = fs_conv_forward[float](x, &g, W, b, out, strategy)
     else:
-        rc = _forward[double](x, &g, W, b, out, strategy)
+        rc = fs_conv_forward[double](x, &g, W, b, out, strategy)
     if rc != 0:
         raise MemoryError("conv_forward could not allocate its patch buffers")
     return out, None
@@ -95,8 +59,8 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
     """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db)."""
     cdef fs_patch_geometry g
     x, W = _checked(x, W, stride, pad, &g)
-    dout = float_array(dout, "dout")
-    same_dtype(x, "x", dout, "dout")
+    dout = np.ascontiguousarray(checked_array(dout, "dout"))
+    checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
     cdef int strategy = _strategy(threading)
     dx = np.empty(x.shape, dtype=x.dtype)
@@ -107,10 +71,10 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
         dW[...] = 0
         db[...] = dout.sum(axis=(0, 2, 3))
         return dx, dW, db
-    if x.dtype == np.float32:
-        rc = _backward[float](dout, x, &g, W, dx, dW, db, strategy)
+    if is_float32(x):
+        rc = fs_conv_backward[float](dout, x, &g, W, dx, dW, db, strategy)
     else:
-        rc = _backward[double](dout, x, &g, W, dx, dW, db, strategy)
+        rc = fs_conv_backward[double](dout, x, &g, W, dx, dW, db, strategy)
     if rc != 0:
         raise MemoryError("conv_backward could not allocate its patch buffers")
     return dx, dW, db

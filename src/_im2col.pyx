@@ -1,33 +1,13 @@
 # Bindings for im2col / col2im in the book's layout (fastscratch.util.im2col / col2im).
-from cython cimport floating
-from fs_kernels cimport (fs_index, fs_patch_geometry, fs_im2col_rows_f32, fs_im2col_rows_f64,
-                         fs_col2im_rows_f32, fs_col2im_rows_f64)
-from fs_checks cimport float_array, need_ndim, patch_geometry
+from fs_kernels cimport fs_index, fs_patch_geometry
+from fs_im2col cimport fs_im2col_rows, fs_col2im_rows
+from fs_checks cimport checked_array, is_float32, need_ndim, patch_geometry
 import numpy as np
-
-
-# Arrays become typed memoryviews when these are called (with the GIL); the C runs without it.
-cdef void _im2col(const floating[:, :, :, ::1] x, fs_index batch, fs_patch_geometry *g,
-                  floating[:, ::1] col):
-    with nogil:
-        if floating is float:
-            fs_im2col_rows_f32(&x[0, 0, 0, 0], batch, g, &col[0, 0])
-        else:
-            fs_im2col_rows_f64(&x[0, 0, 0, 0], batch, g, &col[0, 0])
-
-
-cdef void _col2im(const floating[:, ::1] col, fs_index batch, fs_patch_geometry *g,
-                  floating[:, :, :, ::1] img):
-    with nogil:
-        if floating is float:
-            fs_col2im_rows_f32(&col[0, 0], batch, g, &img[0, 0, 0, 0])
-        else:
-            fs_col2im_rows_f64(&col[0, 0], batch, g, &img[0, 0, 0, 0])
 
 
 def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index pad=0):
     """(N, C, H, W) -> (N*out_h*out_w, C*filter_h*filter_w), the book's layout, x's dtype."""
-    x = float_array(x, "x")
+    x = np.ascontiguousarray(checked_array(x, "x"))
     need_ndim(x, "x", 4)
     cdef fs_index N = x.shape[0]
     cdef fs_patch_geometry g = patch_geometry(x.shape[1], x.shape[2], x.shape[3],
@@ -37,17 +17,17 @@ def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index 
                    dtype=x.dtype)
     if col.size == 0:
         return col
-    if x.dtype == np.float32:
-        _im2col[float](x, N, &g, col)
+    if is_float32(x):
+        fs_im2col_rows[float](x, &g, col)
     else:
-        _im2col[double](x, N, &g, col)
+        fs_im2col_rows[double](x, &g, col)
     return col
 
 
 def col2im(col, input_shape, fs_index filter_h, fs_index filter_w, fs_index stride=1,
            fs_index pad=0):
     """The accumulating adjoint of im2col: (N*out_h*out_w, C*FH*FW) -> (N, C, H, W)."""
-    col = float_array(col, "col")
+    col = np.ascontiguousarray(checked_array(col, "col"))
     need_ndim(col, "col", 2)
     if len(input_shape) != 4:
         raise ValueError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")
@@ -66,8 +46,8 @@ def col2im(col, input_shape, fs_index filter_h, fs_index filter_w, fs_index stri
     if col.size == 0:
         img[...] = 0
         return img
-    if col.dtype == np.float32:
-        _col2im[float](col, N, &g, img)
+    if is_float32(col):
+        fs_col2im_rows[float](col, &g, img)
     else:
-        _col2im[double](col, N, &g, img)
+        fs_col2im_rows[double](col, &g, img)
     return img

@@ -1,37 +1,8 @@
 # Bindings for max pooling (fastscratch.kernels.pool_forward / pool_backward).
-from cython cimport floating
-from libc.stdint cimport int64_t
 from fs_kernels cimport fs_index, fs_patch_geometry
-from fs_pool cimport (fs_pool_forward_f32, fs_pool_forward_f64,
-                      fs_pool_backward_f32, fs_pool_backward_f64)
-from fs_checks cimport float_array, need_ndim, need_shape, patch_geometry
+from fs_pool cimport fs_pool_forward, fs_pool_backward
+from fs_checks cimport checked_array, is_float32, need_ndim, need_shape, patch_geometry
 import numpy as np
-
-
-cdef int _forward(const floating[:, :, :, ::1] x, fs_patch_geometry *g,
-                  floating[:, :, :, ::1] out, int64_t[::1] arg_max):
-    cdef int rc
-    with nogil:
-        if floating is float:
-            rc = fs_pool_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0],
-                                     &arg_max[0])
-        else:
-            rc = fs_pool_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &out[0, 0, 0, 0],
-                                     &arg_max[0])
-    return rc
-
-
-cdef fs_index _backward(const floating[:, :, :, ::1] dout, const int64_t[::1] arg_max,
-                        fs_patch_geometry *g, floating[:, :, :, ::1] dx):
-    cdef fs_index bad
-    with nogil:
-        if floating is float:
-            bad = fs_pool_backward_f32(&dout[0, 0, 0, 0], &arg_max[0], dx.shape[0], g,
-                                       &dx[0, 0, 0, 0])
-        else:
-            bad = fs_pool_backward_f64(&dout[0, 0, 0, 0], &arg_max[0], dx.shape[0], g,
-                                       &dx[0, 0, 0, 0])
-    return bad
 
 
 cdef fs_patch_geometry _window(fs_index planes, fs_index channels, fs_index height,
@@ -57,7 +28,7 @@ def pool_forward(x, fs_index pool_h, fs_index pool_w, fs_index stride=1, fs_inde
     """Max pooling x (N, C, H, W) -> (out (N, C, out_h, out_w), arg_max int64
     (N*out_h*out_w*C,) in (n, oy, ox, c) order, holding ky*pool_w + kx of the first maximum)."""
     cdef fs_patch_geometry g
-    x = float_array(x, "x")
+    x = np.ascontiguousarray(checked_array(x, "x"))
     need_ndim(x, "x", 4)
     g = _window(x.shape[0] * x.shape[1], x.shape[1], x.shape[2], x.shape[3], pool_h, pool_w,
                 stride, pad)
@@ -65,10 +36,10 @@ def pool_forward(x, fs_index pool_h, fs_index pool_w, fs_index stride=1, fs_inde
     arg_max = np.empty(out.size, dtype=np.int64)
     if out.size == 0:
         return out, arg_max
-    if x.dtype == np.float32:
-        rc = _forward[float](x, &g, out, arg_max)
+    if is_float32(x):
+        rc = fs_pool_forward[float](x, &g, out, arg_max)
     else:
-        rc = _forward[double](x, &g, out, arg_max)
+        rc = fs_pool_forward[double](x, &g, out, arg_max)
     if rc != 0:
         raise MemoryError("pool_forward could not allocate its row buffers")
     return out, arg_max
@@ -79,7 +50,7 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     """dout (N, C, out_h, out_w) routed to each window's arg_max position -> dx (x_shape);
     overlapping windows accumulate. A bad arg_max raises ValueError and writes nothing."""
     cdef fs_patch_geometry g
-    dout = float_array(dout, "dout")
+    dout = np.ascontiguousarray(checked_array(dout, "dout"))
     try:
         x_shape = tuple(int(s) for s in x_shape)
     except TypeError:
@@ -89,10 +60,7 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     g = _window(x_shape[0] * x_shape[1], x_shape[1], x_shape[2], x_shape[3], pool_h, pool_w,
                 stride, pad)
     need_shape(dout, "dout", (x_shape[0], x_shape[1], g.out_h, g.out_w))
-    if not isinstance(arg_max, np.ndarray):
-        raise TypeError(f"arg_max must be a numpy.ndarray, got {type(arg_max).__name__}")
-    if arg_max.dtype != np.int64:
-        raise TypeError(f"arg_max must have dtype int64, got {arg_max.dtype}")
+    checked_array(arg_max, "arg_max", np.int64)
     need_ndim(arg_max, "arg_max", 1)
     need_shape(arg_max, "arg_max", (dout.size,))
     arg_max = np.ascontiguousarray(arg_max)
@@ -100,10 +68,10 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     if dx.size == 0 or dout.size == 0:
         dx[...] = 0
         return dx
-    if dout.dtype == np.float32:
-        bad = _backward[float](dout, arg_max, &g, dx)
+    if is_float32(dout):
+        bad = fs_pool_backward[float](dout, arg_max, &g, dx)
     else:
-        bad = _backward[double](dout, arg_max, &g, dx)
+        bad = fs_pool_backward[double](dout, arg_max, &g, dx)
     if bad >= 0:
         raise ValueError(f"arg_max must hold window positions in [0, {pool_h * pool_w}), "
                          f"got {arg_max[bad]} at index {bad}")

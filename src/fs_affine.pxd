@@ -1,4 +1,7 @@
-# Cython's view of csrc/affine.h.
+# Cython's view of csrc/affine.h, and each float/double pair of it as one fused function: called
+# with the GIL (the arrays become typed memoryviews then), it runs the C without. The matrices
+# may be strided views: their fs_matrix_layout tells the GEMM how to read them.
+from cython cimport floating
 from fs_kernels cimport fs_index
 
 cdef extern from "affine.h" nogil:
@@ -19,3 +22,29 @@ cdef extern from "affine.h" nogil:
                                 fs_matrix_layout lx, const double *w, fs_matrix_layout lw,
                                 fs_index n, fs_index d, fs_index m, double *dx, double *dw,
                                 double *db)
+
+
+cdef inline void fs_affine_forward(const floating[:, :] x, fs_matrix_layout lx,
+                                   const floating[:, :] w, fs_matrix_layout lw,
+                                   const floating[::1] b, floating[:, ::1] out) noexcept:
+    with nogil:
+        if floating is float:
+            fs_affine_forward_f32(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
+                                  w.shape[1], &out[0, 0])
+        else:
+            fs_affine_forward_f64(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
+                                  w.shape[1], &out[0, 0])
+
+
+cdef inline void fs_affine_backward(const floating[:, :] dout, fs_matrix_layout ldout,
+                                    const floating[:, :] x, fs_matrix_layout lx,
+                                    const floating[:, :] w, fs_matrix_layout lw,
+                                    floating[:, ::1] dx, floating[:, ::1] dw,
+                                    floating[::1] db) noexcept:
+    with nogil:
+        if floating is float:
+            fs_affine_backward_f32(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
+                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])
+        else:
+            fs_affine_backward_f64(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
+                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])

@@ -1,21 +1,35 @@
-# The checks every binding makes before it hands memory to C: the C code trusts these.
-# Messages name the argument, what was expected and what was given.
+# The checks every binding makes before it hands memory to C, with messages that name the
+# argument, what was expected and what was given. The C trusts the shapes and sizes checked
+# here; the typed memoryviews the bindings then take check dtype, contiguity and writability
+# once more.
 from fs_kernels cimport fs_index, fs_patch_geometry, fs_patch_geometry_init
-import numpy as np
+import numpy as np  # at run time `np` is looked up in the module that cimports these: import it
 
 
-cdef inline object float_array(object a, str name):
-    """`a` as a C-contiguous float32/float64 ndarray (copied only when it is not already)."""
+cdef inline void need_ndarray(object a, str name) except *:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != np.float32 and a.dtype != np.float64:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    return np.ascontiguousarray(a)
 
 
-cdef inline void same_dtype(object a, str a_name, object b, str b_name) except *:
-    if a.dtype != b.dtype:
-        raise TypeError(f"{b_name} must have the dtype of {a_name} ({a.dtype}), got {b.dtype}")
+cdef inline object checked_array(object a, str name, object dtype=None, str dtype_of=None):
+    """`a` itself, checked to be an ndarray of `dtype`: float32 or float64 when None; when
+    `dtype_of` is given, the dtype of the argument it names (`dtype` is that argument's)."""
+    need_ndarray(a, name)
+    if dtype is None:
+        # float32 or float64 in native byte order; cheaper than comparing with NumPy's types
+        if a.dtype.char not in "fd" or not a.dtype.isnative:
+            raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    elif a.dtype != dtype:
+        expected = (f"dtype {np.dtype(dtype)}" if dtype_of is None
+                    else f"the dtype of {dtype_of} ({dtype})")
+        raise TypeError(f"{name} must have {expected}, got {a.dtype}")
+    return a
+
+
+cdef inline bint is_float32(object a):
+    """For an array checked_array let through as float32 or float64: whether it is float32
+    (the item size is the cheapest attribute that tells them apart)."""
+    return a.itemsize == 4
 
 
 cdef inline void need_ndim(object a, str name, int ndim) except *:
@@ -23,9 +37,38 @@ cdef inline void need_ndim(object a, str name, int ndim) except *:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
 
 
-cdef inline void need_shape(object a, str name, tuple shape) except *:
+cdef inline void need_shape(object a, str name, tuple shape, str shape_of=None) except *:
+    """`a` must have `shape`: that of the argument `shape_of` names, when given."""
     if a.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+        expected = f"shape {shape}" if shape_of is None else f"the shape of {shape_of} {shape}"
+        raise ValueError(f"{name} must have {expected}, got {a.shape}")
+
+
+cdef inline object checked_like(object a, str name, object ref, str ref_name):
+    """`a` itself, checked to be an ndarray of the dtype and shape of `ref` (named `ref_name`)."""
+    checked_array(a, name, ref.dtype, ref_name)
+    need_shape(a, name, ref.shape, ref_name)
+    return a
+
+
+cdef inline void need_input_and_weights(object x, object W, int ndim) except *:
+    """x and W (conv, affine): float ndarrays of rank `ndim` and one dtype."""
+    checked_array(x, "x")
+    checked_array(W, "W")
+    need_ndim(x, "x", ndim)
+    need_ndim(W, "W", ndim)
+    checked_array(W, "W", x.dtype, "x")
+
+
+cdef inline void need_writeable(object a, str name, str why) except *:
+    if not a.flags.writeable:
+        raise ValueError(f"{name} must be writeable ({why}), got a read-only array")
+
+
+cdef inline void blas_size(fs_index value, str what) except *:
+    """OpenBLAS (LP64) takes 32-bit sizes: refuse a matrix dimension it cannot address."""
+    if value > 2147483647:
+        raise ValueError(f"{what} is {value}, more than the BLAS's 32-bit sizes allow")
 
 
 cdef inline fs_patch_geometry patch_geometry(fs_index channels, fs_index height, fs_index width,
@@ -48,88 +91,3 @@ cdef inline fs_patch_geometry patch_geometry(fs_index channels, fs_index height,
         raise ValueError(f"a {kernel_h}x{kernel_w} window must fit the padded input "
                          f"{height + 2 * pad}x{width + 2 * pad} (H={height}, W={width}, pad={pad})")
     return g
-
-
-cdef inline object float_ndarray(object a, str name):
-    """`a` checked to be a float32/float64 ndarray, in whatever memory layout it has."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != np.float32 and a.dtype != np.float64:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    return a
-
-
-cdef inline void blas_size(fs_index value, str what) except *:
-    """OpenBLAS (LP64) takes 32-bit sizes: refuse a matrix dimension it cannot address."""
-    if value > 2147483647:
-        raise ValueError(f"{what} is {value}, more than the BLAS's 32-bit sizes allow")
-
-
-# ---- checks of the elementwise, softmax, batchnorm, dropout and optimizer bindings ----------
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
-
-
-cdef inline object c_order(object a):
-    """`a` itself when C-contiguous, else a C-ordered copy (0-d stays 0-d, unlike
-    np.ascontiguousarray)."""
-    return a if a.flags.c_contiguous else a.copy(order="C")
-
-
-cdef inline object float_input(object a, str name):
-    """`a` checked as a float32/float64 ndarray, returned C-contiguous, shape unchanged."""
-    return c_order(float_ndarray(a, name))
-
-
-cdef inline object float_like(object a, str name, object ref, str ref_name):
-    """`a` checked to be an ndarray of ref's dtype and shape, returned C-contiguous."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != ref.dtype:
-        raise TypeError(f"{name} must have the dtype of {ref_name} ({ref.dtype}), got {a.dtype}")
-    if a.shape != ref.shape:
-        raise ValueError(f"{name} must have the shape of {ref_name} {ref.shape}, got {a.shape}")
-    return c_order(a)
-
-
-cdef inline object per_column(object a, str name, object x, str x_name):
-    """`a` checked to hold one value of x's dtype per column of the 2-D `x`; returned 1-D,
-    C-contiguous."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != x.dtype:
-        raise TypeError(f"{name} must have the dtype of {x_name} ({x.dtype}), got {a.dtype}")
-    if a.size != x.shape[1]:
-        raise ValueError(f"{name} must have {x.shape[1]} elements (one per column of {x_name}), "
-                         f"got shape {a.shape}")
-    return c_order(a.reshape(-1))
-
-
-cdef inline object bool_mask(object m, str name, tuple shape):
-    """`m` checked to be a bool ndarray of `shape`, returned C-contiguous."""
-    if not isinstance(m, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(m).__name__}")
-    if m.dtype != np.bool_:
-        raise TypeError(f"{name} must have dtype bool, got {m.dtype}")
-    if m.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {m.shape}")
-    return c_order(m)
-
-
-cdef inline void need_writeable(object a, str name, str why) except *:
-    if not a.flags.writeable:
-        raise ValueError(f"{name} must be writeable ({why}), got a read-only array")
-
-
-cdef inline bint is_f32(object a):
-    return a.dtype == np.float32
-
-
-cdef inline void *c_data(object a, bint writeable) except? NULL:
-    """The first element of the C-contiguous ndarray `a`, which the caller keeps alive while it
-    uses the pointer (NumPy never moves an array's data). The buffer request itself refuses
-    non-contiguous arrays, and read-only ones when `writeable`, so the C can trust both."""
-    cdef Py_buffer view
-    PyObject_GetBuffer(a, &view, PyBUF_WRITABLE if writeable else PyBUF_SIMPLE)
-    cdef void *data = view.buf
-    PyBuffer_Release(&view)
-    return data

@@ -1,4 +1,6 @@
-# Cython's view of csrc/conv.h.
+# Cython's view of csrc/conv.h, and each float/double pair of it as one fused function: called
+# with the GIL (the arrays become typed memoryviews then), it runs the C without.
+from cython cimport floating
 from fs_kernels cimport fs_index, fs_patch_geometry
 
 cdef extern from "conv.h" nogil:
@@ -18,3 +20,35 @@ cdef extern from "conv.h" nogil:
     int fs_conv_backward_f64(const double *dout, const double *x, fs_index batch,
                              const fs_patch_geometry *g, const double *w, fs_index filters,
                              double *dx, double *dw, double *db, int strategy)
+
+
+cdef inline int fs_conv_forward(const floating[:, :, :, ::1] x, const fs_patch_geometry *g,
+                                const floating[:, :, :, ::1] w, const floating[::1] b,
+                                floating[:, :, :, ::1] out, int strategy) noexcept:
+    cdef int rc
+    with nogil:
+        if floating is float:
+            rc = fs_conv_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
+                                     w.shape[0], &out[0, 0, 0, 0], strategy)
+        else:
+            rc = fs_conv_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
+                                     w.shape[0], &out[0, 0, 0, 0], strategy)
+    return rc
+
+
+cdef inline int fs_conv_backward(const floating[:, :, :, ::1] dout,
+                                 const floating[:, :, :, ::1] x, const fs_patch_geometry *g,
+                                 const floating[:, :, :, ::1] w, floating[:, :, :, ::1] dx,
+                                 floating[:, :, :, ::1] dw, floating[::1] db,
+                                 int strategy) noexcept:
+    cdef int rc
+    with nogil:
+        if floating is float:
+            rc = fs_conv_backward_f32(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
+                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
+                                      &dw[0, 0, 0, 0], &db[0], strategy)
+        else:
+            rc = fs_conv_backward_f64(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
+                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
+                                      &dw[0, 0, 0, 0], &db[0], strategy)
+    return rc

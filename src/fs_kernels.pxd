@@ -33,11 +33,3 @@ cdef extern from "im2col.h" nogil:
     int fs_patch_geometry_init(fs_patch_geometry *g, fs_index channels, fs_index height,
                                fs_index width, fs_index kernel_h, fs_index kernel_w,
                                fs_index stride, fs_index pad)
-    void fs_im2col_rows_f32(const float *x, fs_index batch, const fs_patch_geometry *g, float *col)
-    void fs_im2col_rows_f64(const double *x, fs_index batch, const fs_patch_geometry *g, double *col)
-    void fs_col2im_rows_f32(const float *col, fs_index batch, const fs_patch_geometry *g, float *img)
-    void fs_col2im_rows_f64(const double *col, fs_index batch, const fs_patch_geometry *g, double *img)
-    void fs_im2col_cols_f32(const float *x_image, const fs_patch_geometry *g, float *col)
-    void fs_im2col_cols_f64(const double *x_image, const fs_patch_geometry *g, double *col)
-    void fs_col2im_cols_f32(const float *col, const fs_patch_geometry *g, float *img)
-    void fs_col2im_cols_f64(const double *col, const fs_patch_geometry *g, double *img)
