@@ -30,8 +30,8 @@ from . import reference as _reference
 # sigmoid, softmax, its loss's forward and batch norm are faster natively at every size.
 TINY_PRODUCT_FORWARD = 1 << 17   # affine forward: multiply-adds
 TINY_PRODUCT_BACKWARD = 1 << 15  # affine backward (its three products pay natively sooner)
-TINY_RELU_FORWARD = 128         # elements
-TINY_RELU_BACKWARD = 512        # elements (a masked assignment in place)
+TINY_RELU_FORWARD = 512         # elements
+TINY_RELU_BACKWARD = 1024       # elements (a masked assignment in place)
 TINY_SOFTMAX_LOSS_BACKWARD = 1024  # scores
 
 
