@@ -28,7 +28,7 @@ static int conv_parts(fs_index batch, const fs_patch_geometry *g, fs_index filte
 
 /* Stride 1 with enough channels takes the shifted-products path (conv_body.h describes it). */
 /* Below 16 channels the per-tap products (K = C) run slower than one im2col product
- * (measured, docs/performance.md: C = 1 2-3.7x slower, C = 8 even, C = 16 1.3x faster). */
+ * (measured: docs/performance.md, "Shifted products"). */
 #ifndef FS_CONV_SHIFT_MIN_CHANNELS
 #define FS_CONV_SHIFT_MIN_CHANNELS 16
 #endif

@@ -3,8 +3,8 @@
  *
  * Why measure the load: on a machine whose cores are shared, a fork-join region waits for its
  * slowest thread, and a thread that the scheduler has set aside makes every region of a train
- * step wait a time slice (milliseconds). On 2 cores with 2 spinning processes a 1.3 ms
- * MultiLayerNet step took 68 ms on 2 threads (docs/performance.md). So a region gets only the
+ * step wait a time slice (milliseconds): with every core busy, 2 threads made a small MLP's train
+ * step many times slower than 1 (docs/performance.md, "Thread policy"). So a region gets only the
  * cores that other processes leave free.
  *
  * How: every FS_LOAD_WINDOW seconds (at most; lazily, from whichever call needs the figure),
@@ -14,7 +14,7 @@
  * over the window. The free cores are the CPU set's size minus that load, rounded so that a
  * core counts as free when at most a quarter of it is taken. Before the first window has passed
  * the instant count of runnable tasks (procs_running) stands in. Cost: one read of /proc/stat
- * (~20 us) per window, none for work that runs on one thread anyway. */
+ * per window, none for work that runs on one thread anyway. */
 #define _GNU_SOURCE
 #include "thread_policy.h"
 

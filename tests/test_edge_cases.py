@@ -44,3 +44,16 @@ def test_a_nan_pixel_spoils_only_its_own_sample(backend, kind):
     scores = net.predict(x)
     assert np.isnan(scores[1]).any()
     assert np.isfinite(scores[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_loss_of_a_batch_of_zero_is_nan_without_a_warning_on_both_backends(dtype):
+    # The reference warned "invalid value encountered in scalar divide" (0/0); native did not.
+    import warnings
+    from fastscratch import use_backend
+    from fastscratch.layers import SoftmaxWithLoss
+    for name in ("native", "reference"):
+        with use_backend(name), warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loss = SoftmaxWithLoss().forward(np.zeros((0, 10), dtype), np.zeros(0, np.int64))
+        assert np.isnan(loss) and loss.dtype == dtype, name
