@@ -187,16 +187,18 @@ static void FS_FN(conv_backward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_
 }
 
 /* Runs the parts: on the calling thread when there is one (its products may then use every
- * thread), else over a team sized by the policy, each thread with its own scratch. */
-static void FS_FN(conv_run)(const FS_FN(conv_job) *j, int parts, real *scratch, real *dw_parts,
-                            double *db_parts)
+ * thread), else over at most `team` threads, each with its own scratch. The caller sized the
+ * scratch for `team` threads: the team is decided once, since the policy's figure can change
+ * from one call of fs_team_for to the next. */
+static void FS_FN(conv_run)(const FS_FN(conv_job) *j, int parts, int team, real *scratch,
+                            real *dw_parts, double *db_parts)
 {
     if (parts == 1) {
         if (j->dout) FS_FN(conv_backward_part)(j, 0, j->batch, scratch, dw_parts, db_parts);
         else FS_FN(conv_forward_part)(j, 0, j->batch, scratch);
         return;
     }
-    #pragma omp parallel for schedule(static) num_threads(fs_team_for(parts))
+    #pragma omp parallel for schedule(static) num_threads(team)
     for (int p = 0; p < parts; ++p) {
         const fs_index n0 = j->batch * p / parts, n1 = j->batch * (p + 1) / parts;
         real *mine = scratch + omp_get_thread_num() * j->scratch_size;
@@ -238,7 +240,7 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
     if (scratch && (wk || !j.shifted)) {
         if (j.shifted) FS_FN(shift_weights)(w, &j.s, filters, wk);
         j.wk = wk;
-        FS_FN(conv_run)(&j, parts, scratch, NULL, NULL);
+        FS_FN(conv_run)(&j, parts, threads, scratch, NULL, NULL);
         rc = 0;
     }
     free(wk);
@@ -266,7 +268,7 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     if (scratch && dw_parts && db_parts && (wk || !j.shifted)) {
         if (j.shifted) FS_FN(shift_weights)(w, &j.s, filters, wk);
         j.wk = wk;
-        FS_FN(conv_run)(&j, parts, scratch, dw_parts, db_parts);
+        FS_FN(conv_run)(&j, parts, threads, scratch, dw_parts, db_parts);
         /* dw[f][i] = the parts' sums in part order; i = (c, ky, kx). */
         for (fs_index f = 0; f < filters; ++f)
             for (fs_index i = 0; i < j.ck; ++i) {
