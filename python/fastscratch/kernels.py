@@ -46,18 +46,25 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _F32, _F64 = _FLOATS
 
 
+def _same_float_arrays(*arrays):
+    """True when every argument is an ndarray of one float32 or float64 dtype: the case every
+    layer call of a float net is, which then needs no conversion (one test instead of three).
+    NumPy's builtin dtypes are singletons, so `is` compares them."""
+    first = arrays[0]
+    if type(first) is not np.ndarray or (first.dtype is not _F64 and first.dtype is not _F32):
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype is not first.dtype:
+            return False
+    return True
+
+
 def compute_dtype(*arrays):
     """The dtype a kernel computes in for these inputs (see the module docstring)."""
-    # The common case first, cheaply: every input an ndarray of one float dtype (NumPy's
-    # builtin dtypes are singletons, so `is` compares them). It runs on every kernel call, and
-    # on the book's tiny batches the full promotion below cost as much as the kernel.
-    first = arrays[0].dtype if type(arrays[0]) is np.ndarray else None
-    if first is _F32 or first is _F64:
-        for a in arrays:
-            if type(a) is not np.ndarray or a.dtype is not first:
-                break
-        else:
-            return first
+    # The common case first, cheaply: it runs on every kernel call, and on the book's tiny
+    # batches the full promotion below cost as much as the kernel.
+    if _same_float_arrays(*arrays):
+        return arrays[0].dtype
     dtypes = []
     for a in arrays:
         dt = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
@@ -241,18 +248,6 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
 
 # ---------------------------------------------------------------------------------------------
 # affine
-
-def _same_float_arrays(*arrays):
-    """True when every argument is an ndarray of one float32 or float64 dtype: the case every
-    layer call of a float net is, which then needs no conversion (one test instead of three)."""
-    first = arrays[0]
-    if type(first) is not np.ndarray or (first.dtype is not _F64 and first.dtype is not _F32):
-        return False
-    for a in arrays:
-        if type(a) is not np.ndarray or a.dtype is not first.dtype:
-            return False
-    return True
-
 
 def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M)."""
