@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import fastscratch.kernels
 import fastscratch.optimizer
 from fastscratch.optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
@@ -233,6 +234,33 @@ def test_failed_first_update_creates_no_state(backend, name):
     np.testing.assert_array_equal(params["W"], np.ones(3))
     if name == "Adam":
         assert opt.iter == 0 and opt.m is None
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_a_bad_hyperparameter_changes_nothing_and_is_named(backend, name):
+    opt = CASES[name][0]()
+    params = {"W": np.ones(3), "b": np.ones(2)}
+    grads = {"W": np.ones(3), "b": np.ones(2)}
+    opt.update(params, grads)
+    params_before = {k: v.copy() for k, v in params.items()}
+    iter_before = getattr(opt, "iter", None)
+    opt.lr = "fast"
+    with pytest.raises((TypeError, ValueError), match="lr"):
+        opt.update(params, grads)
+    for k in params:
+        np.testing.assert_array_equal(params[k], params_before[k])
+    assert getattr(opt, "iter", None) == iter_before  # Adam's step count did not advance
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_key_is_checked_once_per_update(backend, monkeypatch, name):
+    calls = []
+    check = fastscratch.kernels.check_update
+    monkeypatch.setattr(fastscratch.kernels, "check_update",
+                        lambda *args, **kw: calls.append(args[3]) or check(*args, **kw))
+    CASES[name][0]().update({"W": np.ones(3), "b": np.ones(2)},
+                            {"W": np.ones(3), "b": np.ones(2)})
+    assert calls == ["W", "b"]
 
 
 def test_bad_params_are_refused_naming_the_key(backend):

@@ -492,8 +492,14 @@ def check_update(param, grad, states=None, key=None):
 
 
 def _update(kind, param, grad, states, *hyper):
-    grad = check_update(param, grad, states)
-    getattr(_backend.current(), kind)(param, grad, *states.values(), *hyper)
+    _checked_update(kind, param, check_update(param, grad, states), states.values(), hyper)
+
+
+def _checked_update(kind, param, grad, states, hyper):
+    """Run the backend's `kind` update on arguments check_update has already passed (grad as it
+    returned it), with float hyperparameters: the optimizers check every key of a step first,
+    then run each key's update through here, so that nothing is checked twice."""
+    getattr(_backend.current(), kind)(param, grad, *states, *hyper)
 
 
 def sgd_update(param, grad, lr):

@@ -29,12 +29,22 @@ def _as_0d(number):
     return np.array(number, dtype=dtype)
 
 
+def _real(value, name):
+    """A hyperparameter as a Python float, or a TypeError naming it."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+
+
 class _Optimizer:
     """The update() the book writes six times, written once (like DeZero's Optimizer): check
-    every key before anything changes, give each state dict named in `_state_names` a zeros_like
-    entry for every key it lacks (the dicts stay None until the first update, as in the book),
-    then call `_step(param, grad, *that key's state arrays)`, the one thing a subclass writes."""
+    every key and the hyperparameters before anything changes, give each state dict named in
+    `_state_names` a zeros_like entry for every key it lacks (the dicts stay None until the first
+    update, as in the book), then run the kernel `_kernel` on each key. A subclass names its
+    kernel and state and writes `_hyper()`, the step's hyperparameters in the kernel's order."""
 
+    _kernel = None
     _state_names = ()
 
     def update(self, params, grads):
@@ -55,6 +65,7 @@ class _Optimizer:
             held = {name: state[key] for name, state in states.items()
                     if state is not None and key in state}
             steps.append((key, param, kernels.check_update(param, grad, held, key)))
+        hyper = self._hyper()
         for name in self._state_names:
             if getattr(self, name) is None:
                 setattr(self, name, {})
@@ -62,34 +73,39 @@ class _Optimizer:
             for key, param, _ in steps:
                 if key not in state:
                     state[key] = np.zeros_like(param)
-        self._start_update()
+        self._advance()
         for key, param, grad in steps:
-            self._step(param, grad, *(getattr(self, name)[key] for name in self._state_names))
+            kernels._checked_update(self._kernel, param, grad,
+                                    [getattr(self, name)[key] for name in self._state_names],
+                                    hyper)
         # A number cannot change in place: rebind it, as the book's `params[key] -= ...` does.
         for key, param, _ in steps:
             if key in numbers:
                 params[key] = float(param) if type(numbers[key]) in (int, float) else param[()]
 
-    def _start_update(self):
-        """Called once per update, after the checks passed, before the first step."""
-
-    def _step(self, param, grad, *states):
+    def _hyper(self):
         raise NotImplementedError
+
+    def _advance(self):
+        """Called once per update, after every check passed, before the first key is updated."""
 
 
 class SGD(_Optimizer):
     """param -= lr * grad."""
 
+    _kernel = "sgd_update"
+
     def __init__(self, lr=0.01):
         self.lr = lr
 
-    def _step(self, param, grad):
-        kernels.sgd_update(param, grad, self.lr)
+    def _hyper(self):
+        return (_real(self.lr, "lr"),)
 
 
 class Momentum(_Optimizer):
     """v = momentum*v - lr*grad; param += v."""
 
+    _kernel = "momentum_update"
     _state_names = ("v",)
 
     def __init__(self, lr=0.01, momentum=0.9):
@@ -97,14 +113,15 @@ class Momentum(_Optimizer):
         self.momentum = momentum
         self.v = None
 
-    def _step(self, param, grad, v):
-        kernels.momentum_update(param, grad, v, self.lr, self.momentum)
+    def _hyper(self):
+        return _real(self.lr, "lr"), _real(self.momentum, "momentum")
 
 
 class Nesterov(_Optimizer):
     """Nesterov's accelerated gradient in the JP order (param first, then v):
     param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
 
+    _kernel = "nesterov_update"
     _state_names = ("v",)
 
     def __init__(self, lr=0.01, momentum=0.9):
@@ -112,26 +129,28 @@ class Nesterov(_Optimizer):
         self.momentum = momentum
         self.v = None
 
-    def _step(self, param, grad, v):
-        kernels.nesterov_update(param, grad, v, self.lr, self.momentum)
+    def _hyper(self):
+        return _real(self.lr, "lr"), _real(self.momentum, "momentum")
 
 
 class AdaGrad(_Optimizer):
     """h += grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
 
+    _kernel = "adagrad_update"
     _state_names = ("h",)
 
     def __init__(self, lr=0.01):
         self.lr = lr
         self.h = None
 
-    def _step(self, param, grad, h):
-        kernels.adagrad_update(param, grad, h, self.lr)
+    def _hyper(self):
+        return (_real(self.lr, "lr"),)
 
 
 class RMSprop(_Optimizer):
     """h = decay_rate*h + (1-decay_rate)*grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
 
+    _kernel = "rmsprop_update"
     _state_names = ("h",)
 
     def __init__(self, lr=0.01, decay_rate=0.99):
@@ -139,8 +158,8 @@ class RMSprop(_Optimizer):
         self.decay_rate = decay_rate
         self.h = None
 
-    def _step(self, param, grad, h):
-        kernels.rmsprop_update(param, grad, h, self.lr, self.decay_rate)
+    def _hyper(self):
+        return _real(self.lr, "lr"), _real(self.decay_rate, "decay_rate")
 
 
 class Adam(_Optimizer):
@@ -148,6 +167,7 @@ class Adam(_Optimizer):
     lr_t = lr*sqrt(1-beta2**iter)/(1-beta1**iter); m += (1-beta1)*(grad-m);
     v += (1-beta2)*(grad**2-v); param -= lr_t*m / (sqrt(v) + 1e-7)."""
 
+    _kernel = "adam_update"
     _state_names = ("m", "v")
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
@@ -158,9 +178,18 @@ class Adam(_Optimizer):
         self.m = None
         self.v = None
 
-    def _start_update(self):
-        self.iter += 1
+    def _hyper(self):
+        # The step this update takes is iter + 1: `iter` itself advances only once every check
+        # has passed, so that a failed update leaves it as it was.
+        beta1, beta2 = _real(self.beta1, "beta1"), _real(self.beta2, "beta2")
+        step = self.iter + 1
+        try:
+            lr_t = self.lr * math.sqrt(1.0 - self.beta2 ** step) / (1.0 - self.beta1 ** step)
+        except (TypeError, ValueError, ZeroDivisionError) as exc:
+            raise ValueError(f"Adam's step size lr*sqrt(1-beta2**{step})/(1-beta1**{step}) "
+                             f"cannot be computed from lr={self.lr!r}, beta1={self.beta1!r}, "
+                             f"beta2={self.beta2!r}: {exc}") from None
+        return _real(lr_t, "lr"), beta1, beta2
 
-    def _step(self, param, grad, m, v):
-        lr_t = self.lr * math.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
-        kernels.adam_update(param, grad, m, v, lr_t, self.beta1, self.beta2)
+    def _advance(self):
+        self.iter += 1
