@@ -2,7 +2,7 @@
 
 FS_HOT void FS_FN(fs_relu_forward)(const real *x, fs_index n, real *out, uint8_t *mask)
 {
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
+#pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
     for (fs_index i = 0; i < n; ++i) {
         const int off = x[i] <= 0;
         mask[i] = (uint8_t)off;
@@ -12,16 +12,15 @@ FS_HOT void FS_FN(fs_relu_forward)(const real *x, fs_index n, real *out, uint8_t
 
 FS_HOT void FS_FN(fs_relu_backward)(real *dout, const uint8_t *mask, fs_index n)
 {
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
-    for (fs_index i = 0; i < n; ++i)
-        dout[i] = mask[i] ? (real)0 : dout[i];
+#pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
+    for (fs_index i = 0; i < n; ++i) dout[i] = mask[i] ? (real)0 : dout[i];
 }
 
 /* exp of a non-positive number never overflows: for x >= 0 use 1/(1+exp(-x)) (the book's
  * formula), for x < 0 the equal exp(x)/(1+exp(x)). NaN takes the first branch and stays NaN. */
 FS_HOT void FS_FN(fs_sigmoid_forward)(const real *x, fs_index n, real *out)
 {
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
+#pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
     for (fs_index i = 0; i < n; ++i) {
         const real v = x[i];
         const real e = FS_EXP(v < 0 ? v : -v);
@@ -31,7 +30,6 @@ FS_HOT void FS_FN(fs_sigmoid_forward)(const real *x, fs_index n, real *out)
 
 FS_HOT void FS_FN(fs_sigmoid_backward)(const real *dout, const real *out, fs_index n, real *dx)
 {
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
-    for (fs_index i = 0; i < n; ++i)
-        dx[i] = dout[i] * (1 - out[i]) * out[i];
+#pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)n, FS_GRAIN_STREAM))
+    for (fs_index i = 0; i < n; ++i) dx[i] = dout[i] * (1 - out[i]) * out[i];
 }

@@ -15,8 +15,8 @@ typedef struct {
 void fs_affine_forward_f32(const float *x, fs_matrix_layout lx, const float *w, fs_matrix_layout lw,
                            const float *b, fs_index n, fs_index d, fs_index m, float *out);
 void fs_affine_forward_f64(const double *x, fs_matrix_layout lx, const double *w,
-                           fs_matrix_layout lw, const double *b, fs_index n, fs_index d,
-                           fs_index m, double *out);
+                           fs_matrix_layout lw, const double *b, fs_index n, fs_index d, fs_index m,
+                           double *out);
 
 void fs_affine_backward_f32(const float *dout, fs_matrix_layout ldout, const float *x,
                             fs_matrix_layout lx, const float *w, fs_matrix_layout lw, fs_index n,

@@ -2,9 +2,7 @@
  * Every product is one GEMM whose transposition flags absorb the layouts: no transposed copies. */
 
 static inline enum CBLAS_TRANSPOSE FS_FN(blas_trans)(int trans, int transpose_again)
-{
-    return (trans ^ transpose_again) ? CblasTrans : CblasNoTrans;
-}
+{ return (trans ^ transpose_again) ? CblasTrans : CblasNoTrans; }
 
 void FS_FN(fs_affine_forward)(const real *x, fs_matrix_layout lx, const real *w,
                               fs_matrix_layout lw, const real *b, fs_index n, fs_index d,
@@ -13,8 +11,8 @@ void FS_FN(fs_affine_forward)(const real *x, fs_matrix_layout lx, const real *w,
     /* The bias goes in first, then GEMM adds x W on top (beta = 1): no second pass over out. */
     for (fs_index i = 0; i < n; ++i)
         for (fs_index j = 0; j < m; ++j) out[i * m + j] = b[j];
-    FS_FN(fs_gemm)(FS_FN(blas_trans)(lx.trans, 0), FS_FN(blas_trans)(lw.trans, 0), n, m, d,
-                   1, x, lx.ld, w, lw.ld, 1, out, m);
+    FS_FN(fs_gemm)(FS_FN(blas_trans)(lx.trans, 0), FS_FN(blas_trans)(lw.trans, 0), n, m, d, 1, x,
+                   lx.ld, w, lw.ld, 1, out, m);
 }
 
 void FS_FN(fs_affine_backward)(const real *dout, fs_matrix_layout ldout, const real *x,
@@ -22,11 +20,11 @@ void FS_FN(fs_affine_backward)(const real *dout, fs_matrix_layout ldout, const r
                                fs_index d, fs_index m, real *dx, real *dw, real *db)
 {
     /* dx (N, D) = dout W^T */
-    FS_FN(fs_gemm)(FS_FN(blas_trans)(ldout.trans, 0), FS_FN(blas_trans)(lw.trans, 1),
-                   n, d, m, 1, dout, ldout.ld, w, lw.ld, 0, dx, d);
+    FS_FN(fs_gemm)(FS_FN(blas_trans)(ldout.trans, 0), FS_FN(blas_trans)(lw.trans, 1), n, d, m, 1,
+                   dout, ldout.ld, w, lw.ld, 0, dx, d);
     /* dW (D, M) = x^T dout */
-    FS_FN(fs_gemm)(FS_FN(blas_trans)(lx.trans, 1), FS_FN(blas_trans)(ldout.trans, 0),
-                   d, m, n, 1, x, lx.ld, dout, ldout.ld, 0, dw, m);
+    FS_FN(fs_gemm)(FS_FN(blas_trans)(lx.trans, 1), FS_FN(blas_trans)(ldout.trans, 0), d, m, n, 1, x,
+                   lx.ld, dout, ldout.ld, 0, dw, m);
     /* db = column sums of dout, walking memory in its own order */
     if (!ldout.trans) {
         for (fs_index j = 0; j < m; ++j) db[j] = 0;

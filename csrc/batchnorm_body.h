@@ -6,15 +6,18 @@
 #endif
 
 FS_HOT static void FS_FN(bn_train_block)(const real *x, fs_index N, fs_index D, fs_index c0,
-                                         fs_index c1, const real *gamma, const real *beta,
-                                         real eps, real *out, real *mu, real *var, real *xc,
-                                         real *xn, real *std)
+                                         fs_index c1, const real *gamma, const real *beta, real eps,
+                                         real *out, real *mu, real *var, real *xc, real *xn,
+                                         real *std)
 {
     const real n = (real)N;
     for (fs_index c = c0; c < c1; ++c) mu[c] = 0;
     for (fs_index r = 0; r < N; ++r)
         for (fs_index c = c0; c < c1; ++c) mu[c] += x[r * D + c];
-    for (fs_index c = c0; c < c1; ++c) { mu[c] = mu[c] / n; var[c] = 0; }
+    for (fs_index c = c0; c < c1; ++c) {
+        mu[c] = mu[c] / n;
+        var[c] = 0;
+    }
     for (fs_index r = 0; r < N; ++r)
         for (fs_index c = c0; c < c1; ++c) {
             const real d = x[r * D + c] - mu[c];
@@ -34,11 +37,12 @@ FS_HOT static void FS_FN(bn_train_block)(const real *x, fs_index N, fs_index D, 
 }
 
 void FS_FN(fs_batchnorm_forward_train)(const real *x, fs_index N, fs_index D, const real *gamma,
-                                       const real *beta, double eps, real *out, real *mu,
-                                       real *var, real *xc, real *xn, real *std)
+                                       const real *beta, double eps, real *out, real *mu, real *var,
+                                       real *xc, real *xn, real *std)
 {
     const fs_index blocks = (D + FS_BN_BLOCK - 1) / FS_BN_BLOCK;
-    #pragma omp parallel for schedule(static) num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
     for (fs_index b = 0; b < blocks; ++b) {
         const fs_index c0 = b * FS_BN_BLOCK, c1 = c0 + FS_BN_BLOCK < D ? c0 + FS_BN_BLOCK : D;
         FS_FN(bn_train_block)(x, N, D, c0, c1, gamma, beta, (real)eps, out, mu, var, xc, xn, std);
@@ -47,14 +51,15 @@ void FS_FN(fs_batchnorm_forward_train)(const real *x, fs_index N, fs_index D, co
 
 FS_HOT static void FS_FN(bn_test_block)(const real *x, fs_index N, fs_index D, fs_index c0,
                                         fs_index c1, const real *gamma, const real *beta,
-                                        const real *running_mean, const real *running_var,
-                                        real eps, real *out)
+                                        const real *running_mean, const real *running_var, real eps,
+                                        real *out)
 {
     real scale[FS_BN_BLOCK];
     for (fs_index c = c0; c < c1; ++c) scale[c - c0] = FS_SQRT(running_var[c] + eps);
     for (fs_index r = 0; r < N; ++r)
         for (fs_index c = c0; c < c1; ++c)
-            out[r * D + c] = gamma[c] * ((x[r * D + c] - running_mean[c]) / scale[c - c0]) + beta[c];
+            out[r * D + c] =
+                gamma[c] * ((x[r * D + c] - running_mean[c]) / scale[c - c0]) + beta[c];
 }
 
 void FS_FN(fs_batchnorm_forward_test)(const real *x, fs_index N, fs_index D, const real *gamma,
@@ -62,7 +67,8 @@ void FS_FN(fs_batchnorm_forward_test)(const real *x, fs_index N, fs_index D, con
                                       const real *running_var, double eps, real *out)
 {
     const fs_index blocks = (D + FS_BN_BLOCK - 1) / FS_BN_BLOCK;
-    #pragma omp parallel for schedule(static) num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
     for (fs_index b = 0; b < blocks; ++b) {
         const fs_index c0 = b * FS_BN_BLOCK, c1 = c0 + FS_BN_BLOCK < D ? c0 + FS_BN_BLOCK : D;
         FS_FN(bn_test_block)(x, N, D, c0, c1, gamma, beta, running_mean, running_var, (real)eps,
@@ -72,8 +78,8 @@ void FS_FN(fs_batchnorm_forward_test)(const real *x, fs_index N, fs_index D, con
 
 FS_HOT static void FS_FN(bn_backward_block)(const real *dout, fs_index N, fs_index D, fs_index c0,
                                             fs_index c1, const real *gamma, const real *xc,
-                                            const real *xn, const real *std, real *dx,
-                                            real *dgamma, real *dbeta)
+                                            const real *xn, const real *std, real *dx, real *dgamma,
+                                            real *dbeta)
 {
     real var2[FS_BN_BLOCK], dstd[FS_BN_BLOCK], dvar[FS_BN_BLOCK], dmu[FS_BN_BLOCK];
     const fs_index w = c1 - c0;
@@ -112,7 +118,8 @@ void FS_FN(fs_batchnorm_backward)(const real *dout, fs_index N, fs_index D, cons
                                   real *dgamma, real *dbeta)
 {
     const fs_index blocks = (D + FS_BN_BLOCK - 1) / FS_BN_BLOCK;
-    #pragma omp parallel for schedule(static) num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(blocks > 1 ? fs_threads_for((double)(N * D), FS_GRAIN_BATCHNORM) : 1)
     for (fs_index b = 0; b < blocks; ++b) {
         const fs_index c0 = b * FS_BN_BLOCK, c1 = c0 + FS_BN_BLOCK < D ? c0 + FS_BN_BLOCK : D;
         FS_FN(bn_backward_block)(dout, N, D, c0, c1, gamma, xc, xn, std, dx, dgamma, dbeta);

@@ -18,8 +18,9 @@ static int conv_parts(fs_index batch, const fs_patch_geometry *g, fs_index filte
     const int max = fs_max_threads();
     if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch < 2) return 1;
     if (strategy == FS_CONV_AUTO) {
-        const double flops = 2.0 * (double)(batch * filters) * (double)(g->channels *
-                             g->kernel_h * g->kernel_w) * (double)(g->out_h * g->out_w);
+        const double flops = 2.0 * (double)(batch * filters) *
+                             (double)(g->channels * g->kernel_h * g->kernel_w) *
+                             (double)(g->out_h * g->out_w);
         if (batch < max) return 1;
         return fs_parts_for(flops, FS_GRAIN_GEMM_FLOPS);
     }

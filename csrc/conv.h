@@ -11,18 +11,18 @@
 /* How the images are spread over the cores; FS_CONV_AUTO picks by shape (see conv_body.h). */
 enum { FS_CONV_AUTO = 0, FS_CONV_IMAGES_PARALLEL = 1, FS_CONV_BLAS_PARALLEL = 2 };
 
-int fs_conv_forward_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
-                        const float *w, const float *b, fs_index filters, float *out, int strategy);
+int fs_conv_forward_f32(const float *x, fs_index batch, const fs_patch_geometry *g, const float *w,
+                        const float *b, fs_index filters, float *out, int strategy);
 int fs_conv_forward_f64(const double *x, fs_index batch, const fs_patch_geometry *g,
                         const double *w, const double *b, fs_index filters, double *out,
                         int strategy);
 
 /* dx may be NULL (gradient of the input not wanted); dw and db are overwritten. */
 int fs_conv_backward_f32(const float *dout, const float *x, fs_index batch,
-                         const fs_patch_geometry *g, const float *w, fs_index filters,
-                         float *dx, float *dw, float *db, int strategy);
+                         const fs_patch_geometry *g, const float *w, fs_index filters, float *dx,
+                         float *dw, float *db, int strategy);
 int fs_conv_backward_f64(const double *dout, const double *x, fs_index batch,
-                         const fs_patch_geometry *g, const double *w, fs_index filters,
-                         double *dx, double *dw, double *db, int strategy);
+                         const fs_patch_geometry *g, const double *w, fs_index filters, double *dx,
+                         double *dw, double *db, int strategy);
 
 #endif

@@ -23,8 +23,8 @@ static void FS_FN(conv_forward_image)(const real *x_n, const fs_patch_geometry *
         for (fs_index i = 0; i < ohw; ++i) row[i] = bias;
     }
     FS_FN(fs_im2col_cols)(x_n, g, col);
-    FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)filters, (int)ohw, (int)ck,
-            1, w, (int)ck, col, (int)ohw, 1, out_n, (int)ohw);
+    FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)filters, (int)ohw, (int)ck, 1, w, (int)ck, col,
+                   (int)ohw, 1, out_n, (int)ohw);
 }
 
 /* dw_t (CK x FN) += col_n x dout_n^T, db += row sums of dout_n, dx_n = col2im(W^T x dout_n). */
@@ -35,8 +35,8 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
     const fs_index ohw = g->out_h * g->out_w;
     const fs_index ck = g->channels * g->kernel_h * g->kernel_w;
     FS_FN(fs_im2col_cols)(x_n, g, col);
-    FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)ck, (int)filters, (int)ohw,
-            1, col, (int)ohw, dout_n, (int)ohw, 1, dw_t, (int)filters);
+    FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)ck, (int)filters, (int)ohw, 1, col, (int)ohw,
+                   dout_n, (int)ohw, 1, dw_t, (int)filters);
     for (fs_index f = 0; f < filters; ++f) {
         const real *row = dout_n + f * ohw;
         double sum = 0;
@@ -44,8 +44,8 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
         db[f] += sum;
     }
     if (dx_n) {
-        FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)ck, (int)ohw, (int)filters,
-                1, w, (int)ck, dout_n, (int)ohw, 0, dcol, (int)ohw);
+        FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)ck, (int)ohw, (int)filters, 1, w, (int)ck,
+                       dout_n, (int)ohw, 0, dcol, (int)ohw);
         FS_FN(fs_col2im_cols)(dcol, g, dx_n);
     }
 }
@@ -80,17 +80,17 @@ static void FS_FN(shift_pad_image)(const real *x_n, const fs_shift_geometry *s, 
                    (size_t)s->W * sizeof(real));
 }
 
-static void FS_FN(shift_forward_image)(const real *x_n, const fs_shift_geometry *s,
-                                       const real *wk, const real *b, fs_index filters, real *xp,
-                                       real *acc, real *out_n)
+static void FS_FN(shift_forward_image)(const real *x_n, const fs_shift_geometry *s, const real *wk,
+                                       const real *b, fs_index filters, real *xp, real *acc,
+                                       real *out_n)
 {
     FS_FN(shift_pad_image)(x_n, s, xp);
     for (fs_index ky = 0; ky < s->kh; ++ky)
         for (fs_index kx = 0; kx < s->kw; ++kx) {
             const fs_index t = ky * s->kw + kx;
-            FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)filters, (int)s->n, (int)s->C,
-                    1, wk + t * filters * s->C, (int)s->C, xp + ky * s->Wp + kx, (int)s->plane,
-                    t ? 1 : 0, acc, (int)s->n);
+            FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)filters, (int)s->n, (int)s->C, 1,
+                           wk + t * filters * s->C, (int)s->C, xp + ky * s->Wp + kx, (int)s->plane,
+                           t ? 1 : 0, acc, (int)s->n);
         }
     for (fs_index f = 0; f < filters; ++f)
         for (fs_index oy = 0; oy < s->oh; ++oy) {
@@ -103,8 +103,8 @@ static void FS_FN(shift_forward_image)(const real *x_n, const fs_shift_geometry 
 
 static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
                                         const fs_shift_geometry *s, const real *wk,
-                                        fs_index filters, real *xp, real *dp, real *dxp,
-                                        real *dx_n, real *dwk, double *db)
+                                        fs_index filters, real *xp, real *dp, real *dxp, real *dx_n,
+                                        real *dwk, double *db)
 {
     FS_FN(shift_pad_image)(x_n, s, xp);
     for (fs_index f = 0; f < filters; ++f) {
@@ -124,13 +124,13 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
     for (fs_index ky = 0; ky < s->kh; ++ky)
         for (fs_index kx = 0; kx < s->kw; ++kx) {
             const fs_index t = ky * s->kw + kx, off = ky * s->Wp + kx;
-            FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)filters, (int)s->C, (int)s->n,
-                    1, dp, (int)s->n, xp + off, (int)s->plane, 1, dwk + t * filters * s->C,
-                    (int)s->C);
+            FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)filters, (int)s->C, (int)s->n, 1, dp,
+                           (int)s->n, xp + off, (int)s->plane, 1, dwk + t * filters * s->C,
+                           (int)s->C);
             if (dx_n)
-                FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)s->C, (int)s->n,
-                        (int)filters, 1, wk + t * filters * s->C, (int)s->C, dp, (int)s->n, 1,
-                        dxp + off, (int)s->plane);
+                FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)s->C, (int)s->n, (int)filters, 1,
+                               wk + t * filters * s->C, (int)s->C, dp, (int)s->n, 1, dxp + off,
+                               (int)s->plane);
         }
     if (dx_n)
         for (fs_index c = 0; c < s->C; ++c)
@@ -194,11 +194,13 @@ static void FS_FN(conv_run)(const FS_FN(conv_job) *j, int parts, int team, real 
                             real *dw_parts, double *db_parts)
 {
     if (parts == 1) {
-        if (j->dout) FS_FN(conv_backward_part)(j, 0, j->batch, scratch, dw_parts, db_parts);
-        else FS_FN(conv_forward_part)(j, 0, j->batch, scratch);
+        if (j->dout)
+            FS_FN(conv_backward_part)(j, 0, j->batch, scratch, dw_parts, db_parts);
+        else
+            FS_FN(conv_forward_part)(j, 0, j->batch, scratch);
         return;
     }
-    #pragma omp parallel for schedule(static) num_threads(team)
+#pragma omp parallel for schedule(static) num_threads(team)
     for (int p = 0; p < parts; ++p) {
         const fs_index n0 = j->batch * p / parts, n1 = j->batch * (p + 1) / parts;
         real *mine = scratch + omp_get_thread_num() * j->scratch_size;
@@ -210,9 +212,8 @@ static void FS_FN(conv_run)(const FS_FN(conv_job) *j, int parts, int team, real 
     }
 }
 
-static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch,
-                                          const fs_patch_geometry *g, const real *w,
-                                          const real *b, fs_index filters)
+static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                                          const real *w, const real *b, fs_index filters)
 {
     FS_FN(conv_job) j;
     memset(&j, 0, sizeof j);
@@ -225,8 +226,8 @@ static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch,
     return j;
 }
 
-int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g,
-                           const real *w, const real *b, fs_index filters, real *out, int strategy)
+int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, const real *w,
+                           const real *b, fs_index filters, real *out, int strategy)
 {
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, b, filters);
     j.out = out;
@@ -249,8 +250,8 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
 }
 
 int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
-                            const fs_patch_geometry *g, const real *w, fs_index filters,
-                            real *dx, real *dw, real *db, int strategy)
+                            const fs_patch_geometry *g, const real *w, fs_index filters, real *dx,
+                            real *dw, real *db, int strategy)
 {
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, NULL, filters);
     j.dout = dout, j.dx = dx;

@@ -11,7 +11,8 @@ typedef int64_t fs_index;
 
 /* Hot loops get AVX-512 and AVX2+FMA clones chosen at load time; the default clone keeps the
  * library running on any x86-64 CPU. Elsewhere (or under sanitizers) it is a no-op. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
 #define FS_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FS_HOT

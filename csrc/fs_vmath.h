@@ -6,7 +6,7 @@
 #ifndef FS_VMATH_H
 #define FS_VMATH_H
 #include <math.h>
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) && \
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) &&       \
     !defined(__FAST_MATH__)
 __attribute__((simd("notinbranch"))) float expf(float);
 __attribute__((simd("notinbranch"))) double exp(double);

@@ -14,12 +14,12 @@
 #include <cblas.h>
 #include "fs_common.h"
 
-void fs_gemm_f32(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m,
-                 fs_index n, fs_index k, float alpha, const float *a, fs_index lda,
-                 const float *b, fs_index ldb, float beta, float *c, fs_index ldc);
-void fs_gemm_f64(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m,
-                 fs_index n, fs_index k, double alpha, const double *a, fs_index lda,
-                 const double *b, fs_index ldb, double beta, double *c, fs_index ldc);
+void fs_gemm_f32(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m, fs_index n,
+                 fs_index k, float alpha, const float *a, fs_index lda, const float *b,
+                 fs_index ldb, float beta, float *c, fs_index ldc);
+void fs_gemm_f64(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m, fs_index n,
+                 fs_index k, double alpha, const double *a, fs_index lda, const double *b,
+                 fs_index ldb, double beta, double *c, fs_index ldc);
 
 /* Pin OpenBLAS to one thread (its pool stays unused); called once when the library loads, and
  * again by every product whose caller finds someone changed it (threadpoolctl can). */

@@ -1,19 +1,20 @@
 /* The split GEMM for one element type; included twice by gemm.c through fs_instantiate.h. */
 
 void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m,
-                    fs_index n, fs_index k, real alpha, const real *a, fs_index lda,
-                    const real *b, fs_index ldb, real beta, real *c, fs_index ldc)
+                    fs_index n, fs_index k, real alpha, const real *a, fs_index lda, const real *b,
+                    fs_index ldb, real beta, real *c, fs_index ldc)
 {
-    const int parts = m >= 2 * FS_GEMM_MIN_ROWS
-                          ? fs_parts_for(2.0 * (double)m * (double)n * (double)k, FS_GRAIN_GEMM_FLOPS)
-                          : 1;
+    const int parts =
+        m >= 2 * FS_GEMM_MIN_ROWS
+            ? fs_parts_for(2.0 * (double)m * (double)n * (double)k, FS_GRAIN_GEMM_FLOPS)
+            : 1;
     fs_blas_single_threaded();
     if (parts == 1) {
         FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
                 (int)ldb, beta, c, (int)ldc);
         return;
     }
-    #pragma omp parallel for schedule(static) num_threads(fs_team_for(parts))
+#pragma omp parallel for schedule(static) num_threads(fs_team_for(parts))
     for (int p = 0; p < parts; ++p) {
         const fs_index r0 = m * p / parts, r1 = m * (p + 1) / parts;
         /* Rows r0.. of op(A): rows of A, or columns of A when it is transposed. */

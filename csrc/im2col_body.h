@@ -62,7 +62,7 @@ FS_HOT void FS_FN(fs_col2im_cols)(const real *col, const fs_patch_geometry *g, r
 
 /* The book's layout: one row per output position, so a row gathers C*FH*FW values. */
 FS_HOT static void FS_FN(im2col_rows_line)(const real *x_image, const fs_patch_geometry *g,
-                                             fs_index oy, real *row_start)
+                                           fs_index oy, real *row_start)
 {
     const fs_index H = g->height, W = g->width, kh = g->kernel_h, kw = g->kernel_w;
     const fs_index patch = g->channels * kh * kw;
@@ -75,7 +75,8 @@ FS_HOT static void FS_FN(im2col_rows_line)(const real *x_image, const fs_patch_g
                 const int row_inside = iy >= 0 && iy < H;
                 for (fs_index kx = 0; kx < kw; ++kx) {
                     const fs_index ix = ox * g->stride - g->pad + kx;
-                    dst[kx] = (row_inside && ix >= 0 && ix < W) ? x_image[(c * H + iy) * W + ix] : 0;
+                    dst[kx] =
+                        (row_inside && ix >= 0 && ix < W) ? x_image[(c * H + iy) * W + ix] : 0;
                 }
             }
         }
@@ -87,15 +88,16 @@ void FS_FN(fs_im2col_rows)(const real *x, fs_index batch, const fs_patch_geometr
     const fs_index image = g->channels * g->height * g->width;
     const fs_index patch = g->channels * g->kernel_h * g->kernel_w;
     const fs_index lines = batch * g->out_h;
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)(lines * g->out_w * patch), FS_GRAIN_COPY))
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(fs_threads_for((double)(lines * g->out_w * patch), FS_GRAIN_COPY))
     for (fs_index line = 0; line < lines; ++line) {
         const fs_index n = line / g->out_h, oy = line % g->out_h;
         FS_FN(im2col_rows_line)(x + n * image, g, oy, col + line * g->out_w * patch);
     }
 }
 
-FS_HOT static void FS_FN(col2im_rows_plane)(const real *col, const fs_patch_geometry *g,
-                                              fs_index n, fs_index c, real *plane)
+FS_HOT static void FS_FN(col2im_rows_plane)(const real *col, const fs_patch_geometry *g, fs_index n,
+                                            fs_index c, real *plane)
 {
     const fs_index H = g->height, W = g->width, kh = g->kernel_h, kw = g->kernel_w;
     const fs_index patch = g->channels * kh * kw;
@@ -119,7 +121,7 @@ void FS_FN(fs_col2im_rows)(const real *col, fs_index batch, const fs_patch_geome
 {
     const fs_index planes = batch * g->channels, plane = g->height * g->width;
     const fs_index work = batch * g->out_h * g->out_w * g->channels * g->kernel_h * g->kernel_w;
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
+#pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
     for (fs_index p = 0; p < planes; ++p)
         FS_FN(col2im_rows_plane)(col, g, p / g->channels, p % g->channels, img + p * plane);
 }

@@ -31,7 +31,7 @@ void fs_rmsprop_update_f64(double *p, const double *g, double *h, fs_index n, do
                            double decay_rate);
 void fs_adam_update_f32(float *p, const float *g, float *m, float *v, fs_index n, double lr_t,
                         double beta1, double beta2);
-void fs_adam_update_f64(double *p, const double *g, double *m, double *v, fs_index n,
-                        double lr_t, double beta1, double beta2);
+void fs_adam_update_f64(double *p, const double *g, double *m, double *v, fs_index n, double lr_t,
+                        double beta1, double beta2);
 
 #endif

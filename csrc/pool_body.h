@@ -56,15 +56,15 @@ int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometr
     int failed = 0;
     const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
     const fs_index work = batch * C * out_plane * g->kernel_h * g->kernel_w;
-    #pragma omp parallel num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
+#pragma omp parallel num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
     {
         real *best = malloc((size_t)g->out_w * sizeof(real));
         int32_t *best_k = malloc((size_t)g->out_w * sizeof(int32_t));
         if (!best || !best_k) {
-            #pragma omp atomic write
+#pragma omp atomic write
             failed = 1;
         }
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (fs_index p = 0; p < batch * C; ++p) {
             const fs_index n = p / C, c = p % C;
             if (best && best_k)
@@ -105,15 +105,15 @@ fs_index FS_FN(fs_pool_backward)(const real *dout, const int64_t *arg_max, fs_in
 {
     const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
     fs_index bad = -1;
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)(batch * C * out_plane), FS_GRAIN_COPY))
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(fs_threads_for((double)(batch * C * out_plane), FS_GRAIN_COPY))
     for (fs_index p = 0; p < batch * C; ++p) {
         const fs_index n = p / C, c = p % C;
         const fs_index offset = n * out_plane * C + c;
-        const fs_index bad_here = FS_FN(pool_backward_plane)(dout + p * out_plane,
-                                                             arg_max + offset, g, C,
-                                                             dx + p * plane);
+        const fs_index bad_here = FS_FN(pool_backward_plane)(dout + p * out_plane, arg_max + offset,
+                                                             g, C, dx + p * plane);
         if (bad_here >= 0) {
-            #pragma omp atomic write
+#pragma omp atomic write
             bad = offset + bad_here;
         }
     }

@@ -6,7 +6,8 @@
 
 /* Runs when the library loads: OpenBLAS stays on one thread for good, the OpenMP pool does all
  * the threading (gemm.h says why). */
-__attribute__((constructor)) static void pin_blas_to_one_thread(void) { fs_blas_single_threaded(); }
+__attribute__((constructor)) static void pin_blas_to_one_thread(void)
+{ fs_blas_single_threaded(); }
 
 void fs_set_num_threads(int n)
 {
@@ -15,11 +16,16 @@ void fs_set_num_threads(int n)
     fs_blas_single_threaded();
 }
 
-int fs_get_omp_threads(void) { return omp_get_max_threads(); }
-int fs_get_blas_threads(void) { return scipy_openblas_get_num_threads(); }
-const char *fs_blas_config(void) { return scipy_openblas_get_config(); }
-const char *fs_blas_corename(void) { return scipy_openblas_get_corename(); }
-int fs_omp_version(void) { return _OPENMP; }
+int fs_get_omp_threads(void)
+{ return omp_get_max_threads(); }
+int fs_get_blas_threads(void)
+{ return scipy_openblas_get_num_threads(); }
+const char *fs_blas_config(void)
+{ return scipy_openblas_get_config(); }
+const char *fs_blas_corename(void)
+{ return scipy_openblas_get_corename(); }
+int fs_omp_version(void)
+{ return _OPENMP; }
 
 int fs_cpu_simd_levels(void)
 {

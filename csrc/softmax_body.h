@@ -15,7 +15,8 @@ FS_HOT static void FS_FN(softmax_row)(const real *x, fs_index cols, real *y)
             lane_max[k] = (v > lane_max[k] || v != v) ? v : lane_max[k];
         }
     real m = lane_max[0];
-    for (int k = 1; k < 8; ++k) m = (lane_max[k] > m || lane_max[k] != lane_max[k]) ? lane_max[k] : m;
+    for (int k = 1; k < 8; ++k)
+        m = (lane_max[k] > m || lane_max[k] != lane_max[k]) ? lane_max[k] : m;
     for (; j < cols; ++j) m = (x[j] > m || x[j] != x[j]) ? x[j] : m;
 
     for (j = 0; j < cols; ++j) y[j] = FS_EXP(x[j] - m);  /* vectorised (fs_vmath.h) */
@@ -31,9 +32,9 @@ FS_HOT static void FS_FN(softmax_row)(const real *x, fs_index cols, real *y)
 
 void FS_FN(fs_softmax)(const real *x, fs_index rows, fs_index cols, real *y)
 {
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)(rows * cols), FS_GRAIN_SOFTMAX))
-    for (fs_index r = 0; r < rows; ++r)
-        FS_FN(softmax_row)(x + r * cols, cols, y + r * cols);
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(fs_threads_for((double)(rows * cols), FS_GRAIN_SOFTMAX))
+    for (fs_index r = 0; r < rows; ++r) FS_FN(softmax_row)(x + r * cols, cols, y + r * cols);
 }
 
 /* The loss sum runs serially in row order after the parallel softmax, so it does not depend on
@@ -43,8 +44,7 @@ real FS_FN(fs_softmax_loss_forward)(const real *x, const int64_t *labels, fs_ind
 {
     FS_FN(fs_softmax)(x, rows, cols, y);
     double sum = 0;
-    for (fs_index r = 0; r < rows; ++r)
-        sum += FS_LOG(y[r * cols + labels[r]] + (real)1e-7);
+    for (fs_index r = 0; r < rows; ++r) sum += FS_LOG(y[r * cols + labels[r]] + (real)1e-7);
     return (real)(-sum) / (real)rows;
 }
 
@@ -52,7 +52,8 @@ FS_HOT void FS_FN(fs_softmax_loss_backward)(const real *y, const int64_t *labels
                                             fs_index cols, real *dx)
 {
     const real n = (real)rows;
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)(rows * cols), FS_GRAIN_SOFTMAX))
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(fs_threads_for((double)(rows * cols), FS_GRAIN_SOFTMAX))
     for (fs_index r = 0; r < rows; ++r) {
         const real *yr = y + r * cols;
         real *dr = dx + r * cols;
@@ -66,6 +67,7 @@ FS_HOT void FS_FN(fs_softmax_loss_backward_onehot)(const real *y, const real *t,
 {
     const real n = (real)rows;
     const fs_index size = rows * cols;
-    #pragma omp parallel for schedule(static) num_threads(fs_threads_for((double)size, FS_GRAIN_SOFTMAX))
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(fs_threads_for((double)size, FS_GRAIN_SOFTMAX))
     for (fs_index i = 0; i < size; ++i) dx[i] = (y[i] - t[i]) / n;
 }

@@ -45,7 +45,9 @@ static struct {
     int usable;         /* /proc/stat was readable at start-up */
     int have_previous;  /* `previous` holds a sample to measure a window from */
     double window_start;
-    struct { double wall, own_cpu, busy_seconds; } previous;
+    struct {
+        double wall, own_cpu, busy_seconds;
+    } previous;
 } state;
 
 static double clock_seconds(clockid_t clock)
@@ -134,8 +136,8 @@ static void measure(double wall)
     const double own = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
     if (state.have_previous && wall - state.previous.wall > 0) {
         const double elapsed = wall - state.previous.wall;
-        double load = ((busy - state.previous.busy_seconds) - (own - state.previous.own_cpu)) /
-                      elapsed;
+        double load =
+            ((busy - state.previous.busy_seconds) - (own - state.previous.own_cpu)) / elapsed;
         if (load < 0) load = 0;
         atomic_store(&foreign_load, load);
         atomic_store(&free_cores, free_cores_from(load));
@@ -168,7 +170,8 @@ int fs_free_cores(void)
 
 /* The fork handler must be in place before the first fork, not only once a kernel has asked
  * for the load. */
-__attribute__((constructor)) static void setup_at_load(void) { pthread_once(&setup_once, setup); }
+__attribute__((constructor)) static void setup_at_load(void)
+{ pthread_once(&setup_once, setup); }
 
 int fs_max_threads(void)
 {
@@ -178,7 +181,8 @@ int fs_max_threads(void)
     return omp_get_max_threads();
 }
 
-int fs_in_forked_child(void) { return atomic_load(&forked_child); }
+int fs_in_forked_child(void)
+{ return atomic_load(&forked_child); }
 
 int fs_parts_for(double work, double grain)
 {
@@ -195,10 +199,13 @@ int fs_team_for(int parts)
     return parts < free ? parts : free;
 }
 
-int fs_threads_for(double work, double grain) { return fs_team_for(fs_parts_for(work, grain)); }
+int fs_threads_for(double work, double grain)
+{ return fs_team_for(fs_parts_for(work, grain)); }
 
-void fs_set_adaptive_threads(int on) { atomic_store(&adaptive, on ? 1 : 0); }
-int fs_get_adaptive_threads(void) { return atomic_load(&adaptive); }
+void fs_set_adaptive_threads(int on)
+{ atomic_store(&adaptive, on ? 1 : 0); }
+int fs_get_adaptive_threads(void)
+{ return atomic_load(&adaptive); }
 
 double fs_foreign_load(void)
 {
