@@ -4,6 +4,7 @@ GEMMs; 'blas': one image at a time, multi-threaded GEMM). Prints medians in ms.
 
     python benchmarks/bench_conv_kernels.py [--repeats 15] [--dtype float32,float64]
 """
+
 import argparse
 import os
 import platform
@@ -11,7 +12,6 @@ import time
 
 import numpy as np
 
-import fastscratch
 from fastscratch import _native as nat
 from fastscratch import reference as ref
 
@@ -49,15 +49,19 @@ def conv_cases(dtype, rng):
             o, c = ref.conv_forward(x, W, b, stride, pad)
             ref.conv_backward(dout, x, W, c, stride, pad)
 
-        row = {"reference fwd": lambda: ref.conv_forward(x, W, b, stride, pad),
-               "reference fwd+bwd": ref_fb}
+        row = {
+            "reference fwd": lambda: ref.conv_forward(x, W, b, stride, pad),
+            "reference fwd+bwd": ref_fb,
+        }
         for how in ("auto", "images", "blas"):
+
             def fwd(how=how):
                 return nat.conv_forward(x, W, b, stride, pad, threading=how)
 
             def fb(how=how):
                 o, c = nat.conv_forward(x, W, b, stride, pad, threading=how)
                 nat.conv_backward(dout, x, W, c, stride, pad, threading=how)
+
             row[f"native/{how} fwd"] = fwd
             row[f"native/{how} fwd+bwd"] = fb
         yield f"conv {name} {xs}x{ws} pad {pad}", row
@@ -72,7 +76,8 @@ def pool_affine_cases(dtype, rng):
     for label, mod in (("reference", ref), ("native", nat)):
         rows[f"{label} fwd"] = lambda mod=mod, x=x: mod.pool_forward(x, ph, pw, stride, pad)
         rows[f"{label} fwd+bwd"] = lambda mod=mod, x=x, dout=dout: mod.pool_backward(
-            dout, mod.pool_forward(x, ph, pw, stride, pad)[1], xs, ph, pw, stride, pad)
+            dout, mod.pool_forward(x, ph, pw, stride, pad)[1], xs, ph, pw, stride, pad
+        )
     yield f"pool {ph}x{pw}/{stride} on {xs}", rows
     x = rng.standard_normal(AFFINE[0]).astype(dtype)
     W = rng.standard_normal(AFFINE[1]).astype(dtype)
@@ -81,8 +86,10 @@ def pool_affine_cases(dtype, rng):
     rows = {}
     for label, mod in (("reference", ref), ("native", nat)):
         rows[f"{label} fwd"] = lambda mod=mod: mod.affine_forward(x, W, b)
-        rows[f"{label} fwd+bwd"] = lambda mod=mod: (mod.affine_forward(x, W, b),
-                                                     mod.affine_backward(dout, x, W))
+        rows[f"{label} fwd+bwd"] = lambda mod=mod: (
+            mod.affine_forward(x, W, b),
+            mod.affine_backward(dout, x, W),
+        )
     yield f"affine {AFFINE[0]}x{AFFINE[1]}", rows
 
 
@@ -91,9 +98,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--dtype", default="float32,float64")
     args = parser.parse_args()
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"OMP threads {nat.get_omp_threads()}, BLAS threads {nat.get_blas_threads()} "
-          f"({nat.blas_corename()}); medians of {args.repeats} in ms")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"OMP threads {nat.get_omp_threads()}, BLAS threads {nat.get_blas_threads()} "
+        f"({nat.blas_corename()}); medians of {args.repeats} in ms"
+    )
     rng = np.random.default_rng(0)
     for dtype in args.dtype.split(","):
         print(f"\n## {dtype}")

@@ -4,6 +4,7 @@ ratios from one run. Results: docs/performance-elementwise.md.
 
     python benchmarks/bench_elementwise.py
 """
+
 import platform
 import timeit
 
@@ -79,22 +80,21 @@ def layer_cases(shape, dtype, rng):
 def main():
     rng = np.random.default_rng(0)
     rows = []  # (name, reference µs, native µs)
-    for make_cases, shapes in ((optimizer_cases, OPTIMIZER_SHAPES),
-                               (layer_cases, LAYER_SHAPES)):
+    for make_cases, shapes in ((optimizer_cases, OPTIMIZER_SHAPES), (layer_cases, LAYER_SHAPES)):
         for shape, number in shapes:
             for dtype in DTYPES:
                 for name, call in make_cases(shape, dtype, rng):
                     native_us = median_us(lambda: call(native), number)
                     reference_us = median_us(lambda: call(reference), number)
-                    rows.append((f"{name} {shape} {np.dtype(dtype).name}", reference_us,
-                                 native_us))
+                    rows.append((f"{name} {shape} {np.dtype(dtype).name}", reference_us, native_us))
 
     print(f"machine: {platform.processor() or platform.machine()}, numpy {np.__version__}")
     print("| kernel | NumPy (µs) | native (µs) | speed-up |")
     print("|---|---:|---:|---:|")
     for name, reference_us, native_us in rows:
-        print(f"| {name} | {reference_us:.1f} | {native_us:.1f} | "
-              f"{reference_us / native_us:.2f}x |")
+        print(
+            f"| {name} | {reference_us:.1f} | {native_us:.1f} | {reference_us / native_us:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

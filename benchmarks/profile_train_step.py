@@ -5,6 +5,7 @@ DeepConvNet on the native backend, plus the whole step's median and minimum, in 
 
 On a shared machine compare runs by ratios taken in the same session, and repeat them.
 """
+
 import argparse
 import time
 
@@ -43,8 +44,10 @@ def main():
         start = time.perf_counter()
         step()
         steps.append(time.perf_counter() - start)
-    print(f"{args.net} {dt.name} step median {np.median(steps) * 1e3:.2f} ms  "
-          f"min {min(steps) * 1e3:.2f}")
+    print(
+        f"{args.net} {dt.name} step median {np.median(steps) * 1e3:.2f} ms  "
+        f"min {min(steps) * 1e3:.2f}"
+    )
 
     times = {}
     for _ in range(10):
@@ -63,7 +66,8 @@ def main():
             start = time.perf_counter()
             dout = layer.backward(dout)
             times.setdefault((f"{i:2d} {type(layer).__name__}", "b"), []).append(
-                time.perf_counter() - start)
+                time.perf_counter() - start
+            )
     grads = net.gradient(x, t)
     updates = []
     for _ in range(10):

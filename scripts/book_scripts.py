@@ -17,6 +17,7 @@ fastscratch's calls `python -m fastscratch run [--nets] SCRIPT` in-process. The 
 are shortened by the textual EDITS below, applied to the temporary copy before either side runs.
 See docs/book-scripts.md. Standard library only.
 """
+
 import argparse
 import gzip
 import io
@@ -40,41 +41,89 @@ DEFAULT_TIMEOUT = 600.0
 # The long trainings, shortened identically on both sides: (script, old text, new text, why).
 # `old` must occur in the script; a missing one is reported in the header and not applied.
 EDITS = [
-    ("ch04/train_neuralnet.py", "iters_num = 10000", "iters_num = 1000",
-     "10,000 SGD steps -> 1,000"),
-    ("ch05/train_neuralnet.py", "iters_num = 10000", "iters_num = 1000",
-     "10,000 SGD steps -> 1,000"),
-    ("ch06/batch_norm_test.py", "max_epochs = 20", "max_epochs = 5",
-     "16 weight scales x 20 epochs -> x 5 epochs"),
-    ("ch06/hyperparameter_optimization.py", "optimization_trial = 100",
-     "optimization_trial = 5", "100 random trials -> 5"),
-    ("ch06/optimizer_compare_mnist.py", "max_iterations = 2000", "max_iterations = 500",
-     "2,000 steps x 4 optimizers -> 500"),
-    ("ch06/weight_init_compare.py", "max_iterations = 2000", "max_iterations = 500",
-     "2,000 steps x 3 initialisations -> 500"),
+    (
+        "ch04/train_neuralnet.py",
+        "iters_num = 10000",
+        "iters_num = 1000",
+        "10,000 SGD steps -> 1,000",
+    ),
+    (
+        "ch05/train_neuralnet.py",
+        "iters_num = 10000",
+        "iters_num = 1000",
+        "10,000 SGD steps -> 1,000",
+    ),
+    (
+        "ch06/batch_norm_test.py",
+        "max_epochs = 20",
+        "max_epochs = 5",
+        "16 weight scales x 20 epochs -> x 5 epochs",
+    ),
+    (
+        "ch06/hyperparameter_optimization.py",
+        "optimization_trial = 100",
+        "optimization_trial = 5",
+        "100 random trials -> 5",
+    ),
+    (
+        "ch06/optimizer_compare_mnist.py",
+        "max_iterations = 2000",
+        "max_iterations = 500",
+        "2,000 steps x 4 optimizers -> 500",
+    ),
+    (
+        "ch06/weight_init_compare.py",
+        "max_iterations = 2000",
+        "max_iterations = 500",
+        "2,000 steps x 3 initialisations -> 500",
+    ),
     ("ch06/overfit_dropout.py", "epochs=301", "epochs=31", "301 epochs -> 31"),
-    ("ch06/overfit_weight_decay.py", "max_epochs = 201", "max_epochs = 21",
-     "201 epochs -> 21"),
+    ("ch06/overfit_weight_decay.py", "max_epochs = 201", "max_epochs = 21", "201 epochs -> 21"),
     ("ch07/train_convnet.py", "max_epochs = 20", "max_epochs = 2", "20 epochs -> 2"),
-    ("ch07/train_convnet.py", "#x_train, t_train = x_train[:5000], t_train[:5000]",
-     "x_train, t_train = x_train[:5000], t_train[:5000]",
-     "the book's own commented-out reduction, enabled: 5,000 training images"),
-    ("ch07/train_convnet.py", "#x_test, t_test = x_test[:1000], t_test[:1000]",
-     "x_test, t_test = x_test[:1000], t_test[:1000]",
-     "the book's own commented-out reduction, enabled: 1,000 test images"),
+    (
+        "ch07/train_convnet.py",
+        "#x_train, t_train = x_train[:5000], t_train[:5000]",
+        "x_train, t_train = x_train[:5000], t_train[:5000]",
+        "the book's own commented-out reduction, enabled: 5,000 training images",
+    ),
+    (
+        "ch07/train_convnet.py",
+        "#x_test, t_test = x_test[:1000], t_test[:1000]",
+        "x_test, t_test = x_test[:1000], t_test[:1000]",
+        "the book's own commented-out reduction, enabled: 1,000 test images",
+    ),
     ("ch08/train_deepnet.py", "epochs=20", "epochs=1", "20 epochs -> 1"),
-    ("ch08/train_deepnet.py", "network = DeepConvNet()",
-     "x_train, t_train = x_train[:500], t_train[:500]; "
-     "x_test, t_test = x_test[:500], t_test[:500]\nnetwork = DeepConvNet()",
-     "a line added before the net is built: 500 training and 500 test images"),
-    ("ch08/misclassified_mnist.py", "#sampled = 1000", "sampled = 1000",
-     "the book's own commented-out sampling, enabled: 1,000 test images"),
-    ("ch08/misclassified_mnist.py", "#x_test = x_test[:sampled]", "x_test = x_test[:sampled]",
-     "(same)"),
-    ("ch08/misclassified_mnist.py", "#t_test = t_test[:sampled]", "t_test = t_test[:sampled]",
-     "(same)"),
-    ("ch08/half_float_network.py", "sampled = 10000", "sampled = 1000",
-     "10,000 test images -> 1,000"),
+    (
+        "ch08/train_deepnet.py",
+        "network = DeepConvNet()",
+        "x_train, t_train = x_train[:500], t_train[:500]; "
+        "x_test, t_test = x_test[:500], t_test[:500]\nnetwork = DeepConvNet()",
+        "a line added before the net is built: 500 training and 500 test images",
+    ),
+    (
+        "ch08/misclassified_mnist.py",
+        "#sampled = 1000",
+        "sampled = 1000",
+        "the book's own commented-out sampling, enabled: 1,000 test images",
+    ),
+    (
+        "ch08/misclassified_mnist.py",
+        "#x_test = x_test[:sampled]",
+        "x_test = x_test[:sampled]",
+        "(same)",
+    ),
+    (
+        "ch08/misclassified_mnist.py",
+        "#t_test = t_test[:sampled]",
+        "t_test = t_test[:sampled]",
+        "(same)",
+    ),
+    (
+        "ch08/half_float_network.py",
+        "sampled = 10000",
+        "sampled = 1000",
+        "10,000 test images -> 1,000",
+    ),
 ]
 
 # Files a script reads that are not code: without them the row says "skipped" (both sides).
@@ -100,10 +149,13 @@ MNIST_FILES = {
 STAND_INS = {"train_img": "test_img", "train_label": "test_label"}
 
 SEED_PRELUDE = "import numpy as np; np.random.seed({seed}); "
-BOOK_PRELUDE = (SEED_PRELUDE + "import os, runpy, sys; sys.argv = [{script!r}]; "
-                "sys.path[0] = os.getcwd(); runpy.run_path({script!r}, run_name='__main__')")
-FASTSCRATCH_PRELUDE = (SEED_PRELUDE + "import sys; from fastscratch.__main__ import main; "
-                       "sys.exit(main({argv!r}))")
+BOOK_PRELUDE = (
+    SEED_PRELUDE + "import os, runpy, sys; sys.argv = [{script!r}]; "
+    "sys.path[0] = os.getcwd(); runpy.run_path({script!r}, run_name='__main__')"
+)
+FASTSCRATCH_PRELUDE = (
+    SEED_PRELUDE + "import sys; from fastscratch.__main__ import main; sys.exit(main({argv!r}))"
+)
 
 PROBE = r"""
 import json, platform, sys
@@ -137,33 +189,43 @@ class UsageError(Exception):
 
 # --- the book checkout ----------------------------------------------------------------------
 
+
 def is_bare_git(path):
-    return (path / "HEAD").is_file() and (path / "objects").is_dir() and \
-        not (path / "common").is_dir()
+    return (
+        (path / "HEAD").is_file() and (path / "objects").is_dir() and not (path / "common").is_dir()
+    )
 
 
 def export_book(book, rev, dest):
     """Copies the book's files (not .git) into dest; returns a description of the source."""
     if is_bare_git(book):
         try:
-            tar = subprocess.run(["git", "--git-dir", str(book), "archive", "--format=tar", rev],
-                                 capture_output=True, check=True).stdout
-            commit = subprocess.run(["git", "--git-dir", str(book), "rev-parse", "--short",
-                                     rev], capture_output=True, text=True,
-                                    check=True).stdout.strip()
+            tar = subprocess.run(
+                ["git", "--git-dir", str(book), "archive", "--format=tar", rev],
+                capture_output=True,
+                check=True,
+            ).stdout
+            commit = subprocess.run(
+                ["git", "--git-dir", str(book), "rev-parse", "--short", rev],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
         except FileNotFoundError:
             raise UsageError("git is needed to read a bare repository") from None
         except subprocess.CalledProcessError as exc:
-            raise UsageError(f"git archive {rev} of {book} failed: "
-                             f"{exc.stderr.decode(errors='replace').strip()}") from None
+            raise UsageError(
+                f"git archive {rev} of {book} failed: {exc.stderr.decode(errors='replace').strip()}"
+            ) from None
         with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as archive:
             if hasattr(tarfile, "data_filter"):
                 archive.extractall(dest, filter="data")
             else:  # Python < 3.11.4: the archive is git's own output, member names are plain
                 archive.extractall(dest)
         return f"{book} (bare git, {rev} = {commit})"
-    shutil.copytree(book, dest, ignore=shutil.ignore_patterns(".git"), symlinks=True,
-                    dirs_exist_ok=True)
+    shutil.copytree(
+        book, dest, ignore=shutil.ignore_patterns(".git"), symlinks=True, dirs_exist_ok=True
+    )
     return str(book)
 
 
@@ -196,6 +258,7 @@ def parse_chapters(text):
 
 # --- MNIST ----------------------------------------------------------------------------------
 
+
 def find_mnist_file(folder, name):
     for candidate in (name, name[:-3]):
         if (folder / candidate).is_file():
@@ -218,8 +281,10 @@ def mnist_source(data_arg, book):
         if all(find_mnist_file(folder, MNIST_FILES[k]) for k in ("test_img", "test_label")):
             return folder, candidates
     if data_arg:
-        raise UsageError(f"--data {data_arg}: no {MNIST_FILES['test_img']} and "
-                         f"{MNIST_FILES['test_label']} there (gzipped or not)")
+        raise UsageError(
+            f"--data {data_arg}: no {MNIST_FILES['test_img']} and "
+            f"{MNIST_FILES['test_label']} there (gzipped or not)"
+        )
     return None, candidates
 
 
@@ -240,20 +305,29 @@ def stage_mnist(source, dataset_dir):
         (dataset_dir / name).write_bytes(data)
     note = f"MNIST from `{source.resolve()}`"
     if stood_in:
-        note += (f"; **{' and '.join(stood_in)} not found: the test images and labels "
-                 "(MNIST's 10,000) stand in for the training set on both sides** (train = "
-                 "test, so the accuracies are not the book's)")
+        note += (
+            f"; **{' and '.join(stood_in)} not found: the test images and labels "
+            "(MNIST's 10,000) stand in for the training set on both sides** (train = "
+            "test, so the accuracies are not the book's)"
+        )
     return note
 
 
 # --- running --------------------------------------------------------------------------------
 
+
 def run_side(cmd, cwd, env, timeout):
     """{'rc', 'seconds', 'stdout', 'stderr', 'timeout'} of one run; kills its group on timeout."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -265,8 +339,13 @@ def run_side(cmd, cwd, env, timeout):
             pass
         out, err = proc.communicate()
     seconds = time.perf_counter() - start
-    return {"rc": proc.returncode, "seconds": seconds, "timeout": timed_out,
-            "stdout": out.decode("utf-8", "replace"), "stderr": err.decode("utf-8", "replace")}
+    return {
+        "rc": proc.returncode,
+        "seconds": seconds,
+        "timeout": timed_out,
+        "stdout": out.decode("utf-8", "replace"),
+        "stderr": err.decode("utf-8", "replace"),
+    }
 
 
 def side_command(python, side, script, seed, nets):
@@ -295,7 +374,7 @@ def failure_text(name, result, timeout):
 
 def shorten(text, width):
     text = text.strip()
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b")
@@ -308,8 +387,10 @@ def compare(book_out, fs_out):
     a, b = book_out.splitlines(), fs_out.splitlines()
     if a == b:
         return None
-    pairs = [(a[i] if i < len(a) else "(no line)", b[i] if i < len(b) else "(no line)")
-             for i in range(max(len(a), len(b)))]
+    pairs = [
+        (a[i] if i < len(a) else "(no line)", b[i] if i < len(b) else "(no line)")
+        for i in range(max(len(a), len(b)))
+    ]
     differing = [i for i, (x, y) in enumerate(pairs) if i >= min(len(a), len(b)) or x != y]
     first = differing[0]
     rel = None
@@ -320,10 +401,16 @@ def compare(book_out, fs_out):
                 u, v = float(u), float(v)
                 if u != v and not (math.isnan(u) and math.isnan(v)):
                     scale = max(abs(u), abs(v))
-                    rel = max(rel, abs(u - v) / scale if scale and math.isfinite(scale)
-                              else math.inf)
-    return {"line": first + 1, "book": pairs[first][0], "fastscratch": pairs[first][1],
-            "lines": len(differing), "rel": rel}
+                    rel = max(
+                        rel, abs(u - v) / scale if scale and math.isfinite(scale) else math.inf
+                    )
+    return {
+        "line": first + 1,
+        "book": pairs[first][0],
+        "fastscratch": pairs[first][1],
+        "lines": len(differing),
+        "rel": rel,
+    }
 
 
 def md_cell(text):
@@ -348,15 +435,20 @@ def fmt_seconds(results, timeout):
 
 # --- the machine ----------------------------------------------------------------------------
 
+
 def cpu_model():
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "hardware", "processor\t: ")) and \
-                    ":" in line and not line.split(":", 1)[1].strip().isdigit():
+            if (
+                line.lower().startswith(("model name", "hardware", "processor\t: "))
+                and ":" in line
+                and not line.split(":", 1)[1].strip().isdigit()
+            ):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
     import platform
+
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
@@ -376,47 +468,92 @@ def usable_cores():
 
 # --- main -----------------------------------------------------------------------------------
 
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python scripts/book_scripts.py",
         description="Run the book's chapter scripts on the book's code and through "
-                    "`python -m fastscratch run`, compare their outputs and times, and print "
-                    "a Markdown table. See docs/book-scripts.md.")
-    parser.add_argument("book", metavar="BOOK_CHECKOUT",
-                        help="a clone of the book's repository, or a bare git directory of one")
-    parser.add_argument("--rev", default="HEAD",
-                        help="the revision to export from a bare git directory (default HEAD)")
-    parser.add_argument("--chapters", default=DEFAULT_CHAPTERS,
-                        help="chapters to run, e.g. 4-8 (the default), ch05, 5,7")
-    parser.add_argument("--only", metavar="REGEX",
-                        help="only scripts whose 'chNN/name.py' matches this regular expression")
-    parser.add_argument("--nets", action="store_true",
-                        help="pass --nets to fastscratch run (the chapter's simple_convnet, "
-                             "deep_convnet and two_layer_net become fastscratch's)")
-    parser.add_argument("--data", metavar="DIR",
-                        help="MNIST IDX files (default: $FASTSCRATCH_DATA, the checkout's "
-                             "dataset/, ~/.cache/fastscratch/mnist)")
-    parser.add_argument("--weights", metavar="DIR",
-                        help="copy DIR/simple_convnet_params.pkl to ch07/params.pkl and "
-                             "DIR/deep_convnet_params.pkl to ch08/deep_convnet_params.pkl "
-                             "(default: the checkout's own files)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="np.random.seed before each script, both sides (default 0)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds per run before it is killed (default 600)")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="run each side N times, interleaved, and report medians")
-    parser.add_argument("--threads", type=int,
-                        help="set OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and "
-                             "FASTSCRATCH_NUM_THREADS to N on both sides")
-    parser.add_argument("--no-edits", action="store_true",
-                        help="run the scripts unshortened (the trainings take hours)")
-    parser.add_argument("--python", default=sys.executable,
-                        help="the interpreter for both sides (default: this one); it needs "
-                             "numpy, matplotlib and fastscratch")
+        "`python -m fastscratch run`, compare their outputs and times, and print "
+        "a Markdown table. See docs/book-scripts.md.",
+    )
+    parser.add_argument(
+        "book",
+        metavar="BOOK_CHECKOUT",
+        help="a clone of the book's repository, or a bare git directory of one",
+    )
+    parser.add_argument(
+        "--rev",
+        default="HEAD",
+        help="the revision to export from a bare git directory (default HEAD)",
+    )
+    parser.add_argument(
+        "--chapters",
+        default=DEFAULT_CHAPTERS,
+        help="chapters to run, e.g. 4-8 (the default), ch05, 5,7",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="REGEX",
+        help="only scripts whose 'chNN/name.py' matches this regular expression",
+    )
+    parser.add_argument(
+        "--nets",
+        action="store_true",
+        help="pass --nets to fastscratch run (the chapter's simple_convnet, "
+        "deep_convnet and two_layer_net become fastscratch's)",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="MNIST IDX files (default: $FASTSCRATCH_DATA, the checkout's "
+        "dataset/, ~/.cache/fastscratch/mnist)",
+    )
+    parser.add_argument(
+        "--weights",
+        metavar="DIR",
+        help="copy DIR/simple_convnet_params.pkl to ch07/params.pkl and "
+        "DIR/deep_convnet_params.pkl to ch08/deep_convnet_params.pkl "
+        "(default: the checkout's own files)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="np.random.seed before each script, both sides (default 0)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds per run before it is killed (default 600)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run each side N times, interleaved, and report medians",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="set OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and "
+        "FASTSCRATCH_NUM_THREADS to N on both sides",
+    )
+    parser.add_argument(
+        "--no-edits",
+        action="store_true",
+        help="run the scripts unshortened (the trainings take hours)",
+    )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter for both sides (default: this one); it needs "
+        "numpy, matplotlib and fastscratch",
+    )
     parser.add_argument("--output", metavar="FILE", help="also write the Markdown to FILE")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary copies (their path is printed)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary copies (their path is printed)"
+    )
     return parser
 
 
@@ -437,13 +574,18 @@ def apply_edits(stage, scripts):
 
 def probe(python, env):
     try:
-        out = subprocess.run([python, "-c", PROBE], env=env, capture_output=True, text=True,
-                             timeout=300, stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [python, "-c", PROBE],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"cannot run {python}: {exc}") from None
     if out.returncode != 0:
-        raise UsageError(f"{python} failed: "
-                         f"{last_stderr_line({'stderr': out.stderr})}")
+        raise UsageError(f"{python} failed: {last_stderr_line({'stderr': out.stderr})}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -451,17 +593,31 @@ def build_mnist_pickle(python, stage, env):
     """Runs the book's own init_mnist() in the staged copy so that no run times it."""
     if not (stage / "dataset" / "mnist.py").is_file():
         return "no dataset/mnist.py in the checkout: no pickle cache prepared"
-    code = ("import sys; sys.path.insert(0, '.'); import dataset.mnist as m; "
-            "init = getattr(m, 'init_mnist', None); init and init(); "
-            "print('built' if init else 'no init_mnist')")
-    out = subprocess.run([python, "-c", code], cwd=stage, env=env, capture_output=True,
-                         text=True, timeout=600, stdin=subprocess.DEVNULL)
+    code = (
+        "import sys; sys.path.insert(0, '.'); import dataset.mnist as m; "
+        "init = getattr(m, 'init_mnist', None); init and init(); "
+        "print('built' if init else 'no init_mnist')"
+    )
+    out = subprocess.run(
+        [python, "-c", code],
+        cwd=stage,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     if out.returncode != 0:
-        return ("the book's init_mnist() failed (" + shorten(last_stderr_line(
-            {"stderr": out.stderr}), 120) + "): its loader converts at run time instead")
+        return (
+            "the book's init_mnist() failed ("
+            + shorten(last_stderr_line({"stderr": out.stderr}), 120)
+            + "): its loader converts at run time instead"
+        )
     if out.stdout.strip().endswith("built"):
-        return ("the book's `dataset/mnist.pkl` cache is built once beforehand with its own "
-                "`init_mnist()` (a user's second run), so no run times or prints the conversion")
+        return (
+            "the book's `dataset/mnist.pkl` cache is built once beforehand with its own "
+            "`init_mnist()` (a user's second run), so no run times or prints the conversion"
+        )
     return "the book's dataset/mnist.py has no init_mnist(): no pickle cache prepared"
 
 
@@ -482,8 +638,9 @@ def run(args):
     if not book.is_dir():
         raise UsageError(f"no such folder: {args.book}")
     if not is_bare_git(book) and not (book / "common").is_dir():
-        raise UsageError(f"{args.book} is neither a checkout of the book (no common/) nor a "
-                         "bare git directory")
+        raise UsageError(
+            f"{args.book} is neither a checkout of the book (no common/) nor a bare git directory"
+        )
     if args.timeout <= 0:
         raise UsageError("--timeout must be > 0")
     if args.repeats < 1:
@@ -499,19 +656,23 @@ def run(args):
     except re.error as exc:
         raise UsageError(f"--only: bad regular expression: {exc}") from None
 
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONIOENCODING="utf-8",
-               FASTSCRATCH_NO_DOWNLOAD="1")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONIOENCODING="utf-8", FASTSCRATCH_NO_DOWNLOAD="1")
     if args.threads:
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                     "FASTSCRATCH_NUM_THREADS"):
+        for name in (
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "FASTSCRATCH_NUM_THREADS",
+        ):
             env[name] = str(args.threads)
     load_start = load_average()
     # also warms up: a pending editable rebuild of fastscratch or matplotlib's font cache
     # happens here, not inside the first timed run
     info = probe(args.python, env)
     if "fastscratch_error" in info:
-        raise UsageError(f"fastscratch does not import with {args.python}: "
-                         f"{info['fastscratch_error']}")
+        raise UsageError(
+            f"fastscratch does not import with {args.python}: {info['fastscratch_error']}"
+        )
 
     tmp = Path(tempfile.mkdtemp(prefix="book_scripts-"))
     try:
@@ -529,15 +690,20 @@ def run_in(args, book, chapters, env, info, load_start, tmp):
     source_text = export_book(book, args.rev, stage)
     scripts = select_scripts(stage, chapters, args.only)
     if not scripts:
-        raise UsageError(f"no scripts selected (chapters {', '.join(chapters)}"
-                         + (f", --only {args.only!r}" if args.only else "") + ")")
+        raise UsageError(
+            f"no scripts selected (chapters {', '.join(chapters)}"
+            + (f", --only {args.only!r}" if args.only else "")
+            + ")"
+        )
 
     notes = []
     source, looked = mnist_source(args.data, book)
     if source is None:
-        notes.append("MNIST: no test files found (looked in "
-                     + ", ".join(f"`{p}`" for p in looked)
-                     + "): scripts that load MNIST fail on both sides")
+        notes.append(
+            "MNIST: no test files found (looked in "
+            + ", ".join(f"`{p}`" for p in looked)
+            + "): scripts that load MNIST fail on both sides"
+        )
     else:
         (stage / "dataset").mkdir(exist_ok=True)
         notes.append(stage_mnist(source, stage / "dataset"))
@@ -570,18 +736,24 @@ def run_in(args, book, chapters, env, info, load_start, tmp):
                 results[side].append(run_side(cmd, copy / chapter, side_env, args.timeout))
                 shutil.rmtree(copy, ignore_errors=True)
         rows.append({"script": script, **results})
-        print(f"  {script}: {row_verdict(rows[-1], args.timeout)[0]}", file=sys.stderr,
-              flush=True)
+        print(f"  {script}: {row_verdict(rows[-1], args.timeout)[0]}", file=sys.stderr, flush=True)
 
     header = header_lines(args, source_text, info, load_start, load_average(), notes, edits)
-    markdown = "\n".join(header + [""] + table_lines(rows, args.timeout)
-                         + details_lines(rows, args.timeout)) + "\n"
+    markdown = (
+        "\n".join(
+            header + [""] + table_lines(rows, args.timeout) + details_lines(rows, args.timeout)
+        )
+        + "\n"
+    )
     print(markdown, end="")
     if args.output:
         Path(args.output).write_text(markdown, encoding="utf-8")
     # exit status 1 when fastscratch fails a script the book runs
-    regressions = [row for row in rows if "skipped" not in row and
-                   failed(row["fastscratch"][-1]) and not failed(row["book"][-1])]
+    regressions = [
+        row
+        for row in rows
+        if "skipped" not in row and failed(row["fastscratch"][-1]) and not failed(row["book"][-1])
+    ]
     return 1 if regressions else 0
 
 
@@ -601,8 +773,11 @@ def row_verdict(row, timeout):
         details = []
         for name, result in (("book", book[-1]), ("fastscratch", fs[-1])):
             if failed(result):
-                tail = [line for line in result["stderr"].rstrip().splitlines()
-                        if "<frozen runpy>" not in line][-6:] or ["(empty)"]
+                tail = [
+                    line
+                    for line in result["stderr"].rstrip().splitlines()
+                    if "<frozen runpy>" not in line
+                ][-6:] or ["(empty)"]
                 what = "killed after the timeout; " if result["timeout"] else ""
                 details.append(f"{name}: {what}stderr (last lines):\n" + "\n".join(tail))
         return short, "\n".join(details)
@@ -610,12 +785,19 @@ def row_verdict(row, timeout):
     diff = compare(book[0]["stdout"], fs[0]["stdout"])
     if diff is not None:
         line, a, b, n = diff["line"], diff["book"], diff["fastscratch"], diff["lines"]
-        what = "differs" if diff["rel"] is None else \
-            f"numbers differ (largest relative difference {diff['rel']:.1e})"
-        verdict = (f"{what}, {n} line{'s' if n != 1 else ''} from line {line}: "
-                   f"{md_code(shorten(a, 45))} vs {md_code(shorten(b, 45))}")
-        detail = f"first difference, line {line}:\nbook:        {shorten(a, 300)}\n" \
-                 f"fastscratch: {shorten(b, 300)}"
+        what = (
+            "differs"
+            if diff["rel"] is None
+            else f"numbers differ (largest relative difference {diff['rel']:.1e})"
+        )
+        verdict = (
+            f"{what}, {n} line{'s' if n != 1 else ''} from line {line}: "
+            f"{md_code(shorten(a, 45))} vs {md_code(shorten(b, 45))}"
+        )
+        detail = (
+            f"first difference, line {line}:\nbook:        {shorten(a, 300)}\n"
+            f"fastscratch: {shorten(b, 300)}"
+        )
     for name, results in (("book", book), ("fastscratch", fs)):
         if any(r["stdout"] != results[0]["stdout"] for r in results[1:]):
             verdict += f" ({name}'s output varies between repeats)"
@@ -623,8 +805,10 @@ def row_verdict(row, timeout):
 
 
 def table_lines(rows, timeout):
-    lines = ["| script | same output | book s | fastscratch s | book ÷ fastscratch |",
-             "|---|---|---:|---:|---:|"]
+    lines = [
+        "| script | same output | book s | fastscratch s | book ÷ fastscratch |",
+        "|---|---|---:|---:|---:|",
+    ]
     for row in rows:
         verdict, _ = row_verdict(row, timeout)
         if "skipped" in row:
@@ -637,8 +821,11 @@ def table_lines(rows, timeout):
                 b = statistics.median(r["seconds"] for r in row["book"])
                 f = statistics.median(r["seconds"] for r in row["fastscratch"])
                 ratio = f"{b / f:.2f}" if f > 0 else "—"
-        cell = md_cell(verdict) if "skipped" in row or failed(row["book"][-1]) or \
-            failed(row["fastscratch"][-1]) else verdict  # else it holds code spans
+        cell = (
+            md_cell(verdict)
+            if "skipped" in row or failed(row["book"][-1]) or failed(row["fastscratch"][-1])
+            else verdict
+        )  # else it holds code spans
         lines.append(f"| {row['script']} | {cell} | {book_s} | {fs_s} | {ratio} |")
     return lines
 
@@ -653,13 +840,18 @@ def details_lines(rows, timeout):
 
 
 def header_lines(args, source_text, info, load_start, load_end, notes, edits):
-    versions = f"Python {info.get('python')}, NumPy {info.get('numpy')}, " \
-               f"fastscratch {info.get('fastscratch')}"
+    versions = (
+        f"Python {info.get('python')}, NumPy {info.get('numpy')}, "
+        f"fastscratch {info.get('fastscratch')}"
+    )
     if info.get("backend"):
         versions += f" (backend {info['backend']})"
     versions += f", matplotlib {info.get('matplotlib')}"
-    threads = f"{args.threads} (OMP/OpenBLAS/MKL/FASTSCRATCH_NUM_THREADS)" if args.threads \
+    threads = (
+        f"{args.threads} (OMP/OpenBLAS/MKL/FASTSCRATCH_NUM_THREADS)"
+        if args.threads
         else "each library's default"
+    )
     fs_cmd = "python -m fastscratch run " + ("--nets " if args.nets else "") + "SCRIPT"
     lines = [
         "## The book's scripts: the book's code vs fastscratch",

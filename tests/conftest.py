@@ -1,6 +1,7 @@
 """Shared fixtures. A test that takes the `backend` fixture runs once per backend ('reference'
 and 'native', or the one --backend names); the real data in ../shared/data is found (or the
 test skips) in one place."""
+
 import os
 from pathlib import Path
 
@@ -13,15 +14,18 @@ BACKENDS = ("reference", "native")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--backend", default="both", choices=("both",) + BACKENDS,
-                     help="run the API tests on this backend only (default: both)")
+    parser.addoption(
+        "--backend",
+        default="both",
+        choices=("both",) + BACKENDS,
+        help="run the API tests on this backend only (default: both)",
+    )
 
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--backend")
-        metafunc.parametrize("backend", BACKENDS if chosen == "both" else (chosen,),
-                             indirect=True)
+        metafunc.parametrize("backend", BACKENDS if chosen == "both" else (chosen,), indirect=True)
 
 
 @pytest.fixture
@@ -58,6 +62,7 @@ def rng():
 def _idx_bytes(array):
     """An IDX file's bytes: magic (0x0803 images, 0x0801 labels), dimensions, uint8 payload."""
     import struct
+
     head = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     return head + array.astype(np.uint8).tobytes()
 
@@ -75,10 +80,13 @@ def write_mnist(rng):
             labels = rng.integers(0, 10, size=n).astype(np.uint8)
             images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
             for i, label in enumerate(labels):
-                images[i, 2 + 2 * label:6 + 2 * label, 4:24] = 255
+                images[i, 2 + 2 * label : 6 + 2 * label, 4:24] = 255
             (folder / f"{split}-images-idx3-ubyte.gz").write_bytes(
-                gzip.compress(_idx_bytes(images)))
+                gzip.compress(_idx_bytes(images))
+            )
             (folder / f"{split}-labels-idx1-ubyte.gz").write_bytes(
-                gzip.compress(_idx_bytes(labels)))
+                gzip.compress(_idx_bytes(labels))
+            )
         return folder
+
     return write

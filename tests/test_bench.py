@@ -2,6 +2,7 @@
 with one-line errors, a contender that cannot run a case is reported (not fatal), `--busy` spinners
 live exactly as long as the run, and the benchmark's bookkeeping (FLOPs, interleaved medians, peak
 memory) is sound."""
+
 import importlib.util
 import math
 import os
@@ -56,26 +57,30 @@ def test_quick_bench_without_torch_drops_its_columns(capsys):
 
 def test_bench_output_file_holds_the_printed_table(capsys, tmp_path):
     target = tmp_path / "bench.md"
-    status, out, _ = _bench(capsys, "--quick", "--only", "softmax.*fwd$", "--no-torch",
-                            "--output", str(target))
+    status, out, _ = _bench(
+        capsys, "--quick", "--only", "softmax.*fwd$", "--no-torch", "--output", str(target)
+    )
     assert status == 0
     assert target.read_text(encoding="utf-8") == out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--repeats", "0"], "--repeats"),
-    (["--repeats", "many"], "--repeats"),
-    (["--threads", "0"], "--threads"),
-    (["--threads", "1,some"], "--threads"),
-    (["--threads", "100000"], "--threads must be at most 1024"),
-    (["--dtype", "float16"], "--dtype"),
-    (["--only", "("], "--only"),
-    (["--only", "no such case"], "matches no case"),
-    (["--output", "/no/such/folder/bench.md"], "--output"),
-    (["--busy", "-1"], "--busy"),
-    (["--busy", "two"], "--busy"),
-    (["--busy", "1.5"], "--busy"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--repeats", "0"], "--repeats"),
+        (["--repeats", "many"], "--repeats"),
+        (["--threads", "0"], "--threads"),
+        (["--threads", "1,some"], "--threads"),
+        (["--threads", "100000"], "--threads must be at most 1024"),
+        (["--dtype", "float16"], "--dtype"),
+        (["--only", "("], "--only"),
+        (["--only", "no such case"], "matches no case"),
+        (["--output", "/no/such/folder/bench.md"], "--output"),
+        (["--busy", "-1"], "--busy"),
+        (["--busy", "two"], "--busy"),
+        (["--busy", "1.5"], "--busy"),
+    ],
+)
 def test_bench_refuses_bad_options_with_one_line(capsys, argv, message):
     status, out, err = _bench(capsys, "--quick", *argv)
     assert status == 2
@@ -103,6 +108,7 @@ def started_spinners(monkeypatch):
     def recording_start():
         started.append(start())
         return started[-1]
+
     monkeypatch.setattr(busy, "start_spinner", recording_start)
     yield started
     for spinner in started:
@@ -111,8 +117,9 @@ def started_spinners(monkeypatch):
 
 
 def test_busy_spinners_run_beside_the_benchmark_and_are_gone_after_it(capsys, started_spinners):
-    status, out, err = _bench(capsys, "--quick", "--busy", "1", "--only",
-                              "train step MultiLayerNet")
+    status, out, err = _bench(
+        capsys, "--quick", "--busy", "1", "--only", "train step MultiLayerNet"
+    )
     assert status == 0
     assert "1 spinning process ran beside the benchmark (--busy 1)" in out
     assert "spinning process" in err
@@ -123,10 +130,12 @@ def test_busy_spinners_run_beside_the_benchmark_and_are_gone_after_it(capsys, st
     assert not _alive(spinner.pid)  # and reaped
 
 
-def test_busy_spinners_are_stopped_when_the_run_is_interrupted(capsys, monkeypatch,
-                                                                 started_spinners):
+def test_busy_spinners_are_stopped_when_the_run_is_interrupted(
+    capsys, monkeypatch, started_spinners
+):
     def interrupted(*args):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(cases, "gemm_rate", interrupted)
     status, _, err = _bench(capsys, "--quick", "--busy", "2", "--only", "softmax", "--no-torch")
     assert status == 130 and "interrupted" in err
@@ -154,9 +163,12 @@ def test_a_contender_that_raises_becomes_failed_and_the_others_are_timed():
     def broken():
         raise RuntimeError("conv_forward failed")
 
-    results = timing.interleaved({"good": lambda: calls.append(1), "broken": broken,
-                                  "absent": timing.Failed("not built")}, repeats=3, warmup=1,
-                                 min_sample=0)
+    results = timing.interleaved(
+        {"good": lambda: calls.append(1), "broken": broken, "absent": timing.Failed("not built")},
+        repeats=3,
+        warmup=1,
+        min_sample=0,
+    )
     assert isinstance(results["good"], float) and results["good"] >= 0
     assert isinstance(results["broken"], timing.Failed)
     assert "conv_forward" in results["broken"].reason
@@ -194,7 +206,7 @@ def test_net_layer_shapes_chain_like_the_book(net):
     if convs:
         channels, size = convs[0][1], convs[0][2]
         pools_after = {0} if net == "SimpleConvNet" else {1, 3, 5}
-        for i, (_, C, H, W, FN, k, pad) in enumerate(convs):
+        for i, (_, C, H, _W, FN, k, pad) in enumerate(convs):
             assert (C, H) == (channels, size)
             channels, size = FN, cases.conv_out(size, k, pad)
             if i in pools_after:
@@ -210,10 +222,14 @@ def test_net_layer_shapes_chain_like_the_book(net):
     assert cases.net_forward_flops(net, 10) == pytest.approx(10 * cases.net_forward_flops(net, 1))
 
 
-MLP_CASES = ["train step TwoLayerNet batch 100", "train step MultiLayerNet batch 100",
-             "predict TwoLayerNet batch 1 (latency)", "predict TwoLayerNet batch 1000 (throughput)",
-             "predict MultiLayerNet batch 1 (latency)",
-             "predict MultiLayerNet batch 1000 (throughput)"]
+MLP_CASES = [
+    "train step TwoLayerNet batch 100",
+    "train step MultiLayerNet batch 100",
+    "predict TwoLayerNet batch 1 (latency)",
+    "predict TwoLayerNet batch 1000 (throughput)",
+    "predict MultiLayerNet batch 1 (latency)",
+    "predict MultiLayerNet batch 1000 (throughput)",
+]
 
 
 def test_the_mlp_cases_count_their_affine_products():
@@ -229,8 +245,7 @@ def test_the_mlp_cases_count_their_affine_products():
     assert "train step MultiLayerNet batch 100" in quick
 
 
-@pytest.mark.parametrize("contender", ["reference", "native"]
-                         + (["torch"] if HAS_TORCH else []))
+@pytest.mark.parametrize("contender", ["reference", "native"] + (["torch"] if HAS_TORCH else []))
 @pytest.mark.parametrize("name", MLP_CASES)
 def test_the_mlp_cases_run_on_every_contender(name, contender):
     (case,) = [c for c in cases.all_cases() if c.name == name]
@@ -243,8 +258,9 @@ def test_the_mlp_cases_run_on_every_contender(name, contender):
 
 
 def test_gemm_rate_is_a_positive_rate_and_says_how_it_was_measured():
-    rate, how = cases.gemm_rate(np.float32, 128, 3,
-                                lambda runners, n: timing.interleaved(runners, n, 1, 0))
+    rate, how = cases.gemm_rate(
+        np.float32, 128, 3, lambda runners, n: timing.interleaved(runners, n, 1, 0)
+    )
     assert rate > 0 and math.isfinite(rate)
     assert "128²" in how and "sgemm" in how
 
@@ -253,15 +269,25 @@ def test_gemm_rate_is_a_positive_rate_and_says_how_it_was_measured():
 @pytest.mark.parametrize("net", ["SimpleConvNet", "DeepConvNet", "TwoLayerNet", "MultiLayerNet"])
 def test_torch_twins_have_the_books_parameter_shapes(net):
     import torch
+
     from fastscratch.benchmarking import torch_models
+
     model, optimizer = torch_models.build(net, torch.float64)
     shapes = [tuple(p.shape) for p in model.parameters() if p.ndim > 1]
     # torch keeps Linear weights as (out, in); the book's W is (in, out)
     shapes = [s if len(s) == 4 else s[::-1] for s in shapes]
     expected = {
         "SimpleConvNet": [(30, 1, 5, 5), (4320, 100), (100, 10)],
-        "DeepConvNet": [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3),
-                        (64, 32, 3, 3), (64, 64, 3, 3), (1024, 50), (50, 10)],
+        "DeepConvNet": [
+            (16, 1, 3, 3),
+            (16, 16, 3, 3),
+            (32, 16, 3, 3),
+            (32, 32, 3, 3),
+            (64, 32, 3, 3),
+            (64, 64, 3, 3),
+            (1024, 50),
+            (50, 10),
+        ],
         "TwoLayerNet": [(784, 50), (50, 10)],
         "MultiLayerNet": [(784, 100)] + [(100, 100)] * 5 + [(100, 10)],
     }[net]
@@ -275,6 +301,7 @@ def test_torch_twins_have_the_books_parameter_shapes(net):
 
 def test_peak_memory_of_a_training_step_is_measured_in_a_fresh_process():
     from fastscratch.benchmarking import memory
+
     result = memory.measure("reference", "SimpleConvNet", "float32", 1, 20)
     assert not isinstance(result, timing.Failed), result
     # a step holds at least the gradients of W2 (4320x100 float32) beyond what was there before
@@ -284,5 +311,6 @@ def test_peak_memory_of_a_training_step_is_measured_in_a_fresh_process():
 
 def test_peak_memory_of_an_unknown_contender_is_a_failure_not_a_crash():
     from fastscratch.benchmarking import memory
+
     result = memory.measure("nobody", "SimpleConvNet", "float32", 1, 2)
     assert isinstance(result, timing.Failed) and result.reason

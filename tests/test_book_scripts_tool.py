@@ -2,6 +2,7 @@
 through `python -m fastscratch run`, on a tiny fake "book checkout" of our own (no book
 needed): same-output detection, a difference, failures on one and on both sides, the edits
 table, the MNIST stand-in, the timeout, and the user's checkout left untouched."""
+
 import importlib.util
 import os
 import re
@@ -12,10 +13,13 @@ from pathlib import Path
 
 TOOL = Path(__file__).resolve().parents[1] / "scripts" / "book_scripts.py"
 
+
 def book_style(body):
     """A chapter script in the book's manner: the parent folder on sys.path, then `body`."""
-    return "import sys, os\nsys.path.append(os.pardir)\nimport numpy as np\n" + \
-        textwrap.dedent(body)
+    return "import sys, os\nsys.path.append(os.pardir)\nimport numpy as np\n" + textwrap.dedent(
+        body
+    )
+
 
 FAKE_BOOK = {
     "common/__init__.py": "",
@@ -114,8 +118,13 @@ def make_fake_book(root):
 def book_scripts(*args):
     env = dict(os.environ)
     env.pop("FASTSCRATCH_DATA", None)
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True,
-                          text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def table_rows(markdown):
@@ -144,8 +153,13 @@ def test_the_table_on_a_fake_book(tmp_path, write_mnist):
     assert report.read_text(encoding="utf-8") == out.stdout
     assert "| script | same output | book s | fastscratch s | book ÷ fastscratch |" in out.stdout
     rows = table_rows(out.stdout)
-    assert sorted(rows) == ["ch04/differs.py", "ch04/fails.py", "ch04/fs_fails.py",
-                            "ch04/print_numbers.py", "ch04/train_neuralnet.py"]
+    assert sorted(rows) == [
+        "ch04/differs.py",
+        "ch04/fails.py",
+        "ch04/fs_fails.py",
+        "ch04/print_numbers.py",
+        "ch04/train_neuralnet.py",
+    ]
 
     # same output (seeded alike, same MNIST stand-in, the book's pickle built beforehand)
     verdict, book_s, fs_s, ratio = rows["ch04/print_numbers.py"]
@@ -205,6 +219,5 @@ def test_outputs_that_differ_only_in_numbers_are_told_apart():
     assert diff["line"] == 1 and diff["lines"] == 1
     assert abs(diff["rel"] - 1e-4 / 3.2455) < 1e-9
     diff = tool.compare("acc 0.5\n", "acc 0.5\nextra\n")
-    assert diff == {"line": 2, "book": "(no line)", "fastscratch": "extra", "lines": 1,
-                    "rel": None}
+    assert diff == {"line": 2, "book": "(no line)", "fastscratch": "extra", "lines": 1, "rel": None}
     assert tool.compare("train acc 0.5\n", "test acc 0.5\n")["rel"] is None

@@ -1,6 +1,7 @@
 """The command line: `python -m fastscratch` lists its subcommands, each has --help, a user's
 mistake is one line and exit status 2, `run` executes book-style scripts unchanged on
 fastscratch, and `demo` trains and reports."""
+
 import os
 import subprocess
 import sys
@@ -13,16 +14,24 @@ SUBCOMMANDS = ("demo", "run", "check", "bench", "info")
 
 def fastscratch(*args, cwd=None, env=None, timeout=300):
     full_env = dict(os.environ, FASTSCRATCH_NO_DOWNLOAD="1", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "fastscratch", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "fastscratch", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_help_lists_every_subcommand_with_a_line_each():
     out = fastscratch("--help")
     assert out.returncode == 0
     for name in SUBCOMMANDS:
-        assert any(line.strip().startswith(name) and len(line.split()) > 1
-                   for line in out.stdout.splitlines()), name
+        assert any(
+            line.strip().startswith(name) and len(line.split()) > 1
+            for line in out.stdout.splitlines()
+        ), name
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
@@ -36,14 +45,17 @@ def test_info_prints_the_configuration():
     assert out.returncode == 0 and "OpenBLAS" in out.stdout and "backend" in out.stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (("run", "no_such_script.py"), "no such script"),
-    (("demo", "--epochs", "0"), "--epochs must be >= 1"),
-    (("demo", "--data", "/no/such/folder"), "no such folder"),
-    (("demo", "--threads", "100000"), "--threads must be at most 1024"),
-    (("check", "--kernel", "nope"), "unknown kernel"),
-    (("check", "--cases", "0"), "--cases must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("run", "no_such_script.py"), "no such script"),
+        (("demo", "--epochs", "0"), "--epochs must be >= 1"),
+        (("demo", "--data", "/no/such/folder"), "no such folder"),
+        (("demo", "--threads", "100000"), "--threads must be at most 1024"),
+        (("check", "--kernel", "nope"), "unknown kernel"),
+        (("check", "--cases", "0"), "--cases must be >= 1"),
+    ],
+)
 def test_a_users_mistake_is_one_line_and_exit_status_2(args, message):
     out = fastscratch(*args)
     assert out.returncode == 2
@@ -94,13 +106,14 @@ def _book_tree(tmp_path, body):
 def test_run_executes_a_book_script_unchanged_on_fastscratch(tmp_path, write_mnist):
     data = write_mnist(tmp_path / "mnist", n_train=300, n_test=100)
     chapter, script = _book_tree(tmp_path, BOOK_SCRIPT)
-    out = fastscratch("run", str(script), "alpha", "--beta", cwd=chapter,
-                      env={"FASTSCRATCH_DATA": str(data)})
+    out = fastscratch(
+        "run", str(script), "alpha", "--beta", cwd=chapter, env={"FASTSCRATCH_DATA": str(data)}
+    )
     assert out.returncode == 0, out.stderr
     assert "file train.py argv ['alpha', '--beta'] path0 ch06" in out.stdout
     assert "layers from fastscratch.layers" in out.stdout
     acc = float(out.stdout.split("final test acc")[-1])
-    assert acc > 0.8   # the fake digits are a bright bar at the label's height: easy to learn
+    assert acc > 0.8  # the fake digits are a bright bar at the label's height: easy to learn
 
 
 def test_run_maps_the_chapter_nets_only_with_nets_flag(tmp_path):
@@ -114,14 +127,18 @@ def test_run_maps_the_chapter_nets_only_with_nets_flag(tmp_path):
     assert "fastscratch" in ours.stdout and "the chapter copy" not in ours.stdout
 
 
-@pytest.mark.parametrize("chapter,module,mapped", [
-    ("ch04", "two_layer_net", False),   # the sigmoid net of numerical gradients: another net
-    ("ch05", "two_layer_net", True),
-    ("ch07", "simple_convnet", True),
-    ("ch08", "deep_convnet", True),
-])
-def test_nets_maps_each_chapter_net_only_where_it_is_that_chapters_net(tmp_path, chapter,
-                                                                      module, mapped):
+@pytest.mark.parametrize(
+    "chapter,module,mapped",
+    [
+        ("ch04", "two_layer_net", False),  # the sigmoid net of numerical gradients: another net
+        ("ch05", "two_layer_net", True),
+        ("ch07", "simple_convnet", True),
+        ("ch08", "deep_convnet", True),
+    ],
+)
+def test_nets_maps_each_chapter_net_only_where_it_is_that_chapters_net(
+    tmp_path, chapter, module, mapped
+):
     # Issue 15: ch04/train_neuralnet.py --nets trained ch05's Affine/ReLU net instead of
     # ch04's sigmoid net (epoch-1 accuracy 0.7587 where the book prints 0.2113).
     folder = tmp_path / "book" / chapter
@@ -174,8 +191,17 @@ def test_sys_exit_of_a_script_is_its_exit_status(tmp_path):
 
 def test_demo_trains_on_mnist_files_and_reports_the_speedup(tmp_path, write_mnist):
     data = write_mnist(tmp_path / "mnist", n_train=300, n_test=100)
-    out = fastscratch("demo", "--data", str(data), "--epochs", "2", "--reference-steps", "1",
-                      "--save", str(tmp_path / "p.npz"))
+    out = fastscratch(
+        "demo",
+        "--data",
+        str(data),
+        "--epochs",
+        "2",
+        "--reference-steps",
+        "1",
+        "--save",
+        str(tmp_path / "p.npz"),
+    )
     assert out.returncode == 0, out.stderr
     assert "data: MNIST" in out.stdout
     assert "test accuracy:" in out.stdout and "faster natively" in out.stdout
@@ -184,16 +210,29 @@ def test_demo_trains_on_mnist_files_and_reports_the_speedup(tmp_path, write_mnis
 
 def test_demo_uses_the_digits_when_no_mnist_is_found(tmp_path):
     pytest.importorskip("sklearn")
-    out = fastscratch("demo", "--epochs", "1", "--reference-steps", "0",
-                      env={"FASTSCRATCH_DATA": str(tmp_path / "empty")})
+    out = fastscratch(
+        "demo",
+        "--epochs",
+        "1",
+        "--reference-steps",
+        "0",
+        env={"FASTSCRATCH_DATA": str(tmp_path / "empty")},
+    )
     assert out.returncode == 0, out.stderr
     assert "scikit-learn's 8x8 digits" in out.stdout and "--data DIR" in out.stdout
 
 
 def test_demo_on_the_digits_reaches_95_percent_in_under_a_minute(tmp_path):
     pytest.importorskip("sklearn")
-    out = fastscratch("demo", "--reference-steps", "1", "--plot", str(tmp_path / "c.png"),
-                      env={"FASTSCRATCH_DATA": str(tmp_path / "empty")}, timeout=120)
+    out = fastscratch(
+        "demo",
+        "--reference-steps",
+        "1",
+        "--plot",
+        str(tmp_path / "c.png"),
+        env={"FASTSCRATCH_DATA": str(tmp_path / "empty")},
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     accuracy = float(out.stdout.split("test accuracy:")[1].split()[0])
     seconds = float(out.stdout.split("trained in")[1].split()[0])

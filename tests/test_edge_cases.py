@@ -1,14 +1,17 @@
 """Edge cases across whole nets, on both backends: a batch of 0 flows through predict and
 gradient, and a NaN in the input propagates to that sample's scores only."""
+
 import numpy as np
 import pytest
 
-from fastscratch import (DeepConvNet, MultiLayerNet, MultiLayerNetExtend, SimpleConvNet,
-                         TwoLayerNet)
+from fastscratch import DeepConvNet, MultiLayerNet, MultiLayerNetExtend, SimpleConvNet, TwoLayerNet
 
 NETS = {
-    "simple": lambda: SimpleConvNet(input_dim=(1, 10, 10), conv_param={
-        "filter_num": 3, "filter_size": 3, "pad": 0, "stride": 1}, hidden_size=6),
+    "simple": lambda: SimpleConvNet(
+        input_dim=(1, 10, 10),
+        conv_param={"filter_num": 3, "filter_size": 3, "pad": 0, "stride": 1},
+        hidden_size=6,
+    ),
     "deep": lambda: DeepConvNet(),
     "two_layer": lambda: TwoLayerNet(100, 8, 10),
     "multi": lambda: MultiLayerNet(100, [8, 8], 10),
@@ -50,8 +53,10 @@ def test_a_nan_pixel_spoils_only_its_own_sample(backend, kind):
 def test_the_loss_of_a_batch_of_zero_is_nan_without_a_warning_on_both_backends(dtype):
     # The reference warned "invalid value encountered in scalar divide" (0/0); native did not.
     import warnings
+
     from fastscratch import use_backend
     from fastscratch.layers import SoftmaxWithLoss
+
     for name in ("native", "reference"):
         with use_backend(name), warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -1,5 +1,6 @@
 """The foundation: the native core loads and reports itself, backends switch, threads are set
 in both pools, and the first native kernel (im2col/col2im) equals the reference."""
+
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from fastscratch import kernels
 
 def test_native_extension_is_loaded_and_reports_its_blas(capsys):
     import fastscratch._native as native
+
     assert native.blas_corename()
     fastscratch.show_config()
     printed = capsys.readouterr().out
@@ -47,20 +49,24 @@ def test_use_backend_restores_after_an_exception():
 
 def _run(code, **env):
     full_env = dict(os.environ, **env)
-    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_backend_environment_variable_picks_the_reference():
-    out = _run("import fastscratch; print(fastscratch.get_backend())",
-               FASTSCRATCH_BACKEND="reference")
+    out = _run(
+        "import fastscratch; print(fastscratch.get_backend())", FASTSCRATCH_BACKEND="reference"
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("reference")
 
 
 def test_thread_environment_variable_sets_the_pool_and_openblas_stays_on_one_thread():
-    code = ("import fastscratch, fastscratch._native as n; "
-            "print(fastscratch.get_num_threads(), n.get_blas_threads())")
+    code = (
+        "import fastscratch, fastscratch._native as n; "
+        "print(fastscratch.get_num_threads(), n.get_blas_threads())"
+    )
     out = _run(code, FASTSCRATCH_NUM_THREADS="1")
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-2:] == ["1", "1"]
@@ -68,6 +74,7 @@ def test_thread_environment_variable_sets_the_pool_and_openblas_stays_on_one_thr
 
 def test_set_num_threads_sets_the_pool_and_threadpoolctl_sees_openblas_on_one_thread():
     import fastscratch._native as native
+
     before = fastscratch.get_num_threads()
     try:
         fastscratch.set_num_threads(1)
@@ -88,10 +95,16 @@ def test_set_num_threads_refuses_non_positive_integers(bad):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape,fh,fw,stride,pad", [
-    ((2, 3, 7, 6), 3, 2, 2, 1), ((1, 1, 5, 5), 5, 5, 1, 0), ((3, 2, 4, 9), 1, 3, 3, 2),
-    ((2, 4, 8, 8), 3, 3, 1, 1), ((0, 2, 5, 5), 2, 2, 1, 0),
-])
+@pytest.mark.parametrize(
+    "shape,fh,fw,stride,pad",
+    [
+        ((2, 3, 7, 6), 3, 2, 2, 1),
+        ((1, 1, 5, 5), 5, 5, 1, 0),
+        ((3, 2, 4, 9), 1, 3, 3, 2),
+        ((2, 4, 8, 8), 3, 3, 1, 1),
+        ((0, 2, 5, 5), 2, 2, 1, 0),
+    ],
+)
 def test_native_im2col_and_col2im_equal_the_reference(dtype, shape, fh, fw, stride, pad, rng):
     x = rng.standard_normal(shape).astype(dtype)
     with fastscratch.use_backend("native"):
@@ -126,8 +139,9 @@ def test_im2col_accepts_any_memory_layout(backend, rng):
     for x in views:
         x_readonly = x.copy()
         x.flags.writeable = False if x.base is None else x.flags.writeable
-        np.testing.assert_array_equal(kernels.im2col(x, 3, 3, 1, 1),
-                                      kernels.im2col(x_readonly, 3, 3, 1, 1))
+        np.testing.assert_array_equal(
+            kernels.im2col(x, 3, 3, 1, 1), kernels.im2col(x_readonly, 3, 3, 1, 1)
+        )
 
 
 def test_im2col_refuses_bad_arguments_naming_them(backend):

@@ -1,5 +1,6 @@
 """fastscratch.functions: the book's activation and loss functions, with the book's NumPy
 semantics (JP edition where JP and KR differ)."""
+
 import numpy as np
 import pytest
 
@@ -72,8 +73,9 @@ def test_cross_entropy_of_one_sample_and_of_a_perfect_guess():
     y = np.array([0.1, 0.7, 0.2])
     assert F.cross_entropy_error(y, np.array([0, 1, 0])) == pytest.approx(-np.log(0.7 + 1e-7))
     assert F.cross_entropy_error(y, 1) == pytest.approx(-np.log(0.7 + 1e-7))
-    assert F.cross_entropy_error(np.array([[0.0, 1.0]]), np.array([1])) == \
-        pytest.approx(-np.log(1 + 1e-7))
+    assert F.cross_entropy_error(np.array([[0.0, 1.0]]), np.array([1])) == pytest.approx(
+        -np.log(1 + 1e-7)
+    )
 
 
 def test_cross_entropy_keeps_float32():
@@ -89,8 +91,7 @@ def test_cross_entropy_refuses_labels_out_of_range(bad):
 
 def test_softmax_loss_is_cross_entropy_of_softmax(backend, rng):
     x, t = rng.standard_normal((4, 5)), np.array([1, 0, 4, 4])
-    assert F.softmax_loss(x, t) == pytest.approx(F.cross_entropy_error(F.softmax(x), t),
-                                                 rel=1e-15)
+    assert F.softmax_loss(x, t) == pytest.approx(F.cross_entropy_error(F.softmax(x), t), rel=1e-15)
 
 
 def test_star_imports_give_np_like_the_books_modules():

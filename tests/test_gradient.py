@@ -1,18 +1,18 @@
 """fastscratch.gradient: central differences that restore x, work for any shape and layout,
 and refuse integer arrays instead of returning garbage."""
+
 import numpy as np
 import pytest
 
-from fastscratch.gradient import (_numerical_gradient_1d, numerical_gradient,
-                                  numerical_gradient_2d)
+from fastscratch.gradient import _numerical_gradient_1d, numerical_gradient, numerical_gradient_2d
 
 
 def test_numerical_gradient_of_a_cubic_for_any_shape(rng):
     x = rng.standard_normal((2, 3, 4))
     original = x.copy()
-    grad = numerical_gradient(lambda a: np.sum(a ** 3), x)
+    grad = numerical_gradient(lambda a: np.sum(a**3), x)
     assert grad.shape == x.shape and grad.dtype == x.dtype
-    np.testing.assert_allclose(grad, 3 * original ** 2, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(grad, 3 * original**2, rtol=1e-7, atol=1e-7)
     np.testing.assert_array_equal(x, original)
 
 
@@ -21,6 +21,7 @@ def test_numerical_gradient_through_a_live_array_the_lambda_ignores(rng):
 
     def loss(_):
         return np.sum(params["W"] ** 2)
+
     grad = numerical_gradient(loss, params["W"])
     np.testing.assert_allclose(grad, 2 * params["W"], rtol=1e-8)
 
@@ -40,13 +41,13 @@ def test_numerical_gradient_restores_x_when_f_raises():
 
     def f(_):
         raise ArithmeticError("boom")
+
     with pytest.raises(ArithmeticError):
         numerical_gradient(f, x)
     np.testing.assert_array_equal(x, [1.0, 2.0])
 
 
-@pytest.mark.parametrize("fn", [numerical_gradient, numerical_gradient_2d,
-                                _numerical_gradient_1d])
+@pytest.mark.parametrize("fn", [numerical_gradient, numerical_gradient_2d, _numerical_gradient_1d])
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
 def test_integer_arrays_are_refused(fn, dtype):
     with pytest.raises(TypeError, match="floating array"):
@@ -65,14 +66,13 @@ def test_read_only_and_non_array_x_are_refused():
 def test_numerical_gradient_2d_goes_row_by_row(rng):
     X = rng.standard_normal((3, 4))
     # f sees one row at a time: the gradient of sum(row**2) is 2*row for each row
-    np.testing.assert_allclose(numerical_gradient_2d(lambda r: np.sum(r ** 2), X), 2 * X,
-                               rtol=1e-8)
+    np.testing.assert_allclose(numerical_gradient_2d(lambda r: np.sum(r**2), X), 2 * X, rtol=1e-8)
     x = rng.standard_normal(5)
-    np.testing.assert_allclose(numerical_gradient_2d(lambda r: np.sum(r ** 2), x), 2 * x,
-                               rtol=1e-8)
+    np.testing.assert_allclose(numerical_gradient_2d(lambda r: np.sum(r**2), x), 2 * x, rtol=1e-8)
 
 
 def test_numerical_gradient_1d(rng):
     x = rng.standard_normal(5)
-    np.testing.assert_allclose(_numerical_gradient_1d(lambda a: np.sum(np.sin(a)), x), np.cos(x),
-                               rtol=1e-7)
+    np.testing.assert_allclose(
+        _numerical_gradient_1d(lambda a: np.sum(np.sin(a)), x), np.cos(x), rtol=1e-7
+    )

@@ -1,17 +1,25 @@
 """fastscratch.layers: the book's layers give the book's numbers, gradients that agree with
 numerical differentiation, the book's attributes and parameter sharing, NumPy's dtype promotion,
 and clear errors."""
+
 import numpy as np
 import pytest
 
 import fastscratch
 from fastscratch import kernels
 from fastscratch.gradient import numerical_gradient
-from fastscratch.layers import (Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu,
-                                Sigmoid, SoftmaxWithLoss)
+from fastscratch.layers import (
+    Affine,
+    BatchNormalization,
+    Convolution,
+    Dropout,
+    Pooling,
+    Relu,
+    Sigmoid,
+    SoftmaxWithLoss,
+)
 from fastscratch.optimizer import SGD
 from fastscratch.testing import relative_error
-
 
 # Backprop against central differences (h = 1e-4) in float64, by fastscratch.testing's relative
 # error ||analytic - numeric|| / ||numeric||: the same bound as ||a - b|| / (||a|| + ||b||) < 1e-6.
@@ -36,11 +44,12 @@ def away_from_zero(x):
 
 def distinct_values(rng, shape):
     """Values at least 0.01 apart, so a +-1e-4 step never changes which one is a maximum."""
-    return (rng.permutation(int(np.prod(shape))).reshape(shape) * 0.01 - 1.0)
+    return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.01 - 1.0
 
 
 # ---------------------------------------------------------------------------------------------
 # gradients against numerical differentiation (float64)
+
 
 def test_affine_gradients_match_numerical_for_4d_input(backend, rng):
     x = rng.standard_normal((3, 2, 2, 3))
@@ -52,6 +61,7 @@ def test_affine_gradients_match_numerical_for_4d_input(backend, rng):
         layer.forward(x)
         dx = layer.backward(dout)
         return {"x": dx, "W": layer.dW, "b": layer.db}
+
     check_gradients(lambda: layer.forward(x), backward, {"x": x, "W": W, "b": b}, weights)
 
 
@@ -63,6 +73,7 @@ def test_relu_gradient_matches_numerical(backend, rng):
     def backward(dout):
         layer.forward(x)
         return {"x": layer.backward(dout)}
+
     check_gradients(lambda: layer.forward(x), backward, {"x": x}, weights)
 
 
@@ -74,6 +85,7 @@ def test_sigmoid_gradient_matches_numerical(backend, rng):
     def backward(dout):
         layer.forward(x)
         return {"x": layer.backward(dout)}
+
     check_gradients(lambda: layer.forward(x), backward, {"x": x}, weights)
 
 
@@ -88,6 +100,7 @@ def test_softmax_with_loss_gradient_matches_numerical(backend, rng, one_hot):
     def backward(dout):
         layer.forward(x, t)
         return {"x": layer.backward()}
+
     check_gradients(lambda: layer.forward(x, t), backward, {"x": x}, np.float64(1.0))
 
 
@@ -101,8 +114,10 @@ def test_batchnorm_gradients_match_numerical_for_4d_input(backend, rng):
         layer.forward(x)
         dx = layer.backward(dout)
         return {"x": dx, "gamma": layer.dgamma, "beta": layer.dbeta}
-    check_gradients(lambda: layer.forward(x), backward, {"x": x, "gamma": gamma, "beta": beta},
-                    weights)
+
+    check_gradients(
+        lambda: layer.forward(x), backward, {"x": x, "gamma": gamma, "beta": beta}, weights
+    )
 
 
 @pytest.mark.parametrize("stride,pad", [(1, 0), (2, 1), (1, 2)])
@@ -116,11 +131,15 @@ def test_convolution_gradients_match_numerical(backend, rng, stride, pad):
         layer.forward(x)
         dx = layer.backward(dout)
         return {"x": dx, "W": layer.dW, "b": layer.db}
+
     check_gradients(lambda: layer.forward(x), backward, {"x": x, "W": W, "b": b}, weights)
 
 
-@pytest.mark.parametrize("pool,stride,pad", [((2, 2), 2, 0), ((3, 2), 1, 0), ((3, 3), 2, 1)],
-                         ids=["book", "overlapping", "padded"])
+@pytest.mark.parametrize(
+    "pool,stride,pad",
+    [((2, 2), 2, 0), ((3, 2), 1, 0), ((3, 3), 2, 1)],
+    ids=["book", "overlapping", "padded"],
+)
 def test_pooling_gradient_matches_numerical(backend, rng, pool, stride, pad):
     x = distinct_values(rng, (2, 3, 6, 5))
     layer = Pooling(*pool, stride=stride, pad=pad)
@@ -129,11 +148,13 @@ def test_pooling_gradient_matches_numerical(backend, rng, pool, stride, pad):
     def backward(dout):
         layer.forward(x)
         return {"x": layer.backward(dout)}
+
     check_gradients(lambda: layer.forward(x), backward, {"x": x}, weights)
 
 
 # ---------------------------------------------------------------------------------------------
 # forward values against plain loops
+
 
 def test_convolution_forward_equals_direct_loops(backend, rng):
     x = rng.standard_normal((2, 3, 5, 6))
@@ -147,7 +168,7 @@ def test_convolution_forward_equals_direct_loops(backend, rng):
         for f in range(4):
             for i in range(out_h):
                 for j in range(out_w):
-                    window = xp[n, :, i * stride:i * stride + 3, j * stride:j * stride + 2]
+                    window = xp[n, :, i * stride : i * stride + 3, j * stride : j * stride + 2]
                     expected[n, f, i, j] = np.sum(window * W[f]) + b[f]
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
@@ -161,16 +182,16 @@ def test_pooling_forward_equals_direct_loops_and_defaults_to_stride_2(backend, r
     expected = np.empty((2, 3, 3, 3))
     for i in range(3):
         for j in range(3):
-            expected[:, :, i, j] = x[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 3].max(axis=(2, 3))
+            expected[:, :, i, j] = x[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 3].max(axis=(2, 3))
     np.testing.assert_array_equal(out, expected)
 
 
 def test_pooling_arg_max_is_first_maximum_in_n_oy_ox_c_order(backend):
     x = np.zeros((1, 2, 2, 4))
-    x[0, 0, :, :2] = [[1, 5], [5, 0]]   # tie: the first 5 (kx=1) wins
-    x[0, 1, :, :2] = [[0, 0], [0, 3]]   # index 3
-    x[0, 0, :, 2:] = [[7, 0], [0, 0]]   # index 0
-    x[0, 1, :, 2:] = [[0, 0], [2, 2]]   # tie: index 2
+    x[0, 0, :, :2] = [[1, 5], [5, 0]]  # tie: the first 5 (kx=1) wins
+    x[0, 1, :, :2] = [[0, 0], [0, 3]]  # index 3
+    x[0, 0, :, 2:] = [[7, 0], [0, 0]]  # index 0
+    x[0, 1, :, 2:] = [[0, 0], [2, 2]]  # tie: index 2
     layer = Pooling(2, 2)
     layer.forward(x)
     assert layer.arg_max.dtype == np.int64
@@ -212,6 +233,7 @@ def test_affine_forward_is_x_at_w_plus_b_and_restores_shape(backend, rng):
 
 # ---------------------------------------------------------------------------------------------
 # the book's quirks and attributes
+
 
 def test_relu_backward_zeroes_dout_in_place_and_returns_it(backend):
     layer = Relu()
@@ -291,8 +313,9 @@ def test_softmax_with_loss_backward_ignores_dout(backend, rng):
 
 
 def test_softmax_with_loss_is_a_numpy_scalar_of_the_input_dtype(backend, rng):
-    loss = SoftmaxWithLoss().forward(rng.standard_normal((3, 4)).astype(np.float32),
-                                     np.array([0, 1, 3]))
+    loss = SoftmaxWithLoss().forward(
+        rng.standard_normal((3, 4)).astype(np.float32), np.array([0, 1, 3])
+    )
     assert isinstance(loss, np.floating) and loss.dtype == np.float32
 
 
@@ -331,8 +354,9 @@ def test_batchnorm_creates_float64_running_stats_and_moves_them_by_momentum(back
     np.testing.assert_allclose(layer.running_mean, 0.2 * x64.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(layer.running_var, 0.2 * x64.var(0), rtol=1e-5, atol=1e-6)
     layer.forward(x)
-    np.testing.assert_allclose(layer.running_mean, (0.8 * 0.2 + 0.2) * x64.mean(0), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        layer.running_mean, (0.8 * 0.2 + 0.2) * x64.mean(0), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_batchnorm_normalises_per_activation_with_eps_1e_6(backend, rng):
@@ -398,6 +422,7 @@ def test_layer_sees_an_in_place_optimizer_update(backend, rng):
 # ---------------------------------------------------------------------------------------------
 # dtypes
 
+
 def _float32(rng, *shape):
     return rng.standard_normal(shape).astype(np.float32)
 
@@ -405,8 +430,10 @@ def _float32(rng, *shape):
 def _run_every_layer(rng, x_dtype, p_dtype):
     """{name: (forward output, backward outputs)} for each layer on x_dtype input and p_dtype
     parameters."""
+
     def arr(*shape, dtype=p_dtype):
         return rng.standard_normal(shape).astype(dtype)
+
     x4 = (rng.standard_normal((2, 3, 4, 4)) * 3).astype(x_dtype)
     x2 = (rng.standard_normal((4, 6)) * 3).astype(x_dtype)
     results = {}
@@ -446,7 +473,7 @@ def test_float32_input_with_float64_params_computes_in_float64(backend, rng):
 
 
 def test_integer_input_computes_in_float64(backend, rng):
-    for name, (out, grads) in _run_every_layer(rng, np.int64, np.float64).items():
+    for name, (out, _grads) in _run_every_layer(rng, np.int64, np.float64).items():
         assert out.dtype == np.float64, name
 
 
@@ -463,12 +490,14 @@ def test_float32_convolution_agrees_with_float64(backend, rng):
     x, W, b = _float32(rng, 2, 3, 6, 6), _float32(rng, 4, 3, 3, 3), _float32(rng, 4)
     out32 = Convolution(W, b, 1, 1).forward(x)
     out64 = Convolution(W.astype(np.float64), b.astype(np.float64), 1, 1).forward(
-        x.astype(np.float64))
+        x.astype(np.float64)
+    )
     assert relative_error(out32, out64) < 1e-6
 
 
 # ---------------------------------------------------------------------------------------------
 # memory layouts
+
 
 def test_non_contiguous_and_read_only_inputs_give_the_same_results(backend, rng):
     x = rng.standard_normal((2, 3, 6, 6))
@@ -503,16 +532,31 @@ def test_fortran_ordered_affine_weights_like_the_books_sample_weight(backend, rn
 # errors
 
 LAYERS_FOR_BACKWARD = [
-    lambda: Relu(), lambda: Sigmoid(), lambda: Affine(np.ones((2, 2)), np.ones(2)),
-    lambda: SoftmaxWithLoss(), lambda: Dropout(), lambda: BatchNormalization(np.ones(2),
-                                                                               np.ones(2)),
-    lambda: Convolution(np.ones((1, 1, 2, 2)), np.ones(1)), lambda: Pooling(2, 2),
+    lambda: Relu(),
+    lambda: Sigmoid(),
+    lambda: Affine(np.ones((2, 2)), np.ones(2)),
+    lambda: SoftmaxWithLoss(),
+    lambda: Dropout(),
+    lambda: BatchNormalization(np.ones(2), np.ones(2)),
+    lambda: Convolution(np.ones((1, 1, 2, 2)), np.ones(1)),
+    lambda: Pooling(2, 2),
 ]
 
 
-@pytest.mark.parametrize("make", LAYERS_FOR_BACKWARD,
-                         ids=["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout",
-                              "BatchNormalization", "Convolution", "Pooling"])
+@pytest.mark.parametrize(
+    "make",
+    LAYERS_FOR_BACKWARD,
+    ids=[
+        "Relu",
+        "Sigmoid",
+        "Affine",
+        "SoftmaxWithLoss",
+        "Dropout",
+        "BatchNormalization",
+        "Convolution",
+        "Pooling",
+    ],
+)
 def test_backward_before_forward_is_a_clear_error(backend, make):
     layer = make()
     with pytest.raises(RuntimeError, match=f"{type(layer).__name__}.backward .*before"):
@@ -554,7 +598,20 @@ def test_complex_input_is_refused_with_a_type_error(backend):
 def test_star_import_gives_what_the_books_layers_module_gives():
     namespace = {}
     exec("from fastscratch.layers import *", namespace)
-    for name in ("Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
-                 "Convolution", "Pooling", "softmax", "cross_entropy_error", "sigmoid", "relu",
-                 "im2col", "col2im"):
+    for name in (
+        "Relu",
+        "Sigmoid",
+        "Affine",
+        "SoftmaxWithLoss",
+        "Dropout",
+        "BatchNormalization",
+        "Convolution",
+        "Pooling",
+        "softmax",
+        "cross_entropy_error",
+        "sigmoid",
+        "relu",
+        "im2col",
+        "col2im",
+    ):
         assert name in namespace, name

@@ -1,6 +1,7 @@
 """fastscratch.dataset.mnist: the book's load_mnist dtypes, shapes and arithmetic from IDX files
 written here (gzip and raw), header validation with clear errors, the folder search order,
 verified downloads (faked: these tests never touch the network), and the real t10k set."""
+
 import gzip
 import hashlib
 import io
@@ -12,8 +13,15 @@ import numpy as np
 import pytest
 
 from fastscratch.dataset import mnist
-from fastscratch.dataset.mnist import (IDXFormatError, find_file, key_file, load_mnist,
-                                       load_mnist_split, mnist_dir, read_idx)
+from fastscratch.dataset.mnist import (
+    IDXFormatError,
+    find_file,
+    key_file,
+    load_mnist,
+    load_mnist_split,
+    mnist_dir,
+    read_idx,
+)
 
 N_TRAIN, N_TEST = 5, 3
 
@@ -26,6 +34,7 @@ def no_network(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("a test tried to reach the network")
+
     monkeypatch.setattr(mnist.urllib.request, "urlopen", refuse)
 
 
@@ -61,6 +70,7 @@ def mnist_folder(tmp_path, rng):
 
 
 # --- load_mnist: the book's dtypes, shapes and arithmetic ------------------------------------
+
 
 def test_load_mnist_defaults_give_the_books_float32_flat_images_and_uint8_labels(mnist_folder):
     folder, (train_x, train_t), (test_x, test_t) = mnist_folder
@@ -136,6 +146,7 @@ def test_load_mnist_prints_nothing_without_a_download(mnist_folder, capsys):
 
 # --- read_idx and header validation ---------------------------------------------------------
 
+
 def test_read_idx_detects_gzip_by_content_not_by_name(tmp_path):
     labels = np.arange(10, dtype=np.uint8)
     gz_named_raw = write(tmp_path / "raw.gz", idx_bytes(labels), compress=False)
@@ -144,8 +155,10 @@ def test_read_idx_detects_gzip_by_content_not_by_name(tmp_path):
     np.testing.assert_array_equal(read_idx(raw_named_gz), labels)
 
 
-@pytest.mark.parametrize("type_code, dtype", [(0x08, "u1"), (0x09, "i1"), (0x0B, ">i2"),
-                                              (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")])
+@pytest.mark.parametrize(
+    "type_code, dtype",
+    [(0x08, "u1"), (0x09, "i1"), (0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")],
+)
 def test_read_idx_reads_every_idx_type_in_native_byte_order(tmp_path, type_code, dtype):
     array = np.arange(24).reshape(2, 3, 4).astype(dtype)
     path = write(tmp_path / "any.idx", idx_bytes(array, type_code))
@@ -159,16 +172,19 @@ def _labels_file(tmp_path, data):
     return write(tmp_path / key_file["test_label"], data)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", r"empty"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(100), r"not an IDX file.*00 00.*89 50 4e 47"),
-    (b"\0\0\x08", r"truncated header.*4 bytes, found 3"),
-    (b"\0\0\x07\x01" + bytes(8), r"unknown IDX type code 0x07"),
-    (b"\0\0\x08\x00", r"0 dimensions"),
-    (b"\0\0\x08\x03\0\0\0\x05", r"truncated header.*16 bytes.*found 8"),
-    (idx_bytes(np.arange(10, dtype=np.uint8))[:-1], r"truncated.*\(10,\).*10 bytes.*found 9"),
-    (idx_bytes(np.arange(10, dtype=np.uint8)) + b"\0\0", r"too long.*10 bytes.*found 12"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", r"empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), r"not an IDX file.*00 00.*89 50 4e 47"),
+        (b"\0\0\x08", r"truncated header.*4 bytes, found 3"),
+        (b"\0\0\x07\x01" + bytes(8), r"unknown IDX type code 0x07"),
+        (b"\0\0\x08\x00", r"0 dimensions"),
+        (b"\0\0\x08\x03\0\0\0\x05", r"truncated header.*16 bytes.*found 8"),
+        (idx_bytes(np.arange(10, dtype=np.uint8))[:-1], r"truncated.*\(10,\).*10 bytes.*found 9"),
+        (idx_bytes(np.arange(10, dtype=np.uint8)) + b"\0\0", r"too long.*10 bytes.*found 12"),
+    ],
+)
 def test_read_idx_refuses_a_malformed_file_saying_what_it_expected(tmp_path, data, message):
     path = _labels_file(tmp_path, data)
     with pytest.raises(IDXFormatError, match=message) as info:
@@ -178,8 +194,7 @@ def test_read_idx_refuses_a_malformed_file_saying_what_it_expected(tmp_path, dat
 
 
 def test_read_idx_refuses_garbage_after_a_gzip_magic(tmp_path):
-    path = write(tmp_path / "bad.gz", b"\x1f\x8b" + b"not really deflate data" * 4,
-                 compress=False)
+    path = write(tmp_path / "bad.gz", b"\x1f\x8b" + b"not really deflate data" * 4, compress=False)
     with pytest.raises(IDXFormatError, match=r"bad\.gz.*gzip.*does not decompress"):
         read_idx(path)
 
@@ -192,6 +207,7 @@ def test_read_idx_refuses_a_truncated_gzip(tmp_path):
 
 
 # --- MNIST roles: magic numbers, image size, labels, counts ---------------------------------
+
 
 def test_swapped_image_and_label_files_are_refused_by_magic_number(tmp_path, rng):
     images, labels = fake_split(tmp_path, "test", N_TEST, rng)
@@ -230,6 +246,7 @@ def test_image_and_label_counts_must_agree(tmp_path, rng):
 
 
 # --- where the files are looked for ---------------------------------------------------------
+
 
 def test_missing_files_raise_file_not_found_naming_every_file_and_the_folder(tmp_path, rng):
     fake_split(tmp_path, "test", N_TEST, rng)
@@ -285,6 +302,7 @@ def test_find_file_accepts_the_gz_name_or_the_gunzipped_name(tmp_path):
 
 # --- downloads (faked) ----------------------------------------------------------------------
 
+
 def _serve(monkeypatch, files):
     """Makes urlopen answer from `files` {name: bytes}; returns the list of URLs requested."""
     requested = []
@@ -297,6 +315,7 @@ def _serve(monkeypatch, files):
         if name not in files:
             raise urllib.error.URLError("no route to host")
         return io.BytesIO(files[name])
+
     monkeypatch.delenv("FASTSCRATCH_NO_DOWNLOAD")
     monkeypatch.setattr(mnist.urllib.request, "urlopen", fake_urlopen)
     return requested
@@ -304,26 +323,32 @@ def _serve(monkeypatch, files):
 
 def _served_test_split(monkeypatch, rng):
     labels = rng.integers(0, 10, N_TEST, dtype=np.uint8)
-    files = {key_file["test_img"]: gzip.compress(idx_bytes(np.zeros((N_TEST, 28, 28), np.uint8))),
-             key_file["test_label"]: gzip.compress(idx_bytes(labels))}
+    files = {
+        key_file["test_img"]: gzip.compress(idx_bytes(np.zeros((N_TEST, 28, 28), np.uint8))),
+        key_file["test_label"]: gzip.compress(idx_bytes(labels)),
+    }
     for name, data in files.items():
         monkeypatch.setitem(mnist.SHA256, name, hashlib.sha256(data).hexdigest())
     return files, labels
 
 
 def test_a_verified_download_lands_under_its_name_and_prints_like_the_book(
-        tmp_path, rng, monkeypatch, capsys):
+    tmp_path, rng, monkeypatch, capsys
+):
     files, labels = _served_test_split(monkeypatch, rng)
     requested = _serve(monkeypatch, files)
     folder = tmp_path / "new" / "mnist"
     x, t = load_mnist_split("test", data_dir=folder)
     np.testing.assert_array_equal(t, labels)
-    assert requested == [mnist.url_base + key_file["test_img"],
-                         mnist.url_base + key_file["test_label"]]
+    assert requested == [
+        mnist.url_base + key_file["test_img"],
+        mnist.url_base + key_file["test_label"],
+    ]
     assert sorted(os.listdir(folder)) == sorted(files)  # no temporary file left
     assert capsys.readouterr().out == "".join(
-        f"Downloading {name} ... \nDone\n" for name in (key_file["test_img"],
-                                                         key_file["test_label"]))
+        f"Downloading {name} ... \nDone\n"
+        for name in (key_file["test_img"], key_file["test_label"])
+    )
 
 
 def test_a_download_with_the_wrong_checksum_is_discarded(tmp_path, rng, monkeypatch):
@@ -358,10 +383,12 @@ def test_the_no_download_variable_stops_a_download(tmp_path, monkeypatch):
 def test_known_checksums_cover_the_four_book_files():
     assert set(mnist.SHA256) == set(key_file.values())
     assert mnist.SHA256[key_file["test_img"]] == (
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6")
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
+    )
 
 
 # --- the real MNIST test set ----------------------------------------------------------------
+
 
 @pytest.fixture
 def real_mnist(shared_data):
@@ -382,8 +409,18 @@ def test_real_t10k_set_loads_with_the_known_class_counts(real_mnist):
     assert x.shape == (10000, 784) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() == 1.0
     assert t.dtype == np.uint8
-    assert np.bincount(t, minlength=10).tolist() == [980, 1135, 1032, 1010, 982, 892, 958,
-                                                      1028, 974, 1009]
+    assert np.bincount(t, minlength=10).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
 
 
 def test_real_t10k_file_matches_its_known_checksum(real_mnist):

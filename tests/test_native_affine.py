@@ -1,13 +1,15 @@
 """Native affine against the reference backend: random sizes (0 included), both dtypes, every
 memory layout of x, W and dout (a Fortran W goes to the GEMM as is), and bad input refused."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastscratch import _native as native
 from fastscratch import reference
-from fastscratch.testing import assert_close, memory_layouts as layouts
-
+from fastscratch.testing import assert_close
+from fastscratch.testing import memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
 LAYOUTS = ("c", "fortran", "negative_stride", "strided", "readonly")
@@ -18,12 +20,19 @@ def _as(a, layout):
 
 
 @settings(max_examples=150, deadline=None)
-@given(N=st.integers(0, 9), D=st.integers(0, 9), M=st.integers(0, 9),
-       dtype=st.sampled_from(DTYPES), x_layout=st.sampled_from(LAYOUTS),
-       w_layout=st.sampled_from(LAYOUTS), dout_layout=st.sampled_from(LAYOUTS),
-       seed=st.integers(0, 2**32 - 1))
-def test_affine_matches_reference_in_any_layout(N, D, M, dtype, x_layout, w_layout, dout_layout,
-                                                seed):
+@given(
+    N=st.integers(0, 9),
+    D=st.integers(0, 9),
+    M=st.integers(0, 9),
+    dtype=st.sampled_from(DTYPES),
+    x_layout=st.sampled_from(LAYOUTS),
+    w_layout=st.sampled_from(LAYOUTS),
+    dout_layout=st.sampled_from(LAYOUTS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_affine_matches_reference_in_any_layout(
+    N, D, M, dtype, x_layout, w_layout, dout_layout, seed
+):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N, D)).astype(dtype)
     w = rng.standard_normal((D, M)).astype(dtype)
@@ -56,24 +65,42 @@ def test_affine_reads_transposed_views_in_place():
     xt = rng.standard_normal((6, 4))
     w = rng.standard_normal((6, 3))
     b = rng.standard_normal(3)
-    np.testing.assert_array_equal(native.affine_forward(xt.T, w, b),
-                                  native.affine_forward(np.ascontiguousarray(xt.T), w, b))
+    np.testing.assert_array_equal(
+        native.affine_forward(xt.T, w, b), native.affine_forward(np.ascontiguousarray(xt.T), w, b)
+    )
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda x, w, b: native.affine_forward(x[0], w, b), ValueError, "x must be 2-D"),
-    (lambda x, w, b: native.affine_forward(x, w[None], b), ValueError, "W must be 2-D"),
-    (lambda x, w, b: native.affine_forward(x[:, :3], w, b), ValueError, "features"),
-    (lambda x, w, b: native.affine_forward(x, w, b[:2]), ValueError, "b must have shape"),
-    (lambda x, w, b: native.affine_forward(x, w.astype(np.float32), b), TypeError, "W must have"),
-    (lambda x, w, b: native.affine_forward(x, w, b.astype(np.float32)), TypeError, "b must have"),
-    (lambda x, w, b: native.affine_forward(x.astype(complex), w, b), TypeError, "x must have"),
-    (lambda x, w, b: native.affine_forward(x.tolist(), w, b), TypeError, "numpy.ndarray"),
-    (lambda x, w, b: native.affine_backward(np.ones((5, 4)), x, w), ValueError,
-     "dout must have shape"),
-    (lambda x, w, b: native.affine_backward(np.ones((5, 3), np.float32), x, w), TypeError,
-     "dout must have"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda x, w, b: native.affine_forward(x[0], w, b), ValueError, "x must be 2-D"),
+        (lambda x, w, b: native.affine_forward(x, w[None], b), ValueError, "W must be 2-D"),
+        (lambda x, w, b: native.affine_forward(x[:, :3], w, b), ValueError, "features"),
+        (lambda x, w, b: native.affine_forward(x, w, b[:2]), ValueError, "b must have shape"),
+        (
+            lambda x, w, b: native.affine_forward(x, w.astype(np.float32), b),
+            TypeError,
+            "W must have",
+        ),
+        (
+            lambda x, w, b: native.affine_forward(x, w, b.astype(np.float32)),
+            TypeError,
+            "b must have",
+        ),
+        (lambda x, w, b: native.affine_forward(x.astype(complex), w, b), TypeError, "x must have"),
+        (lambda x, w, b: native.affine_forward(x.tolist(), w, b), TypeError, "numpy.ndarray"),
+        (
+            lambda x, w, b: native.affine_backward(np.ones((5, 4)), x, w),
+            ValueError,
+            "dout must have shape",
+        ),
+        (
+            lambda x, w, b: native.affine_backward(np.ones((5, 3), np.float32), x, w),
+            TypeError,
+            "dout must have",
+        ),
+    ],
+)
 def test_affine_binding_refuses_bad_input(rng, call, error, words):
     x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
     with pytest.raises(error, match=words):

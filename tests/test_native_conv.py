@@ -1,14 +1,16 @@
 """The native convolution against the reference backend: random shapes (odd sizes, strides
 1-3, pads 0-2, non-square, batch 0 and 1), both dtypes, every memory layout, both threading
 strategies, and the binding's refusal of bad input."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, assume, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from fastscratch import _native as native
 from fastscratch import reference
-from fastscratch.testing import assert_close, memory_layouts as layouts
-
+from fastscratch.testing import assert_close
+from fastscratch.testing import memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
 
@@ -29,8 +31,7 @@ def _check_against_reference(x, w, b, stride, pad, threading="auto", seed=0):
     # the rounding is relative to the terms, not to the sum. So the error is measured against
     # the same sums over absolute values, as floating-point error bounds are.
     scale_out, scale_cache = reference.conv_forward(np.abs(x), np.abs(w), np.abs(b), stride, pad)
-    scales = reference.conv_backward(np.abs(dout), np.abs(x), np.abs(w), scale_cache, stride,
-                                     pad)
+    scales = reference.conv_backward(np.abs(dout), np.abs(x), np.abs(w), scale_cache, stride, pad)
     assert_close(out, ref_out, floor=np.linalg.norm(scale_out))
     grads = native.conv_backward(dout, x, w, cache, stride, pad, threading=threading)
     ref_grads = reference.conv_backward(dout, x, w, ref_cache, stride, pad)
@@ -39,24 +40,45 @@ def _check_against_reference(x, w, b, stride, pad, threading="auto", seed=0):
 
 
 @settings(max_examples=80, deadline=None)
-@given(N=st.integers(0, 3), C=st.integers(1, 3), H=st.integers(1, 9), W=st.integers(1, 9),
-       FN=st.integers(1, 4), FH=st.integers(1, 4), FW=st.integers(1, 4),
-       stride=st.integers(1, 3), pad=st.integers(0, 2), dtype=st.sampled_from(DTYPES),
-       threading=st.sampled_from(["auto", "images", "blas"]), seed=st.integers(0, 2**32 - 1))
-def test_conv_matches_reference_on_random_shapes(N, C, H, W, FN, FH, FW, stride, pad, dtype,
-                                                 threading, seed):
+@given(
+    N=st.integers(0, 3),
+    C=st.integers(1, 3),
+    H=st.integers(1, 9),
+    W=st.integers(1, 9),
+    FN=st.integers(1, 4),
+    FH=st.integers(1, 4),
+    FW=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    pad=st.integers(0, 2),
+    dtype=st.sampled_from(DTYPES),
+    threading=st.sampled_from(["auto", "images", "blas"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_conv_matches_reference_on_random_shapes(
+    N, C, H, W, FN, FH, FW, stride, pad, dtype, threading, seed
+):
     assume(H + 2 * pad >= FH and W + 2 * pad >= FW)
     x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, FH, FW, dtype)
     _check_against_reference(x, w, b, stride, pad, threading, seed)
 
 
 @settings(max_examples=60, deadline=None)
-@given(N=st.integers(1, 3), C=st.integers(16, 18), H=st.integers(1, 9), W=st.integers(1, 9),
-       FN=st.integers(1, 4), FH=st.integers(1, 4), FW=st.integers(1, 4), pad=st.integers(0, 3),
-       dtype=st.sampled_from(DTYPES), threading=st.sampled_from(["auto", "images", "blas"]),
-       seed=st.integers(0, 2**32 - 1))
-def test_stride_one_conv_with_16_or_more_channels_matches_reference(N, C, H, W, FN, FH, FW, pad,
-                                                                     dtype, threading, seed):
+@given(
+    N=st.integers(1, 3),
+    C=st.integers(16, 18),
+    H=st.integers(1, 9),
+    W=st.integers(1, 9),
+    FN=st.integers(1, 4),
+    FH=st.integers(1, 4),
+    FW=st.integers(1, 4),
+    pad=st.integers(0, 3),
+    dtype=st.sampled_from(DTYPES),
+    threading=st.sampled_from(["auto", "images", "blas"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_stride_one_conv_with_16_or_more_channels_matches_reference(
+    N, C, H, W, FN, FH, FW, pad, dtype, threading, seed
+):
     """Stride 1 with C >= 16 takes the shifted-products path (no im2col): every pad, kernel and
     odd width, including kernels as large as the padded input."""
     assume(H + 2 * pad >= FH and W + 2 * pad >= FW)
@@ -65,12 +87,15 @@ def test_stride_one_conv_with_16_or_more_channels_matches_reference(N, C, H, W, 
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape, wshape, stride, pad", [
-    ((100, 1, 28, 28), (30, 1, 5, 5), 1, 0),      # SimpleConvNet
-    ((8, 16, 28, 28), (16, 16, 3, 3), 1, 1),      # DeepConvNet conv2
-    ((8, 32, 14, 14), (32, 32, 3, 3), 1, 2),      # DeepConvNet conv4 (pad 2)
-    ((3, 2, 11, 7), (5, 2, 4, 2), 3, 2),          # odd and non-square
-])
+@pytest.mark.parametrize(
+    "shape, wshape, stride, pad",
+    [
+        ((100, 1, 28, 28), (30, 1, 5, 5), 1, 0),  # SimpleConvNet
+        ((8, 16, 28, 28), (16, 16, 3, 3), 1, 1),  # DeepConvNet conv2
+        ((8, 32, 14, 14), (32, 32, 3, 3), 1, 2),  # DeepConvNet conv4 (pad 2)
+        ((3, 2, 11, 7), (5, 2, 4, 2), 3, 2),  # odd and non-square
+    ],
+)
 def test_conv_matches_reference_on_book_shapes(rng, dtype, shape, wshape, stride, pad):
     x, w, b = _problem(rng, *shape, wshape[0], *wshape[2:], dtype)
     for threading in ("images", "blas"):
@@ -78,10 +103,10 @@ def test_conv_matches_reference_on_book_shapes(rng, dtype, shape, wshape, stride
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("N, C, H, W, pad", [(0, 2, 5, 5, 1), (1, 2, 5, 5, 1), (2, 0, 5, 5, 1),
-                                             (2, 2, 0, 1, 2)])
-def test_conv_handles_batch_0_and_1_no_channels_and_padding_only_input(rng, dtype, N, C, H, W,
-                                                                       pad):
+@pytest.mark.parametrize(
+    "N, C, H, W, pad", [(0, 2, 5, 5, 1), (1, 2, 5, 5, 1), (2, 0, 5, 5, 1), (2, 2, 0, 1, 2)]
+)
+def test_conv_handles_batch_0_and_1_no_channels_and_padding_only_input(rng, dtype, N, C, H, W, pad):
     x, w, b = _problem(rng, N, C, H, W, 3, 3, 3, dtype)
     _check_against_reference(x, w, b, 1, pad)
 
@@ -122,25 +147,36 @@ def test_conv_leaves_the_blas_thread_count_as_it_found_it(rng):
     assert native.get_blas_threads() == before
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda x, w, b: native.conv_forward(x[0], w, b), ValueError, "x must be 4-D"),
-    (lambda x, w, b: native.conv_forward(x, w[0], b), ValueError, "W must be 4-D"),
-    (lambda x, w, b: native.conv_forward(x, w.astype(np.float32), b), TypeError, "W must have"),
-    (lambda x, w, b: native.conv_forward(x, w, b.astype(np.float32)), TypeError, "b must have"),
-    (lambda x, w, b: native.conv_forward(x.astype(np.int64), w, b), TypeError, "x must have"),
-    (lambda x, w, b: native.conv_forward(x.tolist(), w, b), TypeError, "x must be a numpy"),
-    (lambda x, w, b: native.conv_forward(x[:, :1], w, b), ValueError, "channels"),
-    (lambda x, w, b: native.conv_forward(x, w, b[:2]), ValueError, "b must have shape"),
-    (lambda x, w, b: native.conv_forward(x, w, b[:, None]), ValueError, "b must be 1-D"),
-    (lambda x, w, b: native.conv_forward(x, w, b, 0, 0), ValueError, "stride"),
-    (lambda x, w, b: native.conv_forward(x, w, b, 1, -1), ValueError, "pad"),
-    (lambda x, w, b: native.conv_forward(x[:, :, :2], w, b), ValueError, "must fit"),
-    (lambda x, w, b: native.conv_forward(x, w, b, threading="fast"), ValueError, "threading"),
-    (lambda x, w, b: native.conv_backward(np.zeros((2, 3, 4, 4)), x, w, None, 1, 0),
-     ValueError, "dout must have shape"),
-    (lambda x, w, b: native.conv_backward(np.zeros((2, 3, 3, 3), np.float32), x, w, None, 1, 0),
-     TypeError, "dout must have"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda x, w, b: native.conv_forward(x[0], w, b), ValueError, "x must be 4-D"),
+        (lambda x, w, b: native.conv_forward(x, w[0], b), ValueError, "W must be 4-D"),
+        (lambda x, w, b: native.conv_forward(x, w.astype(np.float32), b), TypeError, "W must have"),
+        (lambda x, w, b: native.conv_forward(x, w, b.astype(np.float32)), TypeError, "b must have"),
+        (lambda x, w, b: native.conv_forward(x.astype(np.int64), w, b), TypeError, "x must have"),
+        (lambda x, w, b: native.conv_forward(x.tolist(), w, b), TypeError, "x must be a numpy"),
+        (lambda x, w, b: native.conv_forward(x[:, :1], w, b), ValueError, "channels"),
+        (lambda x, w, b: native.conv_forward(x, w, b[:2]), ValueError, "b must have shape"),
+        (lambda x, w, b: native.conv_forward(x, w, b[:, None]), ValueError, "b must be 1-D"),
+        (lambda x, w, b: native.conv_forward(x, w, b, 0, 0), ValueError, "stride"),
+        (lambda x, w, b: native.conv_forward(x, w, b, 1, -1), ValueError, "pad"),
+        (lambda x, w, b: native.conv_forward(x[:, :, :2], w, b), ValueError, "must fit"),
+        (lambda x, w, b: native.conv_forward(x, w, b, threading="fast"), ValueError, "threading"),
+        (
+            lambda x, w, b: native.conv_backward(np.zeros((2, 3, 4, 4)), x, w, None, 1, 0),
+            ValueError,
+            "dout must have shape",
+        ),
+        (
+            lambda x, w, b: native.conv_backward(
+                np.zeros((2, 3, 3, 3), np.float32), x, w, None, 1, 0
+            ),
+            TypeError,
+            "dout must have",
+        ),
+    ],
+)
 def test_conv_binding_refuses_bad_input(rng, call, error, words):
     x, w, b = _problem(rng, 2, 2, 5, 5, 3, 3, 3, np.float64)
     with pytest.raises(error, match=words):

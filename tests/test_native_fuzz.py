@@ -2,9 +2,11 @@
 nothing; it never crashes the interpreter. Each case starts from a valid call of a kernel and
 breaks one argument (shape, dtype, layout, rank, value); run under scripts/sanitize-tests.sh
 this also proves the C reads and writes nothing out of bounds."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastscratch import _native
 from fastscratch.kernels import KERNELS
@@ -67,7 +69,7 @@ def _broken(value, how, rng):
     if how == "none":
         return None
     if how == "int":
-        return int(rng.choice([-1, 0, 2**31, 2**40, -2**40]))
+        return int(rng.choice([-1, 0, 2**31, 2**40, -(2**40)]))
     if how == "string":
         return "x"
     if not isinstance(value, np.ndarray):
@@ -93,9 +95,14 @@ def _broken(value, how, rng):
 
 
 @settings(deadline=None, max_examples=400, derandomize=True)
-@given(st.sampled_from(sorted(VALID)), st.integers(0, 6), st.integers(0, 2**32 - 1),
-       st.sampled_from(["none", "int", "string", "dtype", "shape", "rank", "layout", "readonly",
-                        "nan"]))
+@given(
+    st.sampled_from(sorted(VALID)),
+    st.integers(0, 6),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(
+        ["none", "int", "string", "dtype", "shape", "rank", "layout", "readonly", "nan"]
+    ),
+)
 def test_a_broken_argument_raises_and_writes_nothing(name, which, seed, how):
     rng = np.random.default_rng(seed)
     args = [a.copy() if isinstance(a, np.ndarray) else a for a in VALID[name]]

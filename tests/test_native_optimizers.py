@@ -3,9 +3,11 @@ Nesterov in the JP order). Each fused step rounds exactly where NumPy's multi-pa
 (hyperparameters rounded to the parameter's dtype like a Python float, no FMA), so whole
 multi-step trajectories must be equal bit for bit, in every memory layout, updating the same
 ndarray objects."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastscratch._native as native
@@ -43,11 +45,16 @@ def trajectory(backend, name, param, grads, states, hyper):
 
 
 @settings(deadline=None, max_examples=25)
-@given(st.sampled_from(DTYPES), st.sampled_from(sorted(OPTIMIZERS)),
-       hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6),
-       st.sampled_from(["C", "F", "strided", "reversed"]), st.integers(0, 2**31))
-def test_multi_step_trajectories_equal_the_reference_in_every_layout(dtype, name, shape, layout,
-                                                                     seed):
+@given(
+    st.sampled_from(DTYPES),
+    st.sampled_from(sorted(OPTIMIZERS)),
+    hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6),
+    st.sampled_from(["C", "F", "strided", "reversed"]),
+    st.integers(0, 2**31),
+)
+def test_multi_step_trajectories_equal_the_reference_in_every_layout(
+    dtype, name, shape, layout, seed
+):
     n_states, hyper = OPTIMIZERS[name]
     rng = np.random.default_rng(seed)
     p0 = rng.standard_normal(shape).astype(dtype)
@@ -65,10 +72,10 @@ def test_multi_step_trajectories_equal_the_reference_in_every_layout(dtype, name
         read_only_grads.append(g)
     trajectory(native, name, param, read_only_grads, [s for s, _ in states], hyper)
     np.testing.assert_array_equal(param, want_p)
-    for (s, base), w in zip(states, want_s):
+    for (s, _base), w in zip(states, want_s):
         np.testing.assert_array_equal(s, w)
     for base in [pbase] + [b for _, b in states]:
-        if base is not None:   # the entries between the view's never change
+        if base is not None:  # the entries between the view's never change
             other = base[..., 1::2] if layout == "strided" else base[..., -2::-2]
             assert np.all(other == 7)
 
@@ -91,7 +98,7 @@ def test_large_parameters_take_the_threaded_path_and_stay_exact(dtype, name, rng
 def test_nesterov_follows_the_japanese_books_order():
     p, v, g = np.array([1.0]), np.array([0.5]), np.array([2.0])
     native.nesterov_update(p, g, v, 0.1, 0.9)
-    assert p[0] == 1.0 + 0.9 * 0.9 * 0.5 - (1 + 0.9) * 0.1 * 2.0   # uses the old v
+    assert p[0] == 1.0 + 0.9 * 0.9 * 0.5 - (1 + 0.9) * 0.1 * 2.0  # uses the old v
     assert v[0] == 0.5 * 0.9 - 0.1 * 2.0
 
 
@@ -100,25 +107,49 @@ def test_empty_parameters_are_a_no_op():
     native.adam_update(p, p.copy(), p.copy(), p.copy(), 0.1, 0.9, 0.999)
 
 
+def _fresh_param():
+    return np.ones((2, 3))
+
+
 def _bad_calls():
-    p = lambda: np.ones((2, 3))
     ro = np.ones((2, 3))
     ro.flags.writeable = False
     return [
-        (lambda q: native.sgd_update(q, np.ones((3, 2)), 0.1), ValueError,
-         r"grad must have the shape of param \(2, 3\), got \(3, 2\)"),
-        (lambda q: native.sgd_update(q, np.ones((2, 3), np.float32), 0.1), TypeError,
-         r"grad must have the dtype of param \(float64\), got float32"),
-        (lambda q: native.momentum_update(q, np.ones((2, 3)), ro, 0.1, 0.9), ValueError,
-         "v must be writeable"),
-        (lambda q: native.adam_update(q, np.ones((2, 3)), np.ones((2, 3)), np.ones(6), 0.1, 0.9,
-                                      0.999), ValueError,
-         r"v must have the shape of param \(2, 3\), got \(6,\)"),
-        (lambda q: native.adagrad_update(q, np.ones((2, 3)), [[1.0] * 3] * 2, 0.1), TypeError,
-         "h must be a numpy.ndarray, got list"),
-        (lambda q: native.rmsprop_update(q, np.ones((2, 3)), np.ones((2, 3), np.int64), 0.1,
-                                         0.99), TypeError, "h must have the dtype of param"),
-    ], p
+        (
+            lambda q: native.sgd_update(q, np.ones((3, 2)), 0.1),
+            ValueError,
+            r"grad must have the shape of param \(2, 3\), got \(3, 2\)",
+        ),
+        (
+            lambda q: native.sgd_update(q, np.ones((2, 3), np.float32), 0.1),
+            TypeError,
+            r"grad must have the dtype of param \(float64\), got float32",
+        ),
+        (
+            lambda q: native.momentum_update(q, np.ones((2, 3)), ro, 0.1, 0.9),
+            ValueError,
+            "v must be writeable",
+        ),
+        (
+            lambda q: native.adam_update(
+                q, np.ones((2, 3)), np.ones((2, 3)), np.ones(6), 0.1, 0.9, 0.999
+            ),
+            ValueError,
+            r"v must have the shape of param \(2, 3\), got \(6,\)",
+        ),
+        (
+            lambda q: native.adagrad_update(q, np.ones((2, 3)), [[1.0] * 3] * 2, 0.1),
+            TypeError,
+            "h must be a numpy.ndarray, got list",
+        ),
+        (
+            lambda q: native.rmsprop_update(
+                q, np.ones((2, 3)), np.ones((2, 3), np.int64), 0.1, 0.99
+            ),
+            TypeError,
+            "h must have the dtype of param",
+        ),
+    ], _fresh_param
 
 
 @pytest.mark.parametrize("index", range(6))

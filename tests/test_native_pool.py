@@ -1,29 +1,41 @@
 """Native max pooling against the reference backend: random shapes, strides, pads and windows
 (overlapping too), first-maximum ties, NaN like np.argmax, padding that never wins, overlapping
 windows that accumulate in backward, and bad arg_max that raises instead of writing."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, assume, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from fastscratch import _native as native
 from fastscratch import reference
-from fastscratch.testing import assert_close, memory_layouts as layouts
-
+from fastscratch.testing import assert_close
+from fastscratch.testing import memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
 
 
 @settings(max_examples=100, deadline=None)
-@given(N=st.integers(0, 3), C=st.integers(1, 3), H=st.integers(1, 9), W=st.integers(1, 9),
-       pool_h=st.integers(1, 4), pool_w=st.integers(1, 4), stride=st.integers(1, 3),
-       pad=st.integers(0, 2), dtype=st.sampled_from(DTYPES), ties=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
-def test_pool_matches_reference_on_random_shapes(N, C, H, W, pool_h, pool_w, stride, pad, dtype,
-                                                 ties, seed):
+@given(
+    N=st.integers(0, 3),
+    C=st.integers(1, 3),
+    H=st.integers(1, 9),
+    W=st.integers(1, 9),
+    pool_h=st.integers(1, 4),
+    pool_w=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    pad=st.integers(0, 2),
+    dtype=st.sampled_from(DTYPES),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_pool_matches_reference_on_random_shapes(
+    N, C, H, W, pool_h, pool_w, stride, pad, dtype, ties, seed
+):
     assume(pad < pool_h and pad < pool_w and H + 2 * pad >= pool_h and W + 2 * pad >= pool_w)
     rng = np.random.default_rng(seed)
     # few distinct values make ties (the first maximum must win) common
-    x = (rng.integers(-2, 2, (N, C, H, W)) if ties else rng.standard_normal((N, C, H, W)))
+    x = rng.integers(-2, 2, (N, C, H, W)) if ties else rng.standard_normal((N, C, H, W))
     x = x.astype(dtype)
     out, arg_max = native.pool_forward(x, pool_h, pool_w, stride, pad)
     ref_out, ref_arg_max = reference.pool_forward(x, pool_h, pool_w, stride, pad)
@@ -44,8 +56,10 @@ def test_pool_matches_reference_on_simpleconvnet_shape(rng, dtype):
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(arg_max, ref_arg_max)
     dout = rng.standard_normal(out.shape).astype(dtype)
-    np.testing.assert_array_equal(native.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0),
-                                  reference.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0))
+    np.testing.assert_array_equal(
+        native.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0),
+        reference.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0),
+    )
 
 
 @pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 0, 4, 4), (1, 1, 4, 4)])
@@ -109,19 +123,24 @@ def test_pool_accepts_any_layout_and_never_writes_inputs(rng, dtype):
         np.testing.assert_array_equal(xv, keep)
         arg_view = layouts(arg_max)[name]
         np.testing.assert_array_equal(
-            native.pool_backward(layouts(dout)[name], arg_view, x.shape, 3, 2, 2, 1), dx,
-            err_msg=name)
+            native.pool_backward(layouts(dout)[name], arg_view, x.shape, 3, 2, 2, 1),
+            dx,
+            err_msg=name,
+        )
 
 
-@pytest.mark.parametrize("bad, error, words", [
-    (lambda a: np.where(np.arange(a.size) == 5, -1, a), ValueError, "got -1 at index 5"),
-    (lambda a: np.where(np.arange(a.size) == a.size - 1, 6, a), ValueError, "in \\[0, 6\\)"),
-    (lambda a: a.astype(np.int32), TypeError, "int64"),
-    (lambda a: a.astype(np.float64), TypeError, "int64"),
-    (lambda a: a[:-1], ValueError, "arg_max must have shape"),
-    (lambda a: a.reshape(-1, 1), ValueError, "arg_max must be 1-D"),
-    (lambda a: a.tolist(), TypeError, "numpy.ndarray"),
-])
+@pytest.mark.parametrize(
+    "bad, error, words",
+    [
+        (lambda a: np.where(np.arange(a.size) == 5, -1, a), ValueError, "got -1 at index 5"),
+        (lambda a: np.where(np.arange(a.size) == a.size - 1, 6, a), ValueError, "in \\[0, 6\\)"),
+        (lambda a: a.astype(np.int32), TypeError, "int64"),
+        (lambda a: a.astype(np.float64), TypeError, "int64"),
+        (lambda a: a[:-1], ValueError, "arg_max must have shape"),
+        (lambda a: a.reshape(-1, 1), ValueError, "arg_max must be 1-D"),
+        (lambda a: a.tolist(), TypeError, "numpy.ndarray"),
+    ],
+)
 def test_pool_backward_refuses_bad_arg_max(rng, bad, error, words):
     x = rng.standard_normal((2, 3, 6, 6))
     out, arg_max = native.pool_forward(x, 3, 2, 2, 0)
@@ -129,19 +148,32 @@ def test_pool_backward_refuses_bad_arg_max(rng, bad, error, words):
         native.pool_backward(np.ones_like(out), bad(arg_max), x.shape, 3, 2, 2, 0)
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda x: native.pool_forward(x[0], 2, 2, 2, 0), ValueError, "x must be 4-D"),
-    (lambda x: native.pool_forward(x.astype(np.int32), 2, 2, 2, 0), TypeError, "x must have"),
-    (lambda x: native.pool_forward(x, 2, 2, 0, 0), ValueError, "stride"),
-    (lambda x: native.pool_forward(x, 2, 2, 2, -1), ValueError, "pad"),
-    (lambda x: native.pool_forward(x, 2, 2, 2, 2), ValueError, "pad must be smaller"),
-    (lambda x: native.pool_forward(x, 0, 2, 2, 0), ValueError, "window"),
-    (lambda x: native.pool_forward(x, 9, 2, 2, 0), ValueError, "must fit"),
-    (lambda x: native.pool_backward(np.ones((2, 3, 2, 2)), np.zeros(24, np.int64), (2, 3, 4),
-                                    2, 2, 2, 0), ValueError, "x_shape"),
-    (lambda x: native.pool_backward(np.ones((2, 3, 3, 3)), np.zeros(54, np.int64), x.shape,
-                                    2, 2, 2, 0), ValueError, "dout must have shape"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda x: native.pool_forward(x[0], 2, 2, 2, 0), ValueError, "x must be 4-D"),
+        (lambda x: native.pool_forward(x.astype(np.int32), 2, 2, 2, 0), TypeError, "x must have"),
+        (lambda x: native.pool_forward(x, 2, 2, 0, 0), ValueError, "stride"),
+        (lambda x: native.pool_forward(x, 2, 2, 2, -1), ValueError, "pad"),
+        (lambda x: native.pool_forward(x, 2, 2, 2, 2), ValueError, "pad must be smaller"),
+        (lambda x: native.pool_forward(x, 0, 2, 2, 0), ValueError, "window"),
+        (lambda x: native.pool_forward(x, 9, 2, 2, 0), ValueError, "must fit"),
+        (
+            lambda x: native.pool_backward(
+                np.ones((2, 3, 2, 2)), np.zeros(24, np.int64), (2, 3, 4), 2, 2, 2, 0
+            ),
+            ValueError,
+            "x_shape",
+        ),
+        (
+            lambda x: native.pool_backward(
+                np.ones((2, 3, 3, 3)), np.zeros(54, np.int64), x.shape, 2, 2, 2, 0
+            ),
+            ValueError,
+            "dout must have shape",
+        ),
+    ],
+)
 def test_pool_binding_refuses_bad_input(rng, call, error, words):
     x = rng.standard_normal((2, 3, 4, 4))
     with pytest.raises(error, match=words):

@@ -4,27 +4,40 @@ Tolerances, by relative norm: float64 1e-12, float32 1e-5. Softmax goes through 
 glibc's vector exp and NumPy's compute a few ulp apart, and the native row sum runs in double:
 both differ from NumPy by a few ulp, far inside these bounds. The loss's backward only divides
 and subtracts as NumPy does, so it must be equal."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastscratch._native as native
 import fastscratch.reference as ref
-from fastscratch.testing import assert_close, memory_layouts as layouts
+from fastscratch.testing import assert_close
+from fastscratch.testing import memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
 
 
-scores = st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(
-    dt, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
-    elements=st.floats(-80, 80, width=32)))
+scores = st.sampled_from(DTYPES).flatmap(
+    lambda dt: hnp.arrays(
+        dt,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
+        elements=st.floats(-80, 80, width=32),
+    )
+)
 
 
 @settings(deadline=None, max_examples=60)
-@given(st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(
-    dt, hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7),
-    elements=st.floats(-80, 80, width=32))))
+@given(
+    st.sampled_from(DTYPES).flatmap(
+        lambda dt: hnp.arrays(
+            dt,
+            hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7),
+            elements=st.floats(-80, 80, width=32),
+        )
+    )
+)
 def test_softmax_matches_reference_along_the_last_axis_in_any_layout(x):
     for xv in layouts(x).values():
         y = native.softmax(xv)
@@ -58,8 +71,12 @@ def test_softmax_of_an_empty_batch_is_empty_and_no_classes_is_refused():
 @settings(deadline=None, max_examples=60)
 @given(scores, st.data())
 def test_softmax_loss_forward_matches_reference(x, data):
-    labels = np.array(data.draw(st.lists(st.integers(0, x.shape[1] - 1), min_size=x.shape[0],
-                                         max_size=x.shape[0])), np.int64)
+    labels = np.array(
+        data.draw(
+            st.lists(st.integers(0, x.shape[1] - 1), min_size=x.shape[0], max_size=x.shape[0])
+        ),
+        np.int64,
+    )
     rloss, ry = ref.softmax_loss_forward(x, labels)
     for xv in layouts(x).values():
         loss, y = native.softmax_loss_forward(xv, labels)
@@ -71,7 +88,7 @@ def test_softmax_loss_forward_matches_reference(x, data):
 
 
 def test_softmax_loss_keeps_the_books_1e7_inside_the_log():
-    x = np.array([[0.0, -1e4]])   # y[0, 1] underflows to 0: the loss is -log(1e-7), not inf
+    x = np.array([[0.0, -1e4]])  # y[0, 1] underflows to 0: the loss is -log(1e-7), not inf
     loss, _ = native.softmax_loss_forward(x, np.array([1]))
     assert loss == pytest.approx(-np.log(1e-7))
 
@@ -85,15 +102,23 @@ def test_softmax_loss_of_an_empty_batch_is_nan_like_numpys():
 @given(scores, st.data())
 def test_softmax_loss_backward_equals_reference_for_labels_and_one_hot(x, data):
     y = ref.softmax(x)
-    labels = np.array(data.draw(st.lists(st.integers(0, x.shape[1] - 1), min_size=x.shape[0],
-                                         max_size=x.shape[0])), np.int64)
+    labels = np.array(
+        data.draw(
+            st.lists(st.integers(0, x.shape[1] - 1), min_size=x.shape[0], max_size=x.shape[0])
+        ),
+        np.int64,
+    )
     one_hot = np.eye(x.shape[1], dtype=x.dtype)[labels]
     for yv in layouts(y).values():
-        np.testing.assert_array_equal(native.softmax_loss_backward(yv, labels, None),
-                                      ref.softmax_loss_backward(y, labels, None))
+        np.testing.assert_array_equal(
+            native.softmax_loss_backward(yv, labels, None),
+            ref.softmax_loss_backward(y, labels, None),
+        )
         for tv in layouts(one_hot).values():
-            np.testing.assert_array_equal(native.softmax_loss_backward(yv, labels, tv),
-                                          ref.softmax_loss_backward(y, labels, one_hot))
+            np.testing.assert_array_equal(
+                native.softmax_loss_backward(yv, labels, tv),
+                ref.softmax_loss_backward(y, labels, one_hot),
+            )
 
 
 def test_softmax_loss_backward_promotes_float32_y_with_float64_one_hot():
@@ -112,28 +137,53 @@ def test_large_batches_take_the_threaded_path_and_still_match(dtype, rng):
     rloss, ry = ref.softmax_loss_forward(x, labels)
     assert_close(y, ry)
     assert_close(np.asarray(loss), np.asarray(rloss))
-    np.testing.assert_array_equal(native.softmax_loss_backward(ry, labels, None),
-                                  ref.softmax_loss_backward(ry, labels, None))
+    np.testing.assert_array_equal(
+        native.softmax_loss_backward(ry, labels, None), ref.softmax_loss_backward(ry, labels, None)
+    )
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: native.softmax(np.float64(1.0)), TypeError, "x must be a numpy.ndarray"),
-    (lambda: native.softmax(np.array(1.0)), ValueError, "at least 1 dimension"),
-    (lambda: native.softmax_loss_forward(np.ones(3), np.zeros(3, np.int64)), ValueError,
-     r"x must be 2-D, got shape \(3,\)"),
-    (lambda: native.softmax_loss_forward(np.ones((2, 3)), np.zeros(2, np.int32)), TypeError,
-     "labels must have dtype int64, got int32"),
-    (lambda: native.softmax_loss_forward(np.ones((2, 3)), np.zeros(3, np.int64)), ValueError,
-     r"labels must have shape \(2,\) \(one per row\), got \(3,\)"),
-    (lambda: native.softmax_loss_forward(np.ones((2, 3)), np.array([0, 3])), ValueError,
-     r"labels must be in \[0, 3\), got 3 at 1"),
-    (lambda: native.softmax_loss_backward(np.ones((2, 3)), np.array([-1, 0]), None), ValueError,
-     r"labels must be in \[0, 3\), got -1 at 0"),
-    (lambda: native.softmax_loss_backward(np.ones((2, 3)), None, np.ones((3, 2))), ValueError,
-     r"one_hot must have the shape of y \(2, 3\), got \(3, 2\)"),
-    (lambda: native.softmax_loss_backward(np.ones((2, 3)), None, [[1, 0, 0]]), TypeError,
-     "one_hot must be a numpy.ndarray"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: native.softmax(np.float64(1.0)), TypeError, "x must be a numpy.ndarray"),
+        (lambda: native.softmax(np.array(1.0)), ValueError, "at least 1 dimension"),
+        (
+            lambda: native.softmax_loss_forward(np.ones(3), np.zeros(3, np.int64)),
+            ValueError,
+            r"x must be 2-D, got shape \(3,\)",
+        ),
+        (
+            lambda: native.softmax_loss_forward(np.ones((2, 3)), np.zeros(2, np.int32)),
+            TypeError,
+            "labels must have dtype int64, got int32",
+        ),
+        (
+            lambda: native.softmax_loss_forward(np.ones((2, 3)), np.zeros(3, np.int64)),
+            ValueError,
+            r"labels must have shape \(2,\) \(one per row\), got \(3,\)",
+        ),
+        (
+            lambda: native.softmax_loss_forward(np.ones((2, 3)), np.array([0, 3])),
+            ValueError,
+            r"labels must be in \[0, 3\), got 3 at 1",
+        ),
+        (
+            lambda: native.softmax_loss_backward(np.ones((2, 3)), np.array([-1, 0]), None),
+            ValueError,
+            r"labels must be in \[0, 3\), got -1 at 0",
+        ),
+        (
+            lambda: native.softmax_loss_backward(np.ones((2, 3)), None, np.ones((3, 2))),
+            ValueError,
+            r"one_hot must have the shape of y \(2, 3\), got \(3, 2\)",
+        ),
+        (
+            lambda: native.softmax_loss_backward(np.ones((2, 3)), None, [[1, 0, 0]]),
+            TypeError,
+            "one_hot must be a numpy.ndarray",
+        ),
+    ],
+)
 def test_bad_input_is_refused_naming_argument_expected_and_actual(call, error, message):
     with pytest.raises(error, match=message):
         call()

@@ -1,6 +1,7 @@
 """The book's nets (TwoLayerNet, MultiLayerNet, MultiLayerNetExtend, SimpleConvNet, DeepConvNet):
 the book's structure, names and initialisation, parameters shared with the layers, backprop
 gradients that agree with numerical differentiation, weight decay, and batched accuracy."""
+
 from collections import OrderedDict
 
 import numpy as np
@@ -8,15 +9,22 @@ import pytest
 
 from fastscratch.deep_convnet import DeepConvNet
 from fastscratch.gradient import numerical_gradient
-from fastscratch.layers import (Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu,
-                                Sigmoid, SoftmaxWithLoss)
+from fastscratch.layers import (
+    Affine,
+    BatchNormalization,
+    Convolution,
+    Dropout,
+    Pooling,
+    Relu,
+    Sigmoid,
+    SoftmaxWithLoss,
+)
 from fastscratch.multi_layer_net import MultiLayerNet
 from fastscratch.multi_layer_net_extend import MultiLayerNetExtend
 from fastscratch.optimizer import SGD
 from fastscratch.simple_convnet import SimpleConvNet
 from fastscratch.testing import relative_error
 from fastscratch.two_layer_net import TwoLayerNet
-
 
 # Backprop against central differences (h = 1e-4) in float64, by fastscratch.testing's relative
 # error ||analytic - numeric|| / ||numeric||: the same bound as ||a - b|| / (||a|| + ||b||) < 1e-6.
@@ -28,8 +36,9 @@ def tiny_conv_param(filter_num=2, filter_size=3, pad=0, stride=1):
 
 
 def tiny_simple_convnet(**kwargs):
-    return SimpleConvNet(input_dim=(1, 6, 6), conv_param=tiny_conv_param(), hidden_size=4,
-                         output_size=3, **kwargs)
+    return SimpleConvNet(
+        input_dim=(1, 6, 6), conv_param=tiny_conv_param(), hidden_size=4, output_size=3, **kwargs
+    )
 
 
 def tiny_deep_convnet(**kwargs):
@@ -47,26 +56,47 @@ def labels(n, classes, seed=0):
 # ---------------------------------------------------------------------------------------------
 # structure: the book's names, shapes, attributes
 
+
 def test_two_layer_net_has_the_books_layers_params_and_camelcase_last_layer():
     net = TwoLayerNet(784, 50, 10)
     assert list(net.layers) == ['Affine1', 'Relu1', 'Affine2']
     assert isinstance(net.layers, OrderedDict)
     assert {k: v.shape for k, v in net.params.items()} == {
-        'W1': (784, 50), 'b1': (50,), 'W2': (50, 10), 'b2': (10,)}
+        'W1': (784, 50),
+        'b1': (50,),
+        'W2': (50, 10),
+        'b2': (10,),
+    }
     assert isinstance(net.lastLayer, SoftmaxWithLoss)
     assert not hasattr(net, 'last_layer')
 
 
 def test_multi_layer_net_names_its_layers_and_stores_the_books_attributes():
     net = MultiLayerNet(784, [100, 60], 10, activation='sigmoid', weight_decay_lambda=0.1)
-    assert list(net.layers) == ['Affine1', 'Activation_function1', 'Affine2',
-                                'Activation_function2', 'Affine3']
+    assert list(net.layers) == [
+        'Affine1',
+        'Activation_function1',
+        'Affine2',
+        'Activation_function2',
+        'Affine3',
+    ]
     assert isinstance(net.layers['Activation_function1'], Sigmoid)
     assert isinstance(net.last_layer, SoftmaxWithLoss)
     assert {k: v.shape for k, v in net.params.items()} == {
-        'W1': (784, 100), 'b1': (100,), 'W2': (100, 60), 'b2': (60,), 'W3': (60, 10), 'b3': (10,)}
-    assert (net.input_size, net.output_size, net.hidden_size_list, net.hidden_layer_num,
-            net.weight_decay_lambda) == (784, 10, [100, 60], 2, 0.1)
+        'W1': (784, 100),
+        'b1': (100,),
+        'W2': (100, 60),
+        'b2': (60,),
+        'W3': (60, 10),
+        'b3': (10,),
+    }
+    assert (
+        net.input_size,
+        net.output_size,
+        net.hidden_size_list,
+        net.hidden_layer_num,
+        net.weight_decay_lambda,
+    ) == (784, 10, [100, 60], 2, 0.1)
     assert isinstance(MultiLayerNet(4, [3], 2).layers['Activation_function1'], Relu)
 
 
@@ -76,13 +106,32 @@ def test_multi_layer_net_refuses_an_unknown_activation():
 
 
 def test_multi_layer_net_extend_inserts_batchnorm_and_dropout_with_the_books_keyword():
-    net = MultiLayerNetExtend(784, [100, 60], 10, use_dropout=True, dropout_ration=0.3,
-                              use_batchnorm=True)
-    assert list(net.layers) == ['Affine1', 'BatchNorm1', 'Activation_function1', 'Dropout1',
-                                'Affine2', 'BatchNorm2', 'Activation_function2', 'Dropout2',
-                                'Affine3']
-    assert list(net.params) == ['W1', 'b1', 'W2', 'b2', 'W3', 'b3',
-                                'gamma1', 'beta1', 'gamma2', 'beta2']
+    net = MultiLayerNetExtend(
+        784, [100, 60], 10, use_dropout=True, dropout_ration=0.3, use_batchnorm=True
+    )
+    assert list(net.layers) == [
+        'Affine1',
+        'BatchNorm1',
+        'Activation_function1',
+        'Dropout1',
+        'Affine2',
+        'BatchNorm2',
+        'Activation_function2',
+        'Dropout2',
+        'Affine3',
+    ]
+    assert list(net.params) == [
+        'W1',
+        'b1',
+        'W2',
+        'b2',
+        'W3',
+        'b3',
+        'gamma1',
+        'beta1',
+        'gamma2',
+        'beta2',
+    ]
     assert np.array_equal(net.params['gamma2'], np.ones(60))
     assert np.array_equal(net.params['beta1'], np.zeros(100))
     assert net.layers['Dropout1'].dropout_ratio == 0.3
@@ -96,8 +145,13 @@ def test_multi_layer_net_extend_inserts_batchnorm_and_dropout_with_the_books_key
 def test_simple_convnet_has_the_books_mnist_shapes_and_layers():
     net = SimpleConvNet()
     assert {k: v.shape for k, v in net.params.items()} == {
-        'W1': (30, 1, 5, 5), 'b1': (30,), 'W2': (4320, 100), 'b2': (100,),
-        'W3': (100, 10), 'b3': (10,)}
+        'W1': (30, 1, 5, 5),
+        'b1': (30,),
+        'W2': (4320, 100),
+        'b2': (100,),
+        'W3': (100, 10),
+        'b3': (10,),
+    }
     assert list(net.layers) == ['Conv1', 'Relu1', 'Pool1', 'Affine1', 'Relu2', 'Affine2']
     pool = net.layers['Pool1']
     assert (pool.pool_h, pool.pool_w, pool.stride) == (2, 2, 2)
@@ -115,16 +169,22 @@ def test_deep_convnet_is_a_list_with_params_at_the_books_indices():
         assert net.layers[index].b is net.params[f'b{i}']
     assert [net.layers[i].pad for i in (0, 2, 5, 7, 10, 12)] == [1, 1, 1, 2, 1, 1]
     assert {k: v.shape for k, v in net.params.items() if k.startswith('W')} == {
-        'W1': (16, 1, 3, 3), 'W2': (16, 16, 3, 3), 'W3': (32, 16, 3, 3), 'W4': (32, 32, 3, 3),
-        'W5': (64, 32, 3, 3), 'W6': (64, 64, 3, 3), 'W7': (1024, 50), 'W8': (50, 10)}
+        'W1': (16, 1, 3, 3),
+        'W2': (16, 16, 3, 3),
+        'W3': (32, 16, 3, 3),
+        'W4': (32, 32, 3, 3),
+        'W5': (64, 32, 3, 3),
+        'W6': (64, 64, 3, 3),
+        'W7': (1024, 50),
+        'W8': (50, 10),
+    }
     assert not hasattr(net, 'numerical_gradient')
 
 
 ALL_NETS = {
     'TwoLayerNet': lambda **kw: TwoLayerNet(6, 5, 3, **kw),
     'MultiLayerNet': lambda **kw: MultiLayerNet(6, [5, 4], 3, **kw),
-    'MultiLayerNetExtend': lambda **kw: MultiLayerNetExtend(6, [5, 4], 3, use_batchnorm=True,
-                                                            **kw),
+    'MultiLayerNetExtend': lambda **kw: MultiLayerNetExtend(6, [5, 4], 3, use_batchnorm=True, **kw),
     'SimpleConvNet': tiny_simple_convnet,
     'DeepConvNet': tiny_deep_convnet,
 }
@@ -133,15 +193,18 @@ ALL_NETS = {
 def param_layers(net):
     """(layer, attribute, params key) for every parameter a net's layers hold."""
     if isinstance(net, DeepConvNet):
-        return [(net.layers[i], a, f'{a}{n}') for n, i in enumerate((0, 2, 5, 7, 10, 12, 15, 18), 1)
-                for a in ('W', 'b')]
+        return [
+            (net.layers[i], a, f'{a}{n}')
+            for n, i in enumerate((0, 2, 5, 7, 10, 12, 15, 18), 1)
+            for a in ('W', 'b')
+        ]
     names = {'SimpleConvNet': ('Conv1', 'Affine1', 'Affine2')}.get(type(net).__name__)
     if names is None:
         names = [k for k in net.layers if k.startswith('Affine')]
     out = [(net.layers[name], a, f'{a}{n}') for n, name in enumerate(names, 1) for a in ('W', 'b')]
     for key, layer in net.layers.items():
         if key.startswith('BatchNorm'):
-            n = key[len('BatchNorm'):]
+            n = key[len('BatchNorm') :]
             out += [(layer, 'gamma', f'gamma{n}'), (layer, 'beta', f'beta{n}')]
     return out
 
@@ -173,10 +236,17 @@ def input_shape(net):
 # ---------------------------------------------------------------------------------------------
 # initialisation: the book's scales and draw order (np.random.seed reproduces the book's runs)
 
-@pytest.mark.parametrize("spec,scales", [
-    ('relu', lambda n: np.sqrt(2.0 / n)), ('He', lambda n: np.sqrt(2.0 / n)),
-    ('SIGMOID', lambda n: np.sqrt(1.0 / n)), ('xavier', lambda n: np.sqrt(1.0 / n)),
-    (0.05, lambda n: 0.05)])
+
+@pytest.mark.parametrize(
+    "spec,scales",
+    [
+        ('relu', lambda n: np.sqrt(2.0 / n)),
+        ('He', lambda n: np.sqrt(2.0 / n)),
+        ('SIGMOID', lambda n: np.sqrt(1.0 / n)),
+        ('xavier', lambda n: np.sqrt(1.0 / n)),
+        (0.05, lambda n: 0.05),
+    ],
+)
 def test_multi_layer_net_draws_weights_in_order_with_the_books_scales(spec, scales):
     np.random.seed(3)
     net = MultiLayerNet(5, [4, 3], 2, weight_init_std=spec)
@@ -259,6 +329,7 @@ def test_default_params_are_float64_and_a_bad_dtype_is_refused():
 # ---------------------------------------------------------------------------------------------
 # gradients: backprop against numerical differentiation (float64)
 
+
 def check_net_gradient(net, x, t):
     numeric = net.numerical_gradient(x, t)
     analytic = net.gradient(x, t)
@@ -276,8 +347,7 @@ def test_two_layer_net_gradient_matches_numerical(backend, rng):
 
 
 @pytest.mark.parametrize("activation", ['relu', 'sigmoid'])
-def test_multi_layer_net_gradient_with_weight_decay_matches_numerical(backend, rng,
-                                                                      activation):
+def test_multi_layer_net_gradient_with_weight_decay_matches_numerical(backend, rng, activation):
     np.random.seed(0)
     net = MultiLayerNet(6, [5, 4], 3, activation=activation, weight_decay_lambda=0.1)
     check_net_gradient(net, rng.standard_normal((4, 6)), np.eye(3)[labels(4, 3)])
@@ -327,6 +397,7 @@ def test_deep_convnet_gradient_matches_numerical_with_fixed_dropout_masks(backen
     def loss(_):
         np.random.seed(123)
         return net.loss(x, t)
+
     numeric = {key: numerical_gradient(loss, val) for key, val in net.params.items()}
     np.random.seed(123)
     analytic = net.gradient(x, t)
@@ -350,9 +421,9 @@ def test_gradient_returns_the_layers_own_arrays(backend, rng):
 # ---------------------------------------------------------------------------------------------
 # weight decay
 
+
 @pytest.mark.parametrize("cls", [MultiLayerNet, MultiLayerNetExtend])
-def test_weight_decay_adds_half_lambda_w_squared_to_loss_and_lambda_w_to_grads(backend, rng,
-                                                                               cls):
+def test_weight_decay_adds_half_lambda_w_squared_to_loss_and_lambda_w_to_grads(backend, rng, cls):
     lam = 0.3
     np.random.seed(0)
     net = cls(6, [5, 4], 3, weight_decay_lambda=lam)
@@ -371,6 +442,7 @@ def test_weight_decay_adds_half_lambda_w_squared_to_loss_and_lambda_w_to_grads(b
 
 # ---------------------------------------------------------------------------------------------
 # predict / loss / accuracy semantics
+
 
 def test_accuracy_counts_the_last_partial_batch(backend, rng):
     np.random.seed(0)
@@ -399,10 +471,15 @@ def test_accuracy_refuses_a_non_positive_batch_size(backend, rng):
         net.accuracy(rng.standard_normal((2, 1, 6, 6)), labels(2, 3), batch_size=0)
 
 
-@pytest.mark.parametrize("make", [lambda: TwoLayerNet(6, 5, 3),
-                                  lambda: MultiLayerNet(6, [5], 3),
-                                  lambda: MultiLayerNetExtend(6, [5], 3, use_dropout=True)],
-                         ids=["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TwoLayerNet(6, 5, 3),
+        lambda: MultiLayerNet(6, [5], 3),
+        lambda: MultiLayerNetExtend(6, [5], 3, use_dropout=True),
+    ],
+    ids=["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend"],
+)
 def test_fully_connected_accuracy_takes_labels_or_one_hot(backend, rng, make):
     net = make()
     x = rng.standard_normal((8, 6))

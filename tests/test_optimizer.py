@@ -1,5 +1,6 @@
 """fastscratch.optimizer: the book's update formulas in the book's order, in place on the very
 arrays of `params`, and a failed call that changes nothing."""
+
 import math
 
 import numpy as np
@@ -13,10 +14,14 @@ STEPS = 3
 
 
 def make_problem(rng, dtype=np.float64):
-    params = {"W": rng.standard_normal((3, 4)).astype(dtype),
-              "b": rng.standard_normal(4).astype(dtype)}
-    grads = [{k: rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()}
-             for _ in range(STEPS)]
+    params = {
+        "W": rng.standard_normal((3, 4)).astype(dtype),
+        "b": rng.standard_normal(4).astype(dtype),
+    }
+    grads = [
+        {k: rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()}
+        for _ in range(STEPS)
+    ]
     return params, grads
 
 
@@ -27,6 +32,7 @@ def run(optimizer, params, grads):
 
 
 # Hand-written NumPy versions of the book's formulas, one key at a time.
+
 
 def sgd(p, gs, lr):
     for g in gs:
@@ -77,7 +83,7 @@ def rmsprop(p, gs, lr, d):
 def adam(p, gs, lr, b1, b2):
     m, v = np.zeros_like(p), np.zeros_like(p)
     for i, g in enumerate(gs, start=1):
-        lr_t = lr * math.sqrt(1 - b2 ** i) / (1 - b1 ** i)
+        lr_t = lr * math.sqrt(1 - b2**i) / (1 - b1**i)
         m = m + (1 - b1) * (g - m)
         v = v + (1 - b2) * (g * g - v)
         p = p - lr_t * m / (np.sqrt(v) + 1e-7)
@@ -87,12 +93,16 @@ def adam(p, gs, lr, b1, b2):
 CASES = {
     "SGD": (lambda: SGD(lr=0.1), lambda p, gs: sgd(p, gs, 0.1)),
     "Momentum": (lambda: Momentum(lr=0.1, momentum=0.8), lambda p, gs: momentum(p, gs, 0.1, 0.8)),
-    "Nesterov": (lambda: Nesterov(lr=0.1, momentum=0.8),
-                 lambda p, gs: nesterov_jp(p, gs, 0.1, 0.8)),
+    "Nesterov": (
+        lambda: Nesterov(lr=0.1, momentum=0.8),
+        lambda p, gs: nesterov_jp(p, gs, 0.1, 0.8),
+    ),
     "AdaGrad": (lambda: AdaGrad(lr=0.1), lambda p, gs: adagrad(p, gs, 0.1)),
     "RMSprop": (lambda: RMSprop(lr=0.1, decay_rate=0.9), lambda p, gs: rmsprop(p, gs, 0.1, 0.9)),
-    "Adam": (lambda: Adam(lr=0.01, beta1=0.8, beta2=0.99),
-             lambda p, gs: adam(p, gs, 0.01, 0.8, 0.99)),
+    "Adam": (
+        lambda: Adam(lr=0.01, beta1=0.8, beta2=0.99),
+        lambda p, gs: adam(p, gs, 0.01, 0.8, 0.99),
+    ),
 }
 
 
@@ -117,15 +127,22 @@ def test_nesterov_uses_the_jp_order_not_the_kr_order(backend, rng):
 
 def test_adam_counts_iterations_and_folds_bias_correction_into_lr(backend):
     opt = Adam()
-    assert (opt.lr, opt.beta1, opt.beta2, opt.iter, opt.m, opt.v) == (0.001, 0.9, 0.999, 0, None,
-                                                                       None)
+    assert (opt.lr, opt.beta1, opt.beta2, opt.iter, opt.m, opt.v) == (
+        0.001,
+        0.9,
+        0.999,
+        0,
+        None,
+        None,
+    )
     params = {"w": np.array([1.0])}
     opt.update(params, {"w": np.array([0.5])})
     # after one step m = 0.05, v = 0.00025, lr_t = 0.001*sqrt(0.001)/0.1: the step is ~lr
     lr_t = 0.001 * math.sqrt(1 - 0.999) / (1 - 0.9)
     assert opt.iter == 1
-    assert params["w"][0] == pytest.approx(1.0 - lr_t * 0.05 / (math.sqrt(0.00025) + 1e-7),
-                                           rel=1e-14)
+    assert params["w"][0] == pytest.approx(
+        1.0 - lr_t * 0.05 / (math.sqrt(0.00025) + 1e-7), rel=1e-14
+    )
     opt.update(params, {"w": np.array([0.5])})
     assert opt.iter == 2
 
@@ -136,8 +153,11 @@ def test_constructor_defaults_and_attributes_match_the_book():
     assert (Nesterov().lr, Nesterov().momentum, Nesterov().v) == (0.01, 0.9, None)
     assert (AdaGrad().lr, AdaGrad().h) == (0.01, None)
     assert (RMSprop().lr, RMSprop().decay_rate, RMSprop().h) == (0.01, 0.99, None)
-    assert (Adam(0.5, 0.1, 0.2).lr, Adam(0.5, 0.1, 0.2).beta1, Adam(0.5, 0.1, 0.2).beta2) == \
-        (0.5, 0.1, 0.2)
+    assert (Adam(0.5, 0.1, 0.2).lr, Adam(0.5, 0.1, 0.2).beta1, Adam(0.5, 0.1, 0.2).beta2) == (
+        0.5,
+        0.1,
+        0.2,
+    )
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -154,8 +174,13 @@ def test_update_is_in_place_on_the_same_arrays(backend, rng, name):
 @pytest.mark.parametrize("name", ["Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"])
 def test_state_is_created_lazily_with_zeros_like(backend, rng, name):
     opt = CASES[name][0]()
-    attrs = {"Momentum": ["v"], "Nesterov": ["v"], "AdaGrad": ["h"], "RMSprop": ["h"],
-             "Adam": ["m", "v"]}[name]
+    attrs = {
+        "Momentum": ["v"],
+        "Nesterov": ["v"],
+        "AdaGrad": ["h"],
+        "RMSprop": ["h"],
+        "Adam": ["m", "v"],
+    }[name]
     assert all(getattr(opt, a) is None for a in attrs)
     params, grads = make_problem(rng, np.float32)
     opt.update(params, grads[0])
@@ -194,12 +219,21 @@ def test_float32_params_stay_float32_with_float64_grads(backend, rng, name):
 
 BAD_GRADS = {
     "missing key": ({"W": np.ones((3, 4))}, KeyError, "grads has no entry for params\\['b'\\]"),
-    "wrong shape": ({"W": np.ones((3, 4)), "b": np.ones(5)}, ValueError,
-                    "grads\\['b'\\] must have the shape"),
-    "complex": ({"W": np.ones((3, 4)), "b": np.ones(4, complex)}, TypeError,
-                "grads\\['b'\\] must hold real numbers"),
-    "object": ({"W": np.ones((3, 4)), "b": np.array([None] * 4)}, TypeError,
-               "grads\\['b'\\] must hold real numbers"),
+    "wrong shape": (
+        {"W": np.ones((3, 4)), "b": np.ones(5)},
+        ValueError,
+        "grads\\['b'\\] must have the shape",
+    ),
+    "complex": (
+        {"W": np.ones((3, 4)), "b": np.ones(4, complex)},
+        TypeError,
+        "grads\\['b'\\] must hold real numbers",
+    ),
+    "object": (
+        {"W": np.ones((3, 4)), "b": np.array([None] * 4)},
+        TypeError,
+        "grads\\['b'\\] must hold real numbers",
+    ),
 }
 
 
@@ -210,8 +244,11 @@ def test_failed_update_leaves_params_and_state_untouched(backend, rng, name, bad
     opt = CASES[name][0]()
     opt.update(params, {"W": np.ones((3, 4)), "b": np.ones(4)})  # state exists now
     params_before = {k: v.copy() for k, v in params.items()}
-    state_before = {a: {k: s.copy() for k, s in getattr(opt, a).items()}
-                    for a in ("v", "h", "m") if getattr(opt, a, None) is not None}
+    state_before = {
+        a: {k: s.copy() for k, s in getattr(opt, a).items()}
+        for a in ("v", "h", "m")
+        if getattr(opt, a, None) is not None
+    }
     iter_before = getattr(opt, "iter", None)
     grads, error, message = BAD_GRADS[bad]
     with pytest.raises(error, match=message):
@@ -256,10 +293,12 @@ def test_a_bad_hyperparameter_changes_nothing_and_is_named(backend, name):
 def test_each_key_is_checked_once_per_update(backend, monkeypatch, name):
     calls = []
     check = fastscratch.kernels.check_update
-    monkeypatch.setattr(fastscratch.kernels, "check_update",
-                        lambda *args, **kw: calls.append(args[3]) or check(*args, **kw))
-    CASES[name][0]().update({"W": np.ones(3), "b": np.ones(2)},
-                            {"W": np.ones(3), "b": np.ones(2)})
+    monkeypatch.setattr(
+        fastscratch.kernels,
+        "check_update",
+        lambda *args, **kw: calls.append(args[3]) or check(*args, **kw),
+    )
+    CASES[name][0]().update({"W": np.ones(3), "b": np.ones(2)}, {"W": np.ones(3), "b": np.ones(2)})
     assert calls == ["W", "b"]
 
 
@@ -286,6 +325,7 @@ def test_state_that_no_longer_matches_a_param_is_refused(backend):
 # ---------------------------------------------------------------------------------------------
 # Numbers as parameters, as ch06/optimizer_compare_naive.py passes them (issue 15: it failed
 # with "params['x'] must be a float32 or float64 ndarray").
+
 
 def _book_path(name, lr, steps=30):
     """The (x, y) path of the book's update rules on f = x**2/20 + y**2 from (-7, 2), written
@@ -317,7 +357,7 @@ def _book_path(name, lr, steps=30):
                 h[k] += (1 - 0.99) * g[k] * g[k]
                 p[k] -= lr * g[k] / (math.sqrt(h[k]) + 1e-7)
             elif name == "Adam":
-                lr_t = lr * math.sqrt(1.0 - 0.999 ** it) / (1.0 - 0.9 ** it)
+                lr_t = lr * math.sqrt(1.0 - 0.999**it) / (1.0 - 0.9**it)
                 m[k] += (1 - 0.9) * (g[k] - m[k])
                 v[k] += (1 - 0.999) * (g[k] ** 2 - v[k])
                 p[k] -= lr_t * m[k] / (math.sqrt(v[k]) + 1e-7)
@@ -326,8 +366,17 @@ def _book_path(name, lr, steps=30):
     return path
 
 
-@pytest.mark.parametrize("name,lr", [("SGD", 0.95), ("Momentum", 0.1), ("Nesterov", 0.1),
-                                     ("AdaGrad", 1.5), ("RMSprop", 0.1), ("Adam", 0.3)])
+@pytest.mark.parametrize(
+    "name,lr",
+    [
+        ("SGD", 0.95),
+        ("Momentum", 0.1),
+        ("Nesterov", 0.1),
+        ("AdaGrad", 1.5),
+        ("RMSprop", 0.1),
+        ("Adam", 0.3),
+    ],
+)
 def test_numbers_as_params_follow_the_books_path_bit_for_bit(name, lr):
     optimizer = getattr(fastscratch.optimizer, name)(lr=lr)
     params = {"x": -7.0, "y": 2.0}

@@ -1,6 +1,7 @@
 """Nets' save_params / load_params: .npz or the book's pickle of a plain dict, read back safely
 (no code in a pickle ever runs), checked against the net before anything changes, and the
 layers rebound to the loaded arrays as the book does."""
+
 import os
 import pickle
 
@@ -16,9 +17,13 @@ from fastscratch.two_layer_net import TwoLayerNet
 
 
 def tiny_simple_convnet(**kwargs):
-    return SimpleConvNet(input_dim=(1, 6, 6), hidden_size=4, output_size=3,
-                         conv_param={'filter_num': 2, 'filter_size': 3, 'pad': 0, 'stride': 1},
-                         **kwargs)
+    return SimpleConvNet(
+        input_dim=(1, 6, 6),
+        hidden_size=4,
+        output_size=3,
+        conv_param={'filter_num': 2, 'filter_size': 3, 'pad': 0, 'stride': 1},
+        **kwargs,
+    )
 
 
 def seeded(make, seed):
@@ -27,8 +32,7 @@ def seeded(make, seed):
 
 
 @pytest.mark.parametrize("name", ["params.pkl", "params.npz", "weights.bin"])
-def test_simple_convnet_round_trip_restores_params_and_rebinds_layers(backend, tmp_path, rng,
-                                                                      name):
+def test_simple_convnet_round_trip_restores_params_and_rebinds_layers(backend, tmp_path, rng, name):
     saved = seeded(tiny_simple_convnet, 1)
     path = tmp_path / name
     saved.save_params(str(path))
@@ -88,9 +92,11 @@ def test_deep_convnet_load_rebinds_the_layers_at_the_books_indices(tmp_path, suf
         assert np.array_equal(net.params[f'W{i}'], saved.params[f'W{i}'])
 
 
-@pytest.mark.parametrize("make", [lambda: TwoLayerNet(6, 5, 3),
-                                  lambda: MultiLayerNet(6, [5, 4], 3)],
-                         ids=["TwoLayerNet", "MultiLayerNet"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: TwoLayerNet(6, 5, 3), lambda: MultiLayerNet(6, [5, 4], 3)],
+    ids=["TwoLayerNet", "MultiLayerNet"],
+)
 def test_fully_connected_nets_save_and_load_too(backend, tmp_path, rng, make):
     saved = seeded(make, 1)
     saved.save_params(tmp_path / "p.npz")
@@ -104,6 +110,7 @@ def test_fully_connected_nets_save_and_load_too(backend, tmp_path, rng, make):
 def test_extend_round_trip_keeps_batchnorm_params_and_running_statistics(backend, tmp_path, rng):
     def make():
         return MultiLayerNetExtend(6, [5, 4], 3, use_batchnorm=True)
+
     saved = seeded(make, 1)
     x = rng.standard_normal((8, 6))
     saved.params['gamma1'] *= 1.5
@@ -113,8 +120,9 @@ def test_extend_round_trip_keeps_batchnorm_params_and_running_statistics(backend
     net.load_params(tmp_path / "bn.pkl")
     assert net.layers['BatchNorm1'].gamma is net.params['gamma1']
     assert net.layers['BatchNorm2'].beta is net.params['beta2']
-    assert np.array_equal(net.layers['BatchNorm1'].running_var,
-                          saved.layers['BatchNorm1'].running_var)
+    assert np.array_equal(
+        net.layers['BatchNorm1'].running_var, saved.layers['BatchNorm1'].running_var
+    )
     assert np.array_equal(net.predict(x), saved.predict(x))
 
 

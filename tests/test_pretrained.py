@@ -5,6 +5,7 @@ ch03's sample_weight.pkl 0.9352, ch07's SimpleConvNet params 0.9890, ch08's Deep
 Slow on the reference backend, where DeepConvNet classifies the 10,000 images in NumPy; quick on
 the native backend.
 """
+
 import functools
 
 import numpy as np
@@ -17,10 +18,11 @@ from fastscratch.layers import Affine, Sigmoid
 from fastscratch.simple_convnet import SimpleConvNet
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mnist_test(data_dir, flatten):
-    x, t = load_mnist_split('test', normalize=True, flatten=flatten, data_dir=data_dir,
-                            download=False)
+    x, t = load_mnist_split(
+        'test', normalize=True, flatten=flatten, data_dir=data_dir, download=False
+    )
     x.flags.writeable = t.flags.writeable = False  # shared between tests
     return x, t
 
@@ -29,17 +31,21 @@ def test_ch03_sample_weight_reaches_0_9352(backend, shared_data):
     x, t = mnist_test(str(shared_data / 'mnist'), True)
     params = safe_pickle.load(shared_data / 'book' / 'sample_weight.pkl')
     assert params['W1'].dtype == np.float32 and params['W1'].flags.f_contiguous
-    layers = [Affine(params['W1'], params['b1']), Sigmoid(),
-              Affine(params['W2'], params['b2']), Sigmoid(),
-              Affine(params['W3'], params['b3'])]
+    layers = [
+        Affine(params['W1'], params['b1']),
+        Sigmoid(),
+        Affine(params['W2'], params['b2']),
+        Sigmoid(),
+        Affine(params['W3'], params['b3']),
+    ]
     correct = 0
     for start in range(0, len(x), 100):
-        y = x[start:start + 100]
+        y = x[start : start + 100]
         for layer in layers:
             y = layer.forward(y)
         y = softmax(y)
         assert y.dtype == np.float32  # the book computes this net in float32
-        correct += np.sum(np.argmax(y, axis=1) == t[start:start + 100])
+        correct += np.sum(np.argmax(y, axis=1) == t[start : start + 100])
     assert correct == 9352
     assert correct / len(x) == 0.9352
 

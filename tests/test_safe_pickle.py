@@ -1,6 +1,7 @@
 """safe_pickle loads the book's parameter pickles (2016, protocol 3, `numpy.core` names) under
 today's NumPy, round-trips dicts of arrays, and refuses, without running them, pickles that
 call anything else."""
+
 import collections
 import io
 import os
@@ -12,15 +13,42 @@ import pytest
 from fastscratch import safe_pickle
 
 BOOK_PICKLES = {
-    "sample_weight.pkl": ({"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,),
-                           "W3": (100, 10), "b3": (10,)}, np.float32),
-    "simple_convnet_params.pkl": ({"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100),
-                                   "b2": (100,), "W3": (100, 10), "b3": (10,)}, np.float64),
-    "deep_convnet_params.pkl": ({"W1": (16, 1, 3, 3), "W2": (16, 16, 3, 3), "W3": (32, 16, 3, 3),
-                                 "W4": (32, 32, 3, 3), "W5": (64, 32, 3, 3), "W6": (64, 64, 3, 3),
-                                 "W7": (1024, 50), "W8": (50, 10), "b1": (16,), "b2": (16,),
-                                 "b3": (32,), "b4": (32,), "b5": (64,), "b6": (64,), "b7": (50,),
-                                 "b8": (10,)}, np.float64),
+    "sample_weight.pkl": (
+        {"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)},
+        np.float32,
+    ),
+    "simple_convnet_params.pkl": (
+        {
+            "W1": (30, 1, 5, 5),
+            "b1": (30,),
+            "W2": (4320, 100),
+            "b2": (100,),
+            "W3": (100, 10),
+            "b3": (10,),
+        },
+        np.float64,
+    ),
+    "deep_convnet_params.pkl": (
+        {
+            "W1": (16, 1, 3, 3),
+            "W2": (16, 16, 3, 3),
+            "W3": (32, 16, 3, 3),
+            "W4": (32, 32, 3, 3),
+            "W5": (64, 32, 3, 3),
+            "W6": (64, 64, 3, 3),
+            "W7": (1024, 50),
+            "W8": (50, 10),
+            "b1": (16,),
+            "b2": (16,),
+            "b3": (32,),
+            "b4": (32,),
+            "b5": (64,),
+            "b6": (64,),
+            "b7": (50,),
+            "b8": (10,),
+        },
+        np.float64,
+    ),
 }
 
 
@@ -75,10 +103,17 @@ def test_pickle_calling_os_system_is_refused_and_runs_nothing(tmp_path):
     assert not witness.exists()
 
 
-@pytest.mark.parametrize("module, name", [("builtins", "eval"), ("builtins", "getattr"),
-                                          ("subprocess", "Popen"), ("numpy", "load"),
-                                          ("numpy.testing", "assert_equal"),
-                                          ("collections", "namedtuple")])
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("builtins", "eval"),
+        ("builtins", "getattr"),
+        ("subprocess", "Popen"),
+        ("numpy", "load"),
+        ("numpy.testing", "assert_equal"),
+        ("collections", "namedtuple"),
+    ],
+)
 def test_any_global_outside_the_numpy_array_set_is_refused_by_name(module, name):
     data = b"\x80\x03c" + f"{module}\n{name}\n".encode() + b")R."  # GLOBAL, call with ()
     with pytest.raises(pickle.UnpicklingError, match=rf"refused.*{module}\.{name}"):
@@ -101,8 +136,9 @@ def _mixed_params():
         "mask": rng.random(6) > 0.5,
         "empty": np.zeros((0, 3), np.float32),
         "lr": np.float64(0.01),
-        "nested": collections.OrderedDict(a=[np.ones(2, np.int32)], b=(1, "x", None),
-                                          c={b"raw", 2.5}, d=frozenset({3})),
+        "nested": collections.OrderedDict(
+            a=[np.ones(2, np.int32)], b=(1, "x", None), c={b"raw", 2.5}, d=frozenset({3})
+        ),
     }
 
 

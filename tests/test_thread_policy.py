@@ -1,6 +1,7 @@
 """The thread policy (csrc/thread_policy.h, fastscratch.threads): work of microseconds stays on
 one thread, a busy machine gets one thread instead of a collapse, OpenBLAS never starts a pool
 of its own, and no result depends on the load or on how a product is split."""
+
 import contextlib
 import os
 import subprocess
@@ -36,9 +37,14 @@ def thread_settings(n, adaptive=True):
 @contextlib.contextmanager
 def spinning(count):
     """`count` processes that keep a core busy each, for the time of the block."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-             for _ in range(count)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", "while True: pass"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
     try:
         time.sleep(0.3)  # let them start, then let the policy see a whole window of them
         _native.free_cores()
@@ -160,7 +166,8 @@ def test_split_products_equal_the_one_thread_product_bit_for_bit(dtype, shape):
     for count in (1, max(CORES, 2)):
         with thread_settings(count, adaptive=False):
             results[count] = (_native.affine_forward(x, W, b),) + tuple(
-                _native.affine_backward(dout, x, W))
+                _native.affine_backward(dout, x, W)
+            )
     for a, b_ in zip(*results.values()):
         assert np.array_equal(a, b_)
 
@@ -201,28 +208,37 @@ def test_a_forked_child_measures_its_own_window():
 
 
 def _python(code, **env):
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("FASTSCRATCH_NUM_THREADS", "OMP_NUM_THREADS",
-                                "OPENBLAS_NUM_THREADS")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FASTSCRATCH_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    }
     environment.update(env)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env=environment)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=environment
+    )
 
 
-@pytest.mark.parametrize("env,expected,source", [
-    ({"OMP_NUM_THREADS": "1"}, 1, "OMP_NUM_THREADS"),
-    ({"OPENBLAS_NUM_THREADS": "1"}, 1, "OPENBLAS_NUM_THREADS"),
-    ({"OMP_NUM_THREADS": "1,1"}, 1, "OMP_NUM_THREADS"),
-    ({"FASTSCRATCH_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}, 3, "FASTSCRATCH_NUM_THREADS"),
-    ({"OMP_NUM_THREADS": "lots"}, CORES, "cores"),
-])
+@pytest.mark.parametrize(
+    "env,expected,source",
+    [
+        ({"OMP_NUM_THREADS": "1"}, 1, "OMP_NUM_THREADS"),
+        ({"OPENBLAS_NUM_THREADS": "1"}, 1, "OPENBLAS_NUM_THREADS"),
+        ({"OMP_NUM_THREADS": "1,1"}, 1, "OMP_NUM_THREADS"),
+        ({"FASTSCRATCH_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}, 3, "FASTSCRATCH_NUM_THREADS"),
+        ({"OMP_NUM_THREADS": "lots"}, CORES, "cores"),
+    ],
+)
 def test_the_usual_thread_variables_are_honoured(env, expected, source):
     # These were once overridden: OMP_NUM_THREADS=1 or OPENBLAS_NUM_THREADS=1 still ran 2 threads.
-    out = _python("import fastscratch, fastscratch._native as n\n"
-                  "from fastscratch import threads\n"
-                  "print(fastscratch.get_num_threads(), n.get_blas_threads())\n"
-                  "print(threads.thread_count_source())\n"
-                  "fastscratch.show_config()", **env)
+    out = _python(
+        "import fastscratch, fastscratch._native as n\n"
+        "from fastscratch import threads\n"
+        "print(fastscratch.get_num_threads(), n.get_blas_threads())\n"
+        "print(threads.thread_count_source())\n"
+        "fastscratch.show_config()",
+        **env,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split() == [str(expected), "1"]

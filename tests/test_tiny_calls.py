@@ -1,5 +1,6 @@
 """Calls too small to pay for a native call go to the reference's NumPy on every backend
 (kernels.TINY_*), and give what the native kernel gives, within the tolerance contract."""
+
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ def _spy(monkeypatch, name):
     def spy(*args):
         calls.append(name)
         return real(*args)
+
     monkeypatch.setattr(kernels._reference, name, spy)
     return calls
 
@@ -39,8 +41,11 @@ def test_a_tiny_affine_runs_on_numpy_and_a_big_one_natively(monkeypatch, dtype):
 
 
 def test_tiny_relu_and_softmax_loss_backward_run_on_numpy(monkeypatch):
-    calls = (_spy(monkeypatch, "relu_forward"), _spy(monkeypatch, "relu_backward"),
-             _spy(monkeypatch, "softmax_loss_backward"))
+    calls = (
+        _spy(monkeypatch, "relu_forward"),
+        _spy(monkeypatch, "relu_backward"),
+        _spy(monkeypatch, "softmax_loss_backward"),
+    )
     rng = np.random.default_rng(1)
     with use_backend("native"):
         x = rng.standard_normal((3, 10))
@@ -48,11 +53,14 @@ def test_tiny_relu_and_softmax_loss_backward_run_on_numpy(monkeypatch):
         want_out, want_mask = _native.relu_forward(x)
         assert np.array_equal(out, want_out) and np.array_equal(mask, want_mask)
         dout = rng.standard_normal((3, 10))
-        assert np.array_equal(kernels.relu_backward(dout.copy(), mask),
-                              _native.relu_backward(dout.copy(), want_mask))
+        assert np.array_equal(
+            kernels.relu_backward(dout.copy(), mask), _native.relu_backward(dout.copy(), want_mask)
+        )
         labels = np.array([1, 4, 7])
         _, y = kernels.softmax_loss_forward(x, labels)
-        assert_close(kernels.softmax_loss_backward(y, labels, None),
-                     _native.softmax_loss_backward(y, labels, None))
+        assert_close(
+            kernels.softmax_loss_backward(y, labels, None),
+            _native.softmax_loss_backward(y, labels, None),
+        )
         kernels.relu_forward(rng.standard_normal((100, 100)))  # big: native
     assert [len(c) for c in calls] == [1, 1, 1]

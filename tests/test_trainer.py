@@ -1,5 +1,6 @@
 """Trainer: the book's counters, batches, update-then-loss order, per-epoch evaluation, history
 and printed lines; the optimizer looked up by name; a progress bar only on a terminal."""
+
 import numpy as np
 import pytest
 
@@ -40,8 +41,7 @@ def indexed_data(n_train=300, n_test=40):
 
 
 def test_counters_follow_the_book(capsys):
-    tr = Trainer(RecordingNet(), *indexed_data(300), epochs=2, mini_batch_size=100,
-                 verbose=False)
+    tr = Trainer(RecordingNet(), *indexed_data(300), epochs=2, mini_batch_size=100, verbose=False)
     assert tr.train_size == 300
     assert tr.iter_per_epoch == 3.0 and isinstance(tr.iter_per_epoch, float)
     assert tr.max_iter == 6
@@ -60,15 +60,20 @@ def test_iter_per_epoch_is_at_least_one_and_may_be_fractional():
 
 def test_each_step_updates_then_computes_the_loss_and_evaluates_at_epoch_starts():
     net = RecordingNet()
-    tr = Trainer(net, *indexed_data(300), epochs=2, optimizer='sgd',
-                 optimizer_param={'lr': 0.5}, verbose=False)
+    tr = Trainer(
+        net,
+        *indexed_data(300),
+        epochs=2,
+        optimizer='sgd',
+        optimizer_param={'lr': 0.5},
+        verbose=False,
+    )
     tr.train()
     # loss after the step: w = -0.5, -1.0, ...
     assert tr.train_loss_list == [-0.5 * k for k in range(1, 7)]
     evaluation = [('accuracy', 300), ('accuracy', 40)]
     step = ['gradient', 'loss']
-    assert net.calls == (step + evaluation + step * 3 + evaluation + step * 2
-                         + [('accuracy', 40)])
+    assert net.calls == (step + evaluation + step * 3 + evaluation + step * 2 + [('accuracy', 40)])
     assert tr.train_acc_list == tr.test_acc_list == [0.25, 0.25]
 
 
@@ -84,8 +89,9 @@ def test_batches_are_drawn_with_np_random_choice_from_the_global_generator():
 
 def test_evaluation_is_truncated_per_epoch_but_the_final_test_is_full():
     net = RecordingNet()
-    Trainer(net, *indexed_data(300, 40), epochs=2, evaluate_sample_num_per_epoch=25,
-            verbose=False).train()
+    Trainer(
+        net, *indexed_data(300, 40), epochs=2, evaluate_sample_num_per_epoch=25, verbose=False
+    ).train()
     sizes = [c[1] for c in net.calls if isinstance(c, tuple)]
     assert sizes == [25, 25, 25, 25, 40]
 
@@ -96,9 +102,11 @@ def test_prints_exactly_the_books_lines(capsys):
     tr.train()
     out = capsys.readouterr().out.splitlines()
     loss = ["train loss:" + str(v) for v in tr.train_loss_list]
-    epoch = ["=== epoch:{}, train acc:0.25, test acc:0.25 ===".format(e) for e in (1, 2)]
-    assert out == ([loss[0], epoch[0], loss[1], loss[2], epoch[1], loss[3]]
-                   + ["=============== Final Test Accuracy ===============", "test acc:0.25"])
+    epoch = [f"=== epoch:{e}, train acc:0.25, test acc:0.25 ===" for e in (1, 2)]
+    assert out == (
+        [loss[0], epoch[0], loss[1], loss[2], epoch[1], loss[3]]
+        + ["=============== Final Test Accuracy ===============", "test acc:0.25"]
+    )
     assert out[0] == "train loss:-0.5"
 
 
@@ -108,7 +116,8 @@ def test_verbose_false_prints_nothing(capsys):
 
 
 def test_on_a_terminal_a_progress_bar_goes_to_stderr_and_the_books_lines_still_print(
-        capsys, monkeypatch):
+    capsys, monkeypatch
+):
     monkeypatch.setattr(trainer_module, "_stdout_is_terminal", lambda: True)
     tr = Trainer(RecordingNet(), *indexed_data(200), epochs=2, optimizer_param={'lr': 0.5})
     tr.train()
@@ -121,12 +130,21 @@ def test_on_a_terminal_a_progress_bar_goes_to_stderr_and_the_books_lines_still_p
     assert "4/4" in captured.err and "loss" in captured.err
 
 
-@pytest.mark.parametrize("name,cls", [
-    ('SGD', SGD), ('sgd', SGD), ('Momentum', Momentum), ('NESTEROV', Nesterov),
-    ('AdaGrad', AdaGrad), ('RMSprop', RMSprop), ('rmsprop', RMSprop), ('Adam', Adam)])
+@pytest.mark.parametrize(
+    "name,cls",
+    [
+        ('SGD', SGD),
+        ('sgd', SGD),
+        ('Momentum', Momentum),
+        ('NESTEROV', Nesterov),
+        ('AdaGrad', AdaGrad),
+        ('RMSprop', RMSprop),
+        ('rmsprop', RMSprop),
+        ('Adam', Adam),
+    ],
+)
 def test_optimizer_is_looked_up_case_insensitively_and_given_its_params(name, cls):
-    tr = Trainer(RecordingNet(), *indexed_data(), optimizer=name,
-                 optimizer_param={'lr': 0.123})
+    tr = Trainer(RecordingNet(), *indexed_data(), optimizer=name, optimizer_param={'lr': 0.123})
     assert type(tr.optimizer) is cls and tr.optimizer.lr == 0.123
 
 
@@ -153,8 +171,18 @@ def test_trainer_fits_a_separable_problem_with_a_real_net(backend, capsys):
     x = centres[t] + rng.standard_normal((260, 4)) * 0.5
     np.random.seed(0)
     net = MultiLayerNet(4, [8], 3)
-    tr = Trainer(net, x[:200], t[:200], x[200:], t[200:], epochs=10, mini_batch_size=20,
-                 optimizer='Adam', optimizer_param={'lr': 0.05}, verbose=False)
+    tr = Trainer(
+        net,
+        x[:200],
+        t[:200],
+        x[200:],
+        t[200:],
+        epochs=10,
+        mini_batch_size=20,
+        optimizer='Adam',
+        optimizer_param={'lr': 0.05},
+        verbose=False,
+    )
     tr.train()
     assert len(tr.train_loss_list) == 100 and len(tr.test_acc_list) == 10
     assert np.mean(tr.train_loss_list[-10:]) < 0.5 * np.mean(tr.train_loss_list[:10])

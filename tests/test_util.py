@@ -1,5 +1,6 @@
 """fastscratch.util: smoothing, shuffling, the book's float conv_output_size, and im2col/col2im
 in the book's layout through the kernels."""
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ def test_smooth_curve_is_a_kaiser_weighted_average_inside(rng):
     w /= w.sum()
     y = smooth_curve(x)
     for i in (5, 17, 34):
-        assert y[i] == pytest.approx(np.dot(w, x[i - 5:i + 6]), rel=1e-12)
+        assert y[i] == pytest.approx(np.dot(w, x[i - 5 : i + 6]), rel=1e-12)
 
 
 def test_smooth_curve_mirrors_the_ends(rng):
@@ -27,7 +28,7 @@ def test_smooth_curve_mirrors_the_ends(rng):
     padded = np.concatenate([x[1:11][::-1], x, x[-10:][::-1]])
     y = smooth_curve(x)
     assert y[0] == pytest.approx(np.dot(w, padded[5:16]), rel=1e-12)
-    assert y[-1] == pytest.approx(np.dot(w, padded[len(x) + 4:len(x) + 15]), rel=1e-12)
+    assert y[-1] == pytest.approx(np.dot(w, padded[len(x) + 4 : len(x) + 15]), rel=1e-12)
 
 
 def test_shuffle_dataset_keeps_pairs_and_follows_the_global_seed(rng):
@@ -53,8 +54,9 @@ def test_im2col_layout_matches_the_book(backend):
     x = np.arange(32.0).reshape(1, 2, 4, 4)
     col = im2col(x, 3, 3)
     assert col.shape == (4, 18)
-    np.testing.assert_array_equal(col[0], [0, 1, 2, 4, 5, 6, 8, 9, 10,
-                                           16, 17, 18, 20, 21, 22, 24, 25, 26])
+    np.testing.assert_array_equal(
+        col[0], [0, 1, 2, 4, 5, 6, 8, 9, 10, 16, 17, 18, 20, 21, 22, 24, 25, 26]
+    )
     np.testing.assert_array_equal(col[3], col[0] + 5)
 
 
@@ -68,10 +70,12 @@ def test_im2col_pads_with_zeros_and_keeps_float32(backend):
 def test_col2im_is_the_accumulating_adjoint_of_im2col(backend, rng):
     x = rng.standard_normal((2, 3, 5, 4))
     counts = col2im(im2col(np.ones_like(x), 3, 2, 1, 1), x.shape, 3, 2, 1, 1)
-    np.testing.assert_allclose(col2im(im2col(x, 3, 2, 1, 1), x.shape, 3, 2, 1, 1), x * counts,
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        col2im(im2col(x, 3, 2, 1, 1), x.shape, 3, 2, 1, 1), x * counts, rtol=1e-13
+    )
     assert counts[0, 0, 2, 2] == 6  # an interior pixel is in 3x2 windows
     c = rng.standard_normal((2 * 5 * 5, 3 * 3 * 2))
     # <im2col(x), c> == <x, col2im(c)>
     assert np.sum(im2col(x, 3, 2, 1, 1) * c) == pytest.approx(
-        np.sum(x * col2im(c, x.shape, 3, 2, 1, 1)), rel=1e-12)
+        np.sum(x * col2im(c, x.shape, 3, 2, 1, 1)), rel=1e-12
+    )

@@ -4,6 +4,7 @@ Replace `from common.layers import *` with `from fastscratch.layers import *`. K
 the 'native' backend (C, OpenMP, OpenBLAS) unless `set_backend('reference')` picks the pure-NumPy
 oracle. See `show_config()` for what this build runs on.
 """
+
 import os as _os
 
 # OpenMP workers wait for the next region by spinning a short while (GOMP_SPINCOUNT spins, about
@@ -24,7 +25,6 @@ if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 
-
 def _load_openblas():
     """Load the scipy-openblas32 library globally before the extension, so that an editable build
     (whose extension's rpath does not reach site-packages) finds it too. Straight from its folder
@@ -32,11 +32,13 @@ def _load_openblas():
     (importlib.metadata), a noticeable part of every script's start."""
     import ctypes
     import sys
+
     for entry in sys.path:
         folder = _os.path.join(entry or ".", "scipy_openblas32", "lib")
         if _os.path.isdir(folder):
-            names = sorted(n for n in _os.listdir(folder)
-                           if n.startswith("libscipy_openblas") and ".so" in n)
+            names = sorted(
+                n for n in _os.listdir(folder) if n.startswith("libscipy_openblas") and ".so" in n
+            )
             if names:
                 ctypes.CDLL(_os.path.join(folder, names[0]), mode=ctypes.RTLD_GLOBAL)
                 return
@@ -52,31 +54,69 @@ except ImportError as _exc:  # pragma: no cover - exercised only by a broken ins
         "fastscratch's native extension could not be loaded "
         f"({_exc}). Reinstall with `pip install --force-reinstall --no-cache-dir fastscratch` "
         "(from a checkout: `pip install .`), which needs a C compiler; "
-        "fastscratch never falls back to the slow reference backend silently.") from _exc
+        "fastscratch never falls back to the slow reference backend silently."
+    ) from _exc
 
 from ._native._build_info import version as __version__
 from .backend import get_backend, set_backend, use_backend
-from .threads import set_num_threads, get_num_threads, set_adaptive_threads, get_adaptive_threads
 from .config import show_config
+from .threads import get_adaptive_threads, get_num_threads, set_adaptive_threads, set_num_threads
 
-__all__ = ["__version__", "get_backend", "set_backend", "use_backend", "set_num_threads",
-           "get_num_threads", "set_adaptive_threads", "get_adaptive_threads", "show_config"]
+__all__ = [
+    "__version__",
+    "get_backend",
+    "set_backend",
+    "use_backend",
+    "set_num_threads",
+    "get_num_threads",
+    "set_adaptive_threads",
+    "get_adaptive_threads",
+    "show_config",
+]
 
 # The book's API at the top level too (`from fastscratch import Affine, Adam`).
-from .layers import (Relu, Sigmoid, Affine, SoftmaxWithLoss, Dropout,  # noqa: E402
-                     BatchNormalization, Convolution, Pooling)
-from .optimizer import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam  # noqa: E402
+from .layers import (  # noqa: E402
+    Affine,
+    BatchNormalization,
+    Convolution,
+    Dropout,
+    Pooling,
+    Relu,
+    Sigmoid,
+    SoftmaxWithLoss,
+)
+from .optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop  # noqa: E402
 
-__all__ += ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
-            "Convolution", "Pooling", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+__all__ += [
+    "Relu",
+    "Sigmoid",
+    "Affine",
+    "SoftmaxWithLoss",
+    "Dropout",
+    "BatchNormalization",
+    "Convolution",
+    "Pooling",
+    "SGD",
+    "Momentum",
+    "Nesterov",
+    "AdaGrad",
+    "RMSprop",
+    "Adam",
+]
 
 # The book's nets and Trainer (`from fastscratch import SimpleConvNet, Trainer`).
-from .two_layer_net import TwoLayerNet  # noqa: E402
+from .deep_convnet import DeepConvNet  # noqa: E402
 from .multi_layer_net import MultiLayerNet  # noqa: E402
 from .multi_layer_net_extend import MultiLayerNetExtend  # noqa: E402
 from .simple_convnet import SimpleConvNet  # noqa: E402
-from .deep_convnet import DeepConvNet  # noqa: E402
 from .trainer import Trainer  # noqa: E402
+from .two_layer_net import TwoLayerNet  # noqa: E402
 
-__all__ += ["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend", "SimpleConvNet",
-            "DeepConvNet", "Trainer"]
+__all__ += [
+    "TwoLayerNet",
+    "MultiLayerNet",
+    "MultiLayerNetExtend",
+    "SimpleConvNet",
+    "DeepConvNet",
+    "Trainer",
+]

@@ -3,6 +3,7 @@
 A user's mistake (a missing file, a bad option) ends in one clear line and exit status 2, not a
 traceback.
 """
+
 import argparse
 import sys
 
@@ -12,7 +13,8 @@ from .cli import SUBCOMMANDS, UsageError
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m fastscratch",
-        description="fastscratch: the layers of 'Deep Learning from Scratch', fast.")
+        description="fastscratch: the layers of 'Deep Learning from Scratch', fast.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
     for name, module in SUBCOMMANDS.items():
         doc = module.__doc__.strip().splitlines()[0]

@@ -4,6 +4,7 @@ Chosen with `set_backend(name)`, `with use_backend(name):` or the FASTSCRATCH_BA
 environment variable; the default is 'native'. The layers never import a backend themselves:
 they call `fastscratch.kernels`, which asks `current()` for the module that does the work.
 """
+
 import contextlib
 import importlib
 import os
@@ -11,7 +12,7 @@ import os
 BACKENDS = ("native", "reference")
 
 _modules = {}
-_current = None   # the module of the backend in use
+_current = None  # the module of the backend in use
 _current_name = None
 
 
@@ -21,7 +22,8 @@ def _load(name):
     module = _modules.get(name)
     if module is None:
         module = importlib.import_module(
-            "fastscratch._native" if name == "native" else "fastscratch.reference")
+            "fastscratch._native" if name == "native" else "fastscratch.reference"
+        )
         _modules[name] = module
     return module
 

@@ -5,6 +5,7 @@ on; with `nets=True` also the chapter-local nets (`simple_convnet`, `deep_convne
 `two_layer_net`). It sits first on sys.meta_path, ahead of any `sys.path.append(os.pardir)` a
 script makes, and is installed only for the duration of `book_modules()`.
 """
+
 import contextlib
 import importlib
 import importlib.machinery
@@ -38,8 +39,11 @@ CHAPTER_NETS_LEFT_ALONE = {"two_layer_net": ("ch04",)}
 def chapter_nets_for(script_dir):
     """The chapter nets that --nets maps for a script in `script_dir`."""
     chapter = os.path.basename(os.path.normpath(script_dir)) if script_dir else ""
-    return {name: target for name, target in CHAPTER_NETS.items()
-            if chapter not in CHAPTER_NETS_LEFT_ALONE.get(name, ())}
+    return {
+        name: target
+        for name, target in CHAPTER_NETS.items()
+        if chapter not in CHAPTER_NETS_LEFT_ALONE.get(name, ())
+    }
 
 
 # Plain classes with the import protocol's methods: importlib.abc's base classes would add no

@@ -1,4 +1,5 @@
 """show_config(): what this fastscratch build runs on, like numpy.show_config()."""
+
 import platform
 import sys
 import time
@@ -15,8 +16,7 @@ def _adaptive_text():
         time.sleep(0.25)
         load = _native.foreign_load()
     measured = "not measured yet" if load is None else f"other processes use {load:.2f} cores"
-    return (f"on: {threads.free_cores()} of {_native.cpu_set_size()} cores free now "
-            f"({measured})")
+    return f"on: {threads.free_cores()} of {_native.cpu_set_size()} cores free now ({measured})"
 
 
 def config_info():
@@ -32,7 +32,7 @@ def config_info():
             "config": _native.blas_config(),
             "core": _native.blas_corename(),
             "threads": f"{_native.get_blas_threads()} (products are split over the OpenMP "
-                       "threads instead)",
+            "threads instead)",
         },
         "openmp": {
             "version": _native.openmp_version(),

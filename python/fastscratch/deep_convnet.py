@@ -5,6 +5,7 @@
 `layers` is a list, as in the book; the parameterised layers sit at indices
 (0, 2, 5, 7, 10, 12, 15, 18) and hold W1..W8 / b1..b8.
 """
+
 import numpy as np
 
 from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
@@ -24,17 +25,29 @@ class DeepConvNet(ParamsIO):
     input_dim and the conv params (the book fixes it at 64*4*4). dtype (keyword): the
     parameters' dtype (None: float64, the book's; load_params then keeps the file's dtypes)."""
 
-    def __init__(self, input_dim=(1, 28, 28),
-                 conv_param_1={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                 conv_param_2={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                 conv_param_3={'filter_num': 32, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                 conv_param_4={'filter_num': 32, 'filter_size': 3, 'pad': 2, 'stride': 1},
-                 conv_param_5={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                 conv_param_6={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
-                 hidden_size=50, output_size=10, *, dtype=None):
+    def __init__(
+        self,
+        input_dim=(1, 28, 28),
+        conv_param_1={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
+        conv_param_2={'filter_num': 16, 'filter_size': 3, 'pad': 1, 'stride': 1},
+        conv_param_3={'filter_num': 32, 'filter_size': 3, 'pad': 1, 'stride': 1},
+        conv_param_4={'filter_num': 32, 'filter_size': 3, 'pad': 2, 'stride': 1},
+        conv_param_5={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
+        conv_param_6={'filter_num': 64, 'filter_size': 3, 'pad': 1, 'stride': 1},
+        hidden_size=50,
+        output_size=10,
+        *,
+        dtype=None,
+    ):
         self._dtype = param_dtype(dtype)
-        conv_params = [conv_param_1, conv_param_2, conv_param_3,
-                       conv_param_4, conv_param_5, conv_param_6]
+        conv_params = [
+            conv_param_1,
+            conv_param_2,
+            conv_param_3,
+            conv_param_4,
+            conv_param_5,
+            conv_param_6,
+        ]
         self.params = {}
         channels, height, width = input_dim
         for idx, conv_param in enumerate(conv_params, start=1):
@@ -48,17 +61,25 @@ class DeepConvNet(ParamsIO):
                 height, width = (height - 2) // 2 + 1, (width - 2) // 2 + 1
             channels = fn
         flat_size = channels * height * width  # 64*4*4 = 1024 for the defaults
-        self.params['W7'] = normal_weight(np.sqrt(2.0 / flat_size), (flat_size, hidden_size),
-                                          self._dtype)
+        self.params['W7'] = normal_weight(
+            np.sqrt(2.0 / flat_size), (flat_size, hidden_size), self._dtype
+        )
         self.params['b7'] = zeros(hidden_size, self._dtype)
-        self.params['W8'] = normal_weight(np.sqrt(2.0 / hidden_size), (hidden_size, output_size),
-                                          self._dtype)
+        self.params['W8'] = normal_weight(
+            np.sqrt(2.0 / hidden_size), (hidden_size, output_size), self._dtype
+        )
         self.params['b8'] = zeros(output_size, self._dtype)
 
         self.layers = []
         for idx, conv_param in enumerate(conv_params, start=1):
-            self.layers.append(Convolution(self.params[f'W{idx}'], self.params[f'b{idx}'],
-                                           conv_param['stride'], conv_param['pad']))
+            self.layers.append(
+                Convolution(
+                    self.params[f'W{idx}'],
+                    self.params[f'b{idx}'],
+                    conv_param['stride'],
+                    conv_param['pad'],
+                )
+            )
             self.layers.append(Relu())
             if idx % 2 == 0:
                 self.layers.append(Pooling(pool_h=2, pool_w=2, stride=2))

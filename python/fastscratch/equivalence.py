@@ -4,6 +4,7 @@ relative norm.
 
 The bounds and the error measure are those of `fastscratch.testing`.
 """
+
 import zlib
 
 import numpy as np
@@ -46,8 +47,11 @@ def _n(rng, big, small, large):
 
 
 def _conv(rng, dtype, big=False):
-    N, C, FN = _n(rng, big, (0, 4), (8, 17)), _n(rng, big, (1, 4), (8, 33)), \
-        _n(rng, big, (1, 5), (8, 33))
+    N, C, FN = (
+        _n(rng, big, (0, 4), (8, 17)),
+        _n(rng, big, (1, 4), (8, 33)),
+        _n(rng, big, (1, 5), (8, 33)),
+    )
     FH, FW = rng.integers(1, 5), rng.integers(1, 5)
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
     H, W = FH + _n(rng, big, (0, 7), (12, 25)), FW + _n(rng, big, (0, 7), (12, 25))
@@ -60,6 +64,7 @@ def _conv(rng, dtype, big=False):
         out, cache = kernels.conv_forward(x, Wt, b, stride, pad)
         dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
         return (out,) + tuple(kernels.conv_backward(dout, x, Wt, cache, stride, pad))
+
     return run
 
 
@@ -78,12 +83,16 @@ def _pool(rng, dtype, big=False):
         dout = np.random.default_rng(2).standard_normal(out.shape).astype(dtype)
         dx = kernels.pool_backward(dout, arg_max, x.shape, ph, pw, stride, pad)
         return out, arg_max.astype(np.float64), dx
+
     return run
 
 
 def _affine(rng, dtype, big=False):
-    N, D, M = _n(rng, big, (0, 9), (64, 129)), _n(rng, big, (1, 40), (256, 1025)), \
-        _n(rng, big, (1, 20), (32, 129))
+    N, D, M = (
+        _n(rng, big, (0, 9), (64, 129)),
+        _n(rng, big, (1, 40), (256, 1025)),
+        _n(rng, big, (1, 20), (32, 129)),
+    )
     x = awkward(rng.standard_normal((N, D)).astype(dtype), rng)
     W = awkward(rng.standard_normal((D, M)).astype(dtype), rng)
     b = awkward(rng.standard_normal(M).astype(dtype), rng)
@@ -105,6 +114,7 @@ def _relu(rng, dtype, big=False):
     def run():
         out, mask = kernels.relu_forward(x)
         return out, mask.astype(np.float64), kernels.relu_backward(dout.copy(), mask)
+
     return run
 
 
@@ -115,6 +125,7 @@ def _sigmoid(rng, dtype, big=False):
     def run():
         out = kernels.sigmoid_forward(x)
         return out, kernels.sigmoid_backward(dout, out)
+
     return run
 
 
@@ -131,8 +142,13 @@ def _softmax_loss(rng, dtype, big=False):
         loss, y = kernels.softmax_loss_forward(xs, labels)
         # The loss averages -log(y + 1e-7): y rounded near 1 moves it by ~1 ulp absolutely,
         # large relative to a loss near 0, so it is compared relative to 1.
-        return (Scaled(np.asarray(loss), 1.0), y,
-                kernels.softmax_loss_backward(y, labels, one_hot), kernels.softmax(x))
+        return (
+            Scaled(np.asarray(loss), 1.0),
+            y,
+            kernels.softmax_loss_backward(y, labels, one_hot),
+            kernels.softmax(x),
+        )
+
     return run
 
 
@@ -149,6 +165,7 @@ def _batchnorm(rng, dtype, big=False):
         grads = kernels.batchnorm_backward(dout, gamma, xc, xn, std)
         test = kernels.batchnorm_forward_test(x, gamma, beta, mean, var, 1e-6)
         return (out, mu, v, xc, xn, std) + tuple(grads) + (test,)
+
     return run
 
 
@@ -160,6 +177,7 @@ def _dropout(rng, dtype, big=False):
     def run():
         out, mask = kernels.dropout_forward_train(x, rand, 0.4)
         return out, mask.astype(np.float64), kernels.dropout_backward(dout, mask)
+
     return run
 
 
@@ -175,7 +193,9 @@ def _optimizer(update, n_states, hyper):
             for g in grads:
                 update(param, g, *states, *hyper)
             return (param,) + tuple(states)
+
         return run
+
     return make
 
 
@@ -183,12 +203,17 @@ def _patches(rng, dtype, big=False):
     N, C = _n(rng, big, (0, 4), (4, 9)), _n(rng, big, (1, 4), (4, 9))
     fh, fw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    x = awkward(rng.standard_normal((N, C, fh + _n(rng, big, (0, 6), (16, 25)),
-                                     fw + _n(rng, big, (0, 6), (16, 25)))).astype(dtype), rng)
+    x = awkward(
+        rng.standard_normal(
+            (N, C, fh + _n(rng, big, (0, 6), (16, 25)), fw + _n(rng, big, (0, 6), (16, 25)))
+        ).astype(dtype),
+        rng,
+    )
 
     def run():
         col = kernels.im2col(x, fh, fw, stride, pad)
         return col, kernels.col2im(col, x.shape, fh, fw, stride, pad)
+
     return run
 
 
@@ -232,8 +257,7 @@ def sweep(cases=50, seed=0, names=None, dtypes=(np.float32, np.float64)):
     n_big = max(1, cases // 10)
     for name in names or CASES:
         for dtype in dtypes:
-            rng = np.random.default_rng([seed, zlib.crc32(name.encode()),
-                                         np.dtype(dtype).itemsize])
+            rng = np.random.default_rng([seed, zlib.crc32(name.encode()), np.dtype(dtype).itemsize])
             worst, failure = 0.0, ""
             for i in range(cases):
                 try:
@@ -242,5 +266,11 @@ def sweep(cases=50, seed=0, names=None, dtypes=(np.float32, np.float64)):
                     failure = f"{type(exc).__name__}: {exc}"
                     worst = np.inf
                     break
-            yield name, np.dtype(dtype).name, cases, worst, \
-                worst <= TOLERANCE[np.dtype(dtype)], failure
+            yield (
+                name,
+                np.dtype(dtype).name,
+                cases,
+                worst,
+                worst <= TOLERANCE[np.dtype(dtype)],
+                failure,
+            )

@@ -2,13 +2,24 @@
 semantics. Where the JP and KR editions differ we follow JP (step_function returns int,
 relu_grad is 1 at x == 0); the KR name mean_squared_error is kept as an alias of
 sum_squared_error (same formula, not divided by the batch)."""
+
 import numpy as np
 
 from . import kernels
 
-__all__ = ["identity_function", "step_function", "sigmoid", "sigmoid_grad", "relu", "relu_grad",
-           "softmax", "sum_squared_error", "mean_squared_error", "cross_entropy_error",
-           "softmax_loss"]
+__all__ = [
+    "identity_function",
+    "step_function",
+    "sigmoid",
+    "sigmoid_grad",
+    "relu",
+    "relu_grad",
+    "softmax",
+    "sum_squared_error",
+    "mean_squared_error",
+    "cross_entropy_error",
+    "softmax_loss",
+]
 # `np` too: a star import of the book's module gives it, and book scripts may rely on that.
 __all__ += ["np"]
 

@@ -2,6 +2,7 @@
 +-h in place, f is called (the book's nets ignore f's argument and read their live params), and
 the entry is put back. Integer arrays are refused: x + h would be truncated (issue #51 of the
 book's repository, github.com/oreilly-japan/deep-learning-from-scratch)."""
+
 import numpy as np
 
 __all__ = ["numerical_gradient", "numerical_gradient_2d"]
@@ -13,12 +14,15 @@ H = 1e-4
 
 def _check(x):
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"x must be a NumPy array (it is perturbed in place), "
-                        f"got {type(x).__name__}")
+        raise TypeError(
+            f"x must be a NumPy array (it is perturbed in place), got {type(x).__name__}"
+        )
     if x.dtype.kind != "f":
-        raise TypeError(f"x must be a floating array: x + h = x + {H} would be truncated in an "
-                        f"array of dtype {x.dtype} and the gradient would be wrong; "
-                        "convert it first, e.g. x.astype(np.float64)")
+        raise TypeError(
+            f"x must be a floating array: x + h = x + {H} would be truncated in an "
+            f"array of dtype {x.dtype} and the gradient would be wrong; "
+            "convert it first, e.g. x.astype(np.float64)"
+        )
     if not x.flags.writeable:
         raise ValueError("x must be writeable: numerical_gradient perturbs it in place")
 

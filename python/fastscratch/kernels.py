@@ -16,6 +16,7 @@ Compute dtype: NumPy's promotion of the floating inputs (all-float32 stays float
 makes float64); integer or bool inputs compute in float64, float16 in float32. Complex, object,
 string and extended-precision inputs are refused with a TypeError.
 """
+
 import math
 
 import numpy as np
@@ -28,16 +29,17 @@ from . import reference as _reference
 # scripts make many such calls (gradient checks on batches of 3). Both backends meet the same
 # contract, so only the speed changes. Only where NumPy measured faster (docs/performance.md);
 # sigmoid, softmax, its loss's forward and batch norm are faster natively at every size.
-TINY_PRODUCT_FORWARD = 1 << 17   # affine forward: multiply-adds
+TINY_PRODUCT_FORWARD = 1 << 17  # affine forward: multiply-adds
 TINY_PRODUCT_BACKWARD = 1 << 15  # affine backward (its three products pay natively sooner)
-TINY_RELU_FORWARD = 512         # elements
-TINY_RELU_BACKWARD = 1024       # elements (a masked assignment in place)
+TINY_RELU_FORWARD = 512  # elements
+TINY_RELU_BACKWARD = 1024  # elements (a masked assignment in place)
 TINY_SOFTMAX_LOSS_BACKWARD = 1024  # scores
 
 
 def _backend_for(work, tiny):
     """The backend module for a call of `work`: the reference when work <= tiny."""
     return _reference if work <= tiny else _backend.current()
+
 
 # ---------------------------------------------------------------------------------------------
 # dtype and argument checks shared by every kernel
@@ -73,9 +75,11 @@ def compute_dtype(*arrays):
         elif dt == np.float16:
             dt = np.dtype(np.float32)
         elif dt not in _FLOATS:
-            raise TypeError(f"fastscratch computes in float32 or float64; an input has dtype {dt}, "
-                            "which it refuses (complex, object, string and extended precision "
-                            "are not supported)")
+            raise TypeError(
+                f"fastscratch computes in float32 or float64; an input has dtype {dt}, "
+                "which it refuses (complex, object, string and extended precision "
+                "are not supported)"
+            )
         dtypes.append(dt)
     return np.result_type(*dtypes)
 
@@ -115,8 +119,10 @@ def check_int(value, name, minimum):
 def window_output_size(size, window, stride, pad, axis, what="filter"):
     """(size + 2*pad - window) // stride + 1, after checking that the window fits."""
     if size + 2 * pad < window:
-        raise ValueError(f"the {what} ({axis} = {window}) must fit the padded input "
-                         f"({axis}: {size} + 2*pad {pad} = {size + 2 * pad})")
+        raise ValueError(
+            f"the {what} ({axis} = {window}) must fit the padded input "
+            f"({axis}: {size} + 2*pad {pad} = {size + 2 * pad})"
+        )
     return (size + 2 * pad - window) // stride + 1
 
 
@@ -132,6 +138,7 @@ def _arrays(*pairs):
 
 # ---------------------------------------------------------------------------------------------
 # patch transforms
+
 
 def im2col(x, filter_h, filter_w, stride=1, pad=0):
     """(N, C, H, W) -> col (N*out_h*out_w, C*filter_h*filter_w) in the book's layout:
@@ -174,6 +181,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 # ---------------------------------------------------------------------------------------------
 # convolution
 
+
 def conv_forward(x, W, b, stride, pad):
     """x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> (out (N, FN, out_h, out_w), cache).
     `cache` is whatever the backend needs for conv_backward (opaque to callers)."""
@@ -181,8 +189,10 @@ def conv_forward(x, W, b, stride, pad):
     check_ndim(x, "x", 4, "input (N, C, H, W)")
     check_ndim(W, "W", 4, "filter (FN, C, FH, FW)")
     if x.shape[1] != W.shape[1]:
-        raise ValueError(f"x must have {W.shape[1]} channels to match W {W.shape}, "
-                         f"got {x.shape[1]} (x shape {x.shape})")
+        raise ValueError(
+            f"x must have {W.shape[1]} channels to match W {W.shape}, "
+            f"got {x.shape[1]} (x shape {x.shape})"
+        )
     if b.size != W.shape[0]:
         raise ValueError(f"b must have {W.shape[0]} elements (one per filter), got shape {b.shape}")
     stride = check_int(stride, "stride", 1)
@@ -191,8 +201,12 @@ def conv_forward(x, W, b, stride, pad):
     window_output_size(x.shape[3], W.shape[3], stride, pad, "FW")
     dt = compute_dtype(x, W, b)
     return _backend.current().conv_forward(
-        as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1),
-        stride, pad)
+        as_compute(x, "x", dt),
+        as_compute(W, "W", dt),
+        as_compute(b, "b", dt).reshape(-1),
+        stride,
+        pad,
+    )
 
 
 def conv_backward(dout, x, W, cache, stride, pad):
@@ -207,12 +221,18 @@ def conv_backward(dout, x, W, cache, stride, pad):
     check_shape(dout, "dout", (N, FN, out_h, out_w))
     dt = compute_dtype(dout, x, W)
     return _backend.current().conv_backward(
-        as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt), cache,
-        stride, pad)
+        as_compute(dout, "dout", dt),
+        as_compute(x, "x", dt),
+        as_compute(W, "W", dt),
+        cache,
+        stride,
+        pad,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # max pooling
+
 
 def pool_forward(x, pool_h, pool_w, stride, pad):
     """Max pooling of x (N, C, H, W) -> (out (N, C, out_h, out_w), arg_max).
@@ -225,8 +245,10 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
     stride = check_int(stride, "stride", 1)
     pad = check_int(pad, "pad", 0)
     if pad >= pool_h or pad >= pool_w:
-        raise ValueError(f"pad must be smaller than the pooling window {pool_h}x{pool_w} "
-                         f"(a window of padding alone has no maximum), got {pad}")
+        raise ValueError(
+            f"pad must be smaller than the pooling window {pool_h}x{pool_w} "
+            f"(a window of padding alone has no maximum), got {pad}"
+        )
     window_output_size(x.shape[2], pool_h, stride, pad, "pool_h", "pooling window")
     window_output_size(x.shape[3], pool_w, stride, pad, "pool_w", "pooling window")
     x = as_compute(x, "x", compute_dtype(x))
@@ -242,17 +264,25 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
     out_w = (W + 2 * pad - pool_w) // stride + 1
     check_shape(dout, "dout", (N, C, out_h, out_w))
     dout = as_compute(dout, "dout", compute_dtype(dout))
-    return _backend.current().pool_backward(dout, arg_max, tuple(x_shape), pool_h, pool_w,
-                                            stride, pad)
+    return _backend.current().pool_backward(
+        dout, arg_max, tuple(x_shape), pool_h, pool_w, stride, pad
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # affine
 
+
 def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M)."""
-    if (_same_float_arrays(x, W, b) and x.ndim == 2 and W.ndim == 2 and b.ndim == 1
-            and x.shape[1] == W.shape[0] and b.shape[0] == W.shape[1]):
+    if (
+        _same_float_arrays(x, W, b)
+        and x.ndim == 2
+        and W.ndim == 2
+        and b.ndim == 1
+        and x.shape[1] == W.shape[0]
+        and b.shape[0] == W.shape[1]
+    ):
         # Checked in one go (the book's nets call this with nothing to convert).
         work = x.shape[0] * x.shape[1] * W.shape[1]
         return _backend_for(work, TINY_PRODUCT_FORWARD).affine_forward(x, W, b)
@@ -260,14 +290,16 @@ def affine_forward(x, W, b):
     check_ndim(x, "x", 2, "input (N, D) (the layer flattens N-D input)")
     check_ndim(W, "W", 2, "weight (D, M)")
     if x.shape[1] != W.shape[0]:
-        raise ValueError(f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
-                         f"got {x.shape[1]}")
+        raise ValueError(
+            f"x must have {W.shape[0]} features per sample to match W {W.shape}, got {x.shape[1]}"
+        )
     if b.size != W.shape[1] or b.ndim > 2:
         raise ValueError(f"b must have {W.shape[1]} elements, got shape {b.shape}")
     dt = compute_dtype(x, W, b)
     backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT_FORWARD)
     return backend.affine_forward(
-        as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1))
+        as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1)
+    )
 
 
 def affine_backward(dout, x, W):
@@ -279,11 +311,13 @@ def affine_backward(dout, x, W):
     check_shape(dout, "dout", (x.shape[0], W.shape[1]))
     dt = compute_dtype(dout, x, W)
     return backend.affine_backward(
-        as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt))
+        as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # activations
+
 
 def relu_forward(x):
     """-> (out, mask): out is a new array, x with entries <= 0 set to 0; mask = (x <= 0)."""
@@ -311,12 +345,14 @@ def sigmoid_backward(dout, out):
     (dout,) = _arrays((dout, "dout"))
     check_shape(dout, "dout", out.shape)
     dt = compute_dtype(dout, out)
-    return _backend.current().sigmoid_backward(as_compute(dout, "dout", dt),
-                                               as_compute(out, "out", dt))
+    return _backend.current().sigmoid_backward(
+        as_compute(dout, "dout", dt), as_compute(out, "out", dt)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # softmax and its loss
+
 
 def softmax(x):
     """Softmax along the last axis, the maximum subtracted first."""
@@ -331,8 +367,10 @@ def _labels_or_onehot(t, y_shape):
     if t.size == y_shape[0] and y_shape[-1] == 1 and t.ndim == len(y_shape):
         return t.reshape(y_shape), True
     if t.size != y_shape[0]:
-        raise ValueError(f"t must hold {y_shape[0]} labels or a one-hot array of shape {y_shape}, "
-                         f"got shape {t.shape}")
+        raise ValueError(
+            f"t must hold {y_shape[0]} labels or a one-hot array of shape {y_shape}, "
+            f"got shape {t.shape}"
+        )
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and np.all(np.mod(t, 1) == 0):
             pass
@@ -374,47 +412,64 @@ def softmax_loss_forward(x, labels):
 def softmax_loss_backward(y, labels, one_hot):
     """-> dx = (y - one_hot) / N, or for labels y with 1 taken off at each label, / N.
     (The book's SoftmaxWithLoss ignores dout.) dx has the dtype of y (promoted with one_hot)."""
-    return _backend_for(y.size, TINY_SOFTMAX_LOSS_BACKWARD).softmax_loss_backward(y, labels,
-                                                                                 one_hot)
+    return _backend_for(y.size, TINY_SOFTMAX_LOSS_BACKWARD).softmax_loss_backward(
+        y, labels, one_hot
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # batch normalisation (per activation, on 2-D (N, D) input; the layer flattens)
 
+
 def batchnorm_forward_train(x, gamma, beta, eps):
     """-> (out, mu, var, xc, xn, std): mu = x.mean(0), xc = x - mu, var = mean(xc**2, 0),
     std = sqrt(var + eps), xn = xc / std, out = gamma * xn + beta."""
-    if (_same_float_arrays(x, gamma, beta) and x.ndim == 2 and x.shape[0] > 0
-            and gamma.shape == beta.shape == (x.shape[1],)):
+    if (
+        _same_float_arrays(x, gamma, beta)
+        and x.ndim == 2
+        and x.shape[0] > 0
+        and gamma.shape == beta.shape == (x.shape[1],)
+    ):
         return _backend.current().batchnorm_forward_train(x, gamma, beta, eps)
     x, gamma, beta = _arrays((x, "x"), (gamma, "gamma"), (beta, "beta"))
     check_ndim(x, "x", 2, "input (N, D)")
     for p, name in ((gamma, "gamma"), (beta, "beta")):
         if p.size != x.shape[1]:
-            raise ValueError(f"{name} must have {x.shape[1]} elements (one per activation), "
-                             f"got shape {p.shape}")
+            raise ValueError(
+                f"{name} must have {x.shape[1]} elements (one per activation), got shape {p.shape}"
+            )
     if x.shape[0] == 0:
         raise ValueError("x must hold at least one sample to compute batch statistics, got 0")
     dt = compute_dtype(x, gamma, beta)
     return _backend.current().batchnorm_forward_train(
-        as_compute(x, "x", dt), as_compute(gamma, "gamma", dt).reshape(-1),
-        as_compute(beta, "beta", dt).reshape(-1), eps)
+        as_compute(x, "x", dt),
+        as_compute(gamma, "gamma", dt).reshape(-1),
+        as_compute(beta, "beta", dt).reshape(-1),
+        eps,
+    )
 
 
 def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, eps):
     """-> gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
     x, gamma, beta = _arrays((x, "x"), (gamma, "gamma"), (beta, "beta"))
     check_ndim(x, "x", 2, "input (N, D)")
-    for p, name in ((gamma, "gamma"), (beta, "beta"), (running_mean, "running_mean"),
-                    (running_var, "running_var")):
+    for p, name in (
+        (gamma, "gamma"),
+        (beta, "beta"),
+        (running_mean, "running_mean"),
+        (running_var, "running_var"),
+    ):
         if p.size != x.shape[1]:
             raise ValueError(f"{name} must have {x.shape[1]} elements, got shape {p.shape}")
     dt = compute_dtype(x, gamma, beta, running_mean, running_var)
     return _backend.current().batchnorm_forward_test(
-        as_compute(x, "x", dt), as_compute(gamma, "gamma", dt).reshape(-1),
+        as_compute(x, "x", dt),
+        as_compute(gamma, "gamma", dt).reshape(-1),
         as_compute(beta, "beta", dt).reshape(-1),
         as_compute(running_mean, "running_mean", dt).reshape(-1),
-        as_compute(running_var, "running_var", dt).reshape(-1), eps)
+        as_compute(running_var, "running_var", dt).reshape(-1),
+        eps,
+    )
 
 
 def batchnorm_backward(dout, gamma, xc, xn, std):
@@ -426,33 +481,39 @@ def batchnorm_backward(dout, gamma, xc, xn, std):
     check_shape(dout, "dout", xc.shape)
     dt = compute_dtype(dout, gamma, xc)
     return _backend.current().batchnorm_backward(
-        as_compute(dout, "dout", dt), as_compute(gamma, "gamma", dt).reshape(-1),
-        as_compute(xc, "xc", dt), as_compute(xn, "xn", dt), as_compute(std, "std", dt))
+        as_compute(dout, "dout", dt),
+        as_compute(gamma, "gamma", dt).reshape(-1),
+        as_compute(xc, "xc", dt),
+        as_compute(xn, "xn", dt),
+        as_compute(std, "std", dt),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # dropout (the book's: no scaling at training time; the layer draws the random numbers from
 # np.random so that np.random.seed reproduces the book's runs)
 
+
 def dropout_forward_train(x, rand, ratio):
     """-> (out, mask): mask = rand > ratio (bool), out = x * mask."""
     (x,) = _arrays((x, "x"))
-    return _backend.current().dropout_forward_train(as_compute(x, "x", compute_dtype(x)),
-                                                    rand, float(ratio))
+    return _backend.current().dropout_forward_train(
+        as_compute(x, "x", compute_dtype(x)), rand, float(ratio)
+    )
 
 
 def dropout_backward(dout, mask):
     """-> dout * mask."""
     (dout,) = _arrays((dout, "dout"))
     check_shape(dout, "dout", mask.shape)
-    return _backend.current().dropout_backward(as_compute(dout, "dout", compute_dtype(dout)),
-                                               mask)
+    return _backend.current().dropout_backward(as_compute(dout, "dout", compute_dtype(dout)), mask)
 
 
 # ---------------------------------------------------------------------------------------------
 # optimizer updates: in place on `param` and the state arrays, which are writeable arrays of
 # param's shape and dtype; `grad` has been converted to param's dtype and shape. Any of them may
 # be non-contiguous: a backend that needs contiguity copies and writes the result back.
+
 
 def check_update(param, grad, states=None, key=None):
     """grad as an array of param's dtype, after checking one optimizer step's arguments: param a
@@ -465,8 +526,10 @@ def check_update(param, grad, states=None, key=None):
     else:
         param_name, grad_name = f"params[{key!r}]", f"grads[{key!r}]"
     if not isinstance(param, np.ndarray) or param.dtype not in _FLOATS:
-        raise TypeError(f"{param_name} must be a float32 or float64 ndarray (it is updated in "
-                        f"place), got {getattr(param, 'dtype', type(param).__name__)}")
+        raise TypeError(
+            f"{param_name} must be a float32 or float64 ndarray (it is updated in "
+            f"place), got {getattr(param, 'dtype', type(param).__name__)}"
+        )
     if not param.flags.writeable:
         raise ValueError(f"{param_name} must be writeable: the optimizer updates it in place")
     if not isinstance(grad, np.ndarray):
@@ -477,17 +540,27 @@ def check_update(param, grad, states=None, key=None):
     if grad.dtype.kind not in "biuf":
         raise TypeError(f"{grad_name} must hold real numbers, got dtype {grad.dtype}")
     if grad.shape != param.shape:
-        raise ValueError(f"{grad_name} must have the shape of {param_name} {param.shape}, "
-                         f"got {grad.shape}")
+        raise ValueError(
+            f"{grad_name} must have the shape of {param_name} {param.shape}, got {grad.shape}"
+        )
     for name, s in (states or {}).items():
-        if not (isinstance(s, np.ndarray) and s.shape == param.shape and s.dtype == param.dtype
-                and s.flags.writeable):
+        if not (
+            isinstance(s, np.ndarray)
+            and s.shape == param.shape
+            and s.dtype == param.dtype
+            and s.flags.writeable
+        ):
             state_name = name if key is None else f"{name}[{key!r}]"
-            found = (f"{s.dtype} {s.shape}{'' if s.flags.writeable else ', read-only'}"
-                     if isinstance(s, np.ndarray) else type(s).__name__)
-            raise ValueError(f"{state_name} ({found}) no longer matches {param_name} "
-                             f"({param.dtype} {param.shape}): optimizer state must be a writeable "
-                             "array of its param's shape and dtype; reset the optimizer state")
+            found = (
+                f"{s.dtype} {s.shape}{'' if s.flags.writeable else ', read-only'}"
+                if isinstance(s, np.ndarray)
+                else type(s).__name__
+            )
+            raise ValueError(
+                f"{state_name} ({found}) no longer matches {param_name} "
+                f"({param.dtype} {param.shape}): optimizer state must be a writeable "
+                "array of its param's shape and dtype; reset the optimizer state"
+            )
     return grad.astype(param.dtype, copy=False)
 
 
@@ -534,10 +607,30 @@ def adam_update(param, grad, m, v, lr_t, beta1, beta2):
 
 # Every kernel a backend implements, by name.
 KERNELS = (
-    "im2col", "col2im", "conv_forward", "conv_backward", "pool_forward", "pool_backward",
-    "affine_forward", "affine_backward", "relu_forward", "relu_backward", "sigmoid_forward",
-    "sigmoid_backward", "softmax", "softmax_loss_forward", "softmax_loss_backward",
-    "batchnorm_forward_train", "batchnorm_forward_test", "batchnorm_backward",
-    "dropout_forward_train", "dropout_backward", "sgd_update", "momentum_update",
-    "nesterov_update", "adagrad_update", "rmsprop_update", "adam_update",
+    "im2col",
+    "col2im",
+    "conv_forward",
+    "conv_backward",
+    "pool_forward",
+    "pool_backward",
+    "affine_forward",
+    "affine_backward",
+    "relu_forward",
+    "relu_backward",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "softmax",
+    "softmax_loss_forward",
+    "softmax_loss_backward",
+    "batchnorm_forward_train",
+    "batchnorm_forward_test",
+    "batchnorm_backward",
+    "dropout_forward_train",
+    "dropout_backward",
+    "sgd_update",
+    "momentum_update",
+    "nesterov_update",
+    "adagrad_update",
+    "rmsprop_update",
+    "adam_update",
 )

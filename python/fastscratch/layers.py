@@ -6,30 +6,44 @@ optimizer updating `params` in place is seen by the layer, exactly as in the boo
 Results follow NumPy's promotion of input and parameters (the book's Convolution and Pooling
 always return float64; here float32 in and float32 params stay float32).
 """
+
 import math
 
 import numpy as np
 
 from . import kernels
+
 # The book's layers.py imports these into its namespace, so `from common.layers import *` hands
 # them to a script too; the same star import of this module does.
 from .functions import *  # noqa: F401,F403
 from .functions import __all__ as _functions_all
-from .util import im2col, col2im  # noqa: F401
+from .util import col2im, im2col  # noqa: F401
 
 # The book writes 10e-7.
 BATCHNORM_EPS = 1e-6
 
-__all__ = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
-           "Convolution", "Pooling", "im2col", "col2im"] + list(_functions_all)  # np among them
+__all__ = [
+    "Relu",
+    "Sigmoid",
+    "Affine",
+    "SoftmaxWithLoss",
+    "Dropout",
+    "BatchNormalization",
+    "Convolution",
+    "Pooling",
+    "im2col",
+    "col2im",
+] + list(_functions_all)  # np among them
 
 
 def _forwarded(layer, value):
     """`value` (an attribute the forward pass sets), or a clear error when there was none."""
     if value is None:
         name = type(layer).__name__
-        raise RuntimeError(f"{name}.backward was called before {name}.forward: "
-                           "run forward first (backward needs what it stored)")
+        raise RuntimeError(
+            f"{name}.backward was called before {name}.forward: "
+            "run forward first (backward needs what it stored)"
+        )
     return value
 
 
@@ -189,14 +203,16 @@ class BatchNormalization:
             self.running_var = np.zeros(x.shape[1])
         if train_flg:
             out, mu, var, self.xc, self.xn, self.std = kernels.batchnorm_forward_train(
-                x, self.gamma, self.beta, BATCHNORM_EPS)
+                x, self.gamma, self.beta, BATCHNORM_EPS
+            )
             self.batch_size = x.shape[0]
             m = self.momentum
             self.running_mean = m * self.running_mean + (1 - m) * mu
             self.running_var = m * self.running_var + (1 - m) * var
         else:
-            out = kernels.batchnorm_forward_test(x, self.gamma, self.beta, self.running_mean,
-                                                 self.running_var, BATCHNORM_EPS)
+            out = kernels.batchnorm_forward_test(
+                x, self.gamma, self.beta, self.running_mean, self.running_var, BATCHNORM_EPS
+            )
         return out.reshape(*self.input_shape)
 
     def backward(self, dout):
@@ -204,8 +220,9 @@ class BatchNormalization:
         dout = _array(dout, "dout")
         if dout.ndim != 2:
             dout = _batch_matrix(dout, "dout")
-        dx, self.dgamma, self.dbeta = kernels.batchnorm_backward(dout, self.gamma, xc, self.xn,
-                                                                 self.std)
+        dx, self.dgamma, self.dbeta = kernels.batchnorm_backward(
+            dout, self.gamma, xc, self.xn, self.std
+        )
         return dx.reshape(*self.input_shape)
 
 
@@ -234,8 +251,9 @@ class Convolution:
 
     def backward(self, dout):
         x = _forwarded(self, self.x)
-        dx, self.dW, self.db = kernels.conv_backward(dout, x, self.W, self.col,
-                                                     self.stride, self.pad)
+        dx, self.dW, self.db = kernels.conv_backward(
+            dout, x, self.W, self.col, self.stride, self.pad
+        )
         return dx
 
 
@@ -253,12 +271,12 @@ class Pooling:
 
     def forward(self, x):
         x = _array(x, "x")
-        out, self.arg_max = kernels.pool_forward(x, self.pool_h, self.pool_w, self.stride,
-                                                 self.pad)
+        out, self.arg_max = kernels.pool_forward(x, self.pool_h, self.pool_w, self.stride, self.pad)
         self.x = x
         return out
 
     def backward(self, dout):
         x = _forwarded(self, self.x)
-        return kernels.pool_backward(dout, self.arg_max, x.shape, self.pool_h, self.pool_w,
-                                     self.stride, self.pad)
+        return kernels.pool_backward(
+            dout, self.arg_max, x.shape, self.pool_h, self.pool_w, self.stride, self.pad
+        )

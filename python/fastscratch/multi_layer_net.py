@@ -1,8 +1,7 @@
 """The book's MultiLayerNet (common/multi_layer_net.py): a fully connected net of any depth with
 ReLU or sigmoid activations, He/Xavier/fixed-std init and L2 weight decay."""
-from collections import OrderedDict
 
-import numpy as np
+from collections import OrderedDict
 
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from .net_common import accuracy, backprop, numerical_gradients
@@ -27,8 +26,17 @@ class MultiLayerNet(ParamsIO):
     strength, 0.5*lambda*sum(W**2) over every W added to the loss. dtype (keyword): the
     parameters' dtype (None: float64, the book's)."""
 
-    def __init__(self, input_size, hidden_size_list, output_size, activation='relu',
-                 weight_init_std='relu', weight_decay_lambda=0, *, dtype=None):
+    def __init__(
+        self,
+        input_size,
+        hidden_size_list,
+        output_size,
+        activation='relu',
+        weight_init_std='relu',
+        weight_decay_lambda=0,
+        *,
+        dtype=None,
+    ):
         self._dtype = param_dtype(dtype)
         self.input_size = input_size
         self.output_size = output_size
@@ -67,7 +75,7 @@ class MultiLayerNet(ParamsIO):
             W = self.params[f'W{idx}']
             # ndarray.sum is np.sum's own reduction (same bits) without its dispatch wrapper,
             # which costs more than the sum on the small nets of chapter 6's gradient checks.
-            decay += 0.5 * self.weight_decay_lambda * (W ** 2).sum()
+            decay += 0.5 * self.weight_decay_lambda * (W**2).sum()
         return decay
 
     def predict(self, x):

@@ -1,6 +1,7 @@
 """The book's MultiLayerNetExtend (common/multi_layer_net_extend.py): MultiLayerNet with optional
 Batch Normalization and Dropout in every hidden layer. The keyword `dropout_ration` keeps the
 book's spelling."""
+
 from collections import OrderedDict
 
 import numpy as np
@@ -18,13 +19,31 @@ class MultiLayerNetExtend(MultiLayerNet):
     train_flg=False (inference); gradient runs the training forward. save_params also stores
     the BatchNorm running statistics (as running_mean{i} / running_var{i}) once they exist."""
 
-    def __init__(self, input_size, hidden_size_list, output_size, activation='relu',
-                 weight_init_std='relu', weight_decay_lambda=0, use_dropout=False,
-                 dropout_ration=0.5, use_batchnorm=False, *, dtype=None):
+    def __init__(
+        self,
+        input_size,
+        hidden_size_list,
+        output_size,
+        activation='relu',
+        weight_init_std='relu',
+        weight_decay_lambda=0,
+        use_dropout=False,
+        dropout_ration=0.5,
+        use_batchnorm=False,
+        *,
+        dtype=None,
+    ):
         # The parent builds params and the plain layers; this net's layer order differs, so the
         # layers are rebuilt here (no random draws happen after the weights).
-        super().__init__(input_size, hidden_size_list, output_size, activation,
-                         weight_init_std, weight_decay_lambda, dtype=dtype)
+        super().__init__(
+            input_size,
+            hidden_size_list,
+            output_size,
+            activation,
+            weight_init_std,
+            weight_decay_lambda,
+            dtype=dtype,
+        )
         self.use_dropout = use_dropout
         self.use_batchnorm = use_batchnorm
 
@@ -37,12 +56,17 @@ class MultiLayerNetExtend(MultiLayerNet):
                 self.params[f'beta{idx}'] = np.zeros(size, dtype=self._dtype or np.float64)
                 # The layer would create float64 running statistics on its first forward; a
                 # float32 net gets float32 ones (of the same size) now, so it stays float32.
-                running = {} if self._dtype is None else {
-                    'running_mean': np.zeros(size, self._dtype),
-                    'running_var': np.zeros(size, self._dtype)}
-                self.layers[f'BatchNorm{idx}'] = BatchNormalization(self.params[f'gamma{idx}'],
-                                                                    self.params[f'beta{idx}'],
-                                                                    **running)
+                running = (
+                    {}
+                    if self._dtype is None
+                    else {
+                        'running_mean': np.zeros(size, self._dtype),
+                        'running_var': np.zeros(size, self._dtype),
+                    }
+                )
+                self.layers[f'BatchNorm{idx}'] = BatchNormalization(
+                    self.params[f'gamma{idx}'], self.params[f'beta{idx}'], **running
+                )
             self.layers[f'Activation_function{idx}'] = activation_layer(activation)
             if use_dropout:
                 self.layers[f'Dropout{idx}'] = Dropout(dropout_ration)
@@ -60,8 +84,9 @@ class MultiLayerNetExtend(MultiLayerNet):
     def _batchnorms(self):
         if not self.use_batchnorm:
             return []
-        return [(idx, self.layers[f'BatchNorm{idx}'])
-                for idx in range(1, self.hidden_layer_num + 1)]
+        return [
+            (idx, self.layers[f'BatchNorm{idx}']) for idx in range(1, self.hidden_layer_num + 1)
+        ]
 
     def _saved_state(self):
         state = {}
@@ -110,8 +135,9 @@ class MultiLayerNetExtend(MultiLayerNet):
     def numerical_gradient(self, x, t):
         """Central differences of the training-mode loss (random with dropout, so only meaningful
         without it, as in the book)."""
-        return numerical_gradients(lambda: self.loss(x, t, train_flg=True), self.params,
-                                   self._param_keys())
+        return numerical_gradients(
+            lambda: self.loss(x, t, train_flg=True), self.params, self._param_keys()
+        )
 
     def gradient(self, x, t):
         self.loss(x, t, train_flg=True)

@@ -1,5 +1,6 @@
 """What the book's nets share: backprop through their layers, central-difference gradients of
 their loss, and accuracy over labels or one-hot targets (whole or in batches)."""
+
 import numpy as np
 
 from .gradient import numerical_gradient
@@ -24,8 +25,8 @@ def batched_accuracy(predict, x, t, batch_size):
     t = labels_of(t)
     acc = 0.0
     for start in range(0, x.shape[0], batch_size):
-        y = predict(x[start:start + batch_size])
-        acc += np.sum(np.argmax(y, axis=1) == t[start:start + batch_size])
+        y = predict(x[start : start + batch_size])
+        acc += np.sum(np.argmax(y, axis=1) == t[start : start + batch_size])
     return acc / x.shape[0]
 
 

@@ -5,6 +5,7 @@ book's order (Nesterov as the JP edition now does it), through `fastscratch.kern
 State (`v`, `h`, `m`) is created with zeros_like on the first call. A call that fails leaves the
 params and the state exactly as they were: every key is checked before anything is written.
 """
+
 import math
 
 import numpy as np
@@ -62,8 +63,11 @@ class _Optimizer:
             if _is_number(param):
                 numbers[key] = param
                 param = _as_0d(param)
-            held = {name: state[key] for name, state in states.items()
-                    if state is not None and key in state}
+            held = {
+                name: state[key]
+                for name, state in states.items()
+                if state is not None and key in state
+            }
             steps.append((key, param, kernels.check_update(param, grad, held, key)))
         hyper = self._hyper()
         for name in self._state_names:
@@ -75,9 +79,13 @@ class _Optimizer:
                     state[key] = np.zeros_like(param)
         self._advance()
         for key, param, grad in steps:
-            kernels._checked_update(self._kernel, param, grad,
-                                    [getattr(self, name)[key] for name in self._state_names],
-                                    hyper)
+            kernels._checked_update(
+                self._kernel,
+                param,
+                grad,
+                [getattr(self, name)[key] for name in self._state_names],
+                hyper,
+            )
         # A number cannot change in place: rebind it, as the book's `params[key] -= ...` does.
         for key, param, _ in steps:
             if key in numbers:
@@ -184,11 +192,13 @@ class Adam(_Optimizer):
         beta1, beta2 = _real(self.beta1, "beta1"), _real(self.beta2, "beta2")
         step = self.iter + 1
         try:
-            lr_t = self.lr * math.sqrt(1.0 - self.beta2 ** step) / (1.0 - self.beta1 ** step)
+            lr_t = self.lr * math.sqrt(1.0 - self.beta2**step) / (1.0 - self.beta1**step)
         except (TypeError, ValueError, ZeroDivisionError) as exc:
-            raise ValueError(f"Adam's step size lr*sqrt(1-beta2**{step})/(1-beta1**{step}) "
-                             f"cannot be computed from lr={self.lr!r}, beta1={self.beta1!r}, "
-                             f"beta2={self.beta2!r}: {exc}") from None
+            raise ValueError(
+                f"Adam's step size lr*sqrt(1-beta2**{step})/(1-beta1**{step}) "
+                f"cannot be computed from lr={self.lr!r}, beta1={self.beta1!r}, "
+                f"beta2={self.beta2!r}: {exc}"
+            ) from None
         return _real(lr_t, "lr"), beta1, beta2
 
     def _advance(self):

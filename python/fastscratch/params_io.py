@@ -11,6 +11,7 @@ values) before it changes anything, then rebinds the net's layers to the loaded 
 book does. Loaded arrays keep the dtype they were stored with, unless the net was built with a
 `dtype`, in which case they are cast to it.
 """
+
 import os
 
 import numpy as np
@@ -43,12 +44,12 @@ def load_params(file_name):
     else:
         loaded = safe_pickle.load(path)
     if not isinstance(loaded, dict):
-        raise ValueError(f"{path} must hold a dict of arrays (name -> ndarray), "
-                         f"got a {type(loaded).__name__}")
+        raise ValueError(
+            f"{path} must hold a dict of arrays (name -> ndarray), got a {type(loaded).__name__}"
+        )
     for key, val in loaded.items():
         if not isinstance(val, np.ndarray):
-            raise ValueError(f"{path}: entry {key!r} must be an ndarray, "
-                             f"got {type(val).__name__}")
+            raise ValueError(f"{path}: entry {key!r} must be an ndarray, got {type(val).__name__}")
     return loaded
 
 
@@ -57,21 +58,26 @@ def _checked(loaded, expected, dtype, path):
     cast to `dtype` when one is given; raises before anything is changed."""
     missing = [key for key in expected if key not in loaded]
     if missing:
-        raise ValueError(f"{path} has no {', '.join(missing)}: it does not hold this net's "
-                         f"parameters (it has {', '.join(map(str, loaded)) or 'nothing'})")
+        raise ValueError(
+            f"{path} has no {', '.join(missing)}: it does not hold this net's "
+            f"parameters (it has {', '.join(map(str, loaded)) or 'nothing'})"
+        )
     checked = {}
     for key, current in expected.items():
         val = loaded[key]
         if val.shape != current.shape:
-            raise ValueError(f"{path}: {key} must have shape {current.shape} for this net, "
-                             f"got {val.shape}")
+            raise ValueError(
+                f"{path}: {key} must have shape {current.shape} for this net, got {val.shape}"
+            )
         if dtype is not None:
             if val.dtype.kind not in "biuf":
                 raise TypeError(f"{path}: {key} must hold real numbers, got dtype {val.dtype}")
             val = val.astype(dtype, copy=False)
         elif val.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{path}: {key} must be float32 or float64, got {val.dtype} "
-                            "(build the net with dtype=... to cast on loading)")
+            raise TypeError(
+                f"{path}: {key} must be float32 or float64, got {val.dtype} "
+                "(build the net with dtype=... to cast on loading)"
+            )
         checked[key] = val
     return checked
 
@@ -94,13 +100,17 @@ class ParamsIO:
         state_shapes = self._state_shapes()
         unknown = [key for key in loaded if key not in self.params and key not in state_shapes]
         if unknown:
-            raise ValueError(f"{path} holds {', '.join(map(str, unknown))}, which this net does "
-                             f"not have (its parameters: {', '.join(self.params)})")
+            raise ValueError(
+                f"{path} holds {', '.join(map(str, unknown))}, which this net does "
+                f"not have (its parameters: {', '.join(self.params)})"
+            )
         state = {key: loaded[key] for key in state_shapes if key in loaded}
         for key, val in state.items():
             if val.shape != state_shapes[key] or val.dtype.kind != "f":
-                raise ValueError(f"{path}: {key} must be a floating array of shape "
-                                 f"{state_shapes[key]}, got {val.dtype} {val.shape}")
+                raise ValueError(
+                    f"{path}: {key} must be a floating array of shape "
+                    f"{state_shapes[key]}, got {val.dtype} {val.shape}"
+                )
         for key, val in params.items():
             self.params[key] = val
         self._bind_params()

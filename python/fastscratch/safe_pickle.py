@@ -4,6 +4,7 @@ A pickle can name any importable callable and have it called, so `pickle.load` o
 file is arbitrary code execution. `load` admits only the few globals that rebuild NumPy arrays,
 dtypes and scalars; anything else is refused before it is imported, let alone called.
 """
+
 import codecs
 import collections
 import io
@@ -21,7 +22,8 @@ def _latin1_encode(text, encoding):
     if encoding != "latin1" or not isinstance(text, str):
         raise pickle.UnpicklingError(
             f"refused _codecs.encode({type(text).__name__}, {encoding!r}): only the latin1 "
-            "encoding of a str, which pickles of bytes use, is admitted")
+            "encoding of a str, which pickles of bytes use, is admitted"
+        )
     return codecs.latin_1_encode(text)[0]
 
 
@@ -33,9 +35,12 @@ def _numpy_globals():
         from numpy._core import multiarray, numeric
     except ImportError:  # numpy < 1.26 has only numpy.core
         from numpy.core import multiarray, numeric
-    admitted = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                ("collections", "OrderedDict"): collections.OrderedDict,
-                ("_codecs", "encode"): _latin1_encode}
+    admitted = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("_codecs", "encode"): _latin1_encode,
+    }
     # Plain containers that have no opcode of their own before protocol 4; protocols 0-2 spell
     # the module `__builtin__`.
     for builtin in (bytes, set, frozenset):
@@ -62,7 +67,8 @@ class SafeUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(
                 f"refused to load the global {module}.{name}: safe_pickle admits only NumPy "
                 "arrays, dtypes and scalars in plain containers; if you trust this file, "
-                "use pickle.load") from None
+                "use pickle.load"
+            ) from None
 
 
 def load(file_or_path):

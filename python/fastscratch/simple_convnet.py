@@ -1,4 +1,5 @@
 """The book's ch07 SimpleConvNet: conv - relu - pool - affine - relu - affine - softmax."""
+
 from collections import OrderedDict
 
 from .layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
@@ -14,9 +15,16 @@ class SimpleConvNet(ParamsIO):
     weight_init_std * randn (W1, W2, W3 in that order), biases zeros. dtype (keyword): the
     parameters' dtype (None: float64, the book's; load_params then keeps the file's dtypes)."""
 
-    def __init__(self, input_dim=(1, 28, 28),
-                 conv_param={'filter_num': 30, 'filter_size': 5, 'pad': 0, 'stride': 1},
-                 hidden_size=100, output_size=10, weight_init_std=0.01, *, dtype=None):
+    def __init__(
+        self,
+        input_dim=(1, 28, 28),
+        conv_param={'filter_num': 30, 'filter_size': 5, 'pad': 0, 'stride': 1},
+        hidden_size=100,
+        output_size=10,
+        weight_init_std=0.01,
+        *,
+        dtype=None,
+    ):
         self._dtype = param_dtype(dtype)
         filter_num = conv_param['filter_num']
         filter_size = conv_param['filter_size']
@@ -29,8 +37,9 @@ class SimpleConvNet(ParamsIO):
 
         std, dt = weight_init_std, self._dtype
         self.params = {}
-        self.params['W1'] = normal_weight(std, (filter_num, input_dim[0], filter_size,
-                                                filter_size), dt)
+        self.params['W1'] = normal_weight(
+            std, (filter_num, input_dim[0], filter_size, filter_size), dt
+        )
         self.params['b1'] = zeros(filter_num, dt)
         self.params['W2'] = normal_weight(std, (pool_output_size, hidden_size), dt)
         self.params['b2'] = zeros(hidden_size, dt)
@@ -38,8 +47,9 @@ class SimpleConvNet(ParamsIO):
         self.params['b3'] = zeros(output_size, dt)
 
         self.layers = OrderedDict()
-        self.layers['Conv1'] = Convolution(self.params['W1'], self.params['b1'],
-                                           conv_param['stride'], conv_param['pad'])
+        self.layers['Conv1'] = Convolution(
+            self.params['W1'], self.params['b1'], conv_param['stride'], conv_param['pad']
+        )
         self.layers['Relu1'] = Relu()
         self.layers['Pool1'] = Pooling(pool_h=2, pool_w=2, stride=2)
         self.layers['Affine1'] = Affine(self.params['W2'], self.params['b2'])

@@ -7,6 +7,7 @@ products in different orders (OpenBLAS blocks its GEMMs, the native kernels sum 
 lane; NumPy's matmul and pairwise sums group differently), so they agree to a few ulps times the
 length of the sums -- far below these bounds at the book's sizes -- but not bit for bit.
 """
+
 import numpy as np
 
 TOLERANCE = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
@@ -53,5 +54,10 @@ def memory_layouts(a):
     wide = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
     strided = wide[tuple(slice(None, None, 2) for _ in a.shape)]
     strided[...] = a
-    return {"C": a.copy(), "fortran": np.asfortranarray(a),
-            "negative_stride": a[flip].copy()[flip], "strided": strided, "readonly": readonly}
+    return {
+        "C": a.copy(),
+        "fortran": np.asfortranarray(a),
+        "negative_stride": a[flip].copy()[flip],
+        "strided": strided,
+        "readonly": readonly,
+    }

@@ -17,6 +17,7 @@ the cores this process may run on. A process forked from one whose kernels used 
 (multiprocessing on Linux, DataLoader-style workers) runs its kernels on one thread: OpenMP's pool
 does not survive a fork, and a second thread there would wait forever.
 """
+
 import operator
 import os
 
@@ -40,8 +41,10 @@ def _thread_count(n, name):
     if value < 1:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
     if value > MAX_THREADS:
-        raise ValueError(f"{name} must be at most {MAX_THREADS} (this process may run on "
-                         f"{_usable_cores()} cores), got {value}")
+        raise ValueError(
+            f"{name} must be at most {MAX_THREADS} (this process may run on "
+            f"{_usable_cores()} cores), got {value}"
+        )
     return value
 
 
@@ -102,8 +105,9 @@ def _threads_from_environment():
         except ValueError:
             n = 0
         if n < 1 or n > MAX_THREADS:
-            raise ValueError(f"FASTSCRATCH_NUM_THREADS must be an integer from 1 to "
-                             f"{MAX_THREADS}, got {value!r}")
+            raise ValueError(
+                f"FASTSCRATCH_NUM_THREADS must be an integer from 1 to {MAX_THREADS}, got {value!r}"
+            )
         return n, "FASTSCRATCH_NUM_THREADS"
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         # Other libraries' variables: read as they read them (OMP_NUM_THREADS may list one count

@@ -5,6 +5,7 @@ On a terminal (verbose, stdout a tty) it also shows a tqdm progress bar with the
 the book's lines are still printed, above the bar. Anywhere else (a pipe, a file, a notebook's
 captured stdout) it prints exactly the book's lines and nothing else.
 """
+
 import sys
 
 import numpy as np
@@ -13,8 +14,14 @@ from .optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 
 __all__ = ["Trainer", "OPTIMIZERS"]
 
-OPTIMIZERS = {'sgd': SGD, 'momentum': Momentum, 'nesterov': Nesterov,
-              'adagrad': AdaGrad, 'rmsprop': RMSprop, 'adam': Adam}
+OPTIMIZERS = {
+    'sgd': SGD,
+    'momentum': Momentum,
+    'nesterov': Nesterov,
+    'adagrad': AdaGrad,
+    'rmsprop': RMSprop,
+    'adam': Adam,
+}
 
 
 def optimizer_class(name):
@@ -22,8 +29,9 @@ def optimizer_class(name):
     try:
         return OPTIMIZERS[str(name).lower()]
     except KeyError:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)} (any case), "
-                         f"got {name!r}") from None
+        raise ValueError(
+            f"optimizer must be one of {', '.join(OPTIMIZERS)} (any case), got {name!r}"
+        ) from None
 
 
 def _stdout_is_terminal():
@@ -39,9 +47,20 @@ class Trainer:
     `np.random.choice`. History: train_loss_list (every step), train_acc_list and test_acc_list
     (once per epoch, on the first evaluate_sample_num_per_epoch samples when given)."""
 
-    def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20,
-                 mini_batch_size=100, optimizer='SGD', optimizer_param={'lr': 0.01},
-                 evaluate_sample_num_per_epoch=None, verbose=True):
+    def __init__(
+        self,
+        network,
+        x_train,
+        t_train,
+        x_test,
+        t_test,
+        epochs=20,
+        mini_batch_size=100,
+        optimizer='SGD',
+        optimizer_param={'lr': 0.01},
+        evaluate_sample_num_per_epoch=None,
+        verbose=True,
+    ):
         self.network = network
         self.verbose = verbose
         self.x_train = x_train
@@ -101,13 +120,21 @@ class Trainer:
             self.train_acc_list.append(train_acc)
             self.test_acc_list.append(test_acc)
             if self.verbose:
-                self._print("=== epoch:" + str(self.current_epoch) + ", train acc:"
-                            + str(train_acc) + ", test acc:" + str(test_acc) + " ===")
+                self._print(
+                    "=== epoch:"
+                    + str(self.current_epoch)
+                    + ", train acc:"
+                    + str(train_acc)
+                    + ", test acc:"
+                    + str(test_acc)
+                    + " ==="
+                )
         self.current_iter += 1
 
     def train(self):
         if self.verbose and _stdout_is_terminal():
             from tqdm import tqdm
+
             self._bar = tqdm(total=self.max_iter, unit="iter", dynamic_ncols=True)
         try:
             for _ in range(self.max_iter):

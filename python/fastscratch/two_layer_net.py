@@ -1,5 +1,6 @@
 """The book's ch05 TwoLayerNet: Affine - Relu - Affine - SoftmaxWithLoss, with backprop and
 numerical gradients. Note `lastLayer` (camelCase), as in the book."""
+
 from collections import OrderedDict
 
 from .layers import Affine, Relu, SoftmaxWithLoss
@@ -15,14 +16,12 @@ class TwoLayerNet(ParamsIO):
     the global generator (W1 then W2), biases zeros. dtype (keyword): the parameters' dtype
     (None: float64, the book's)."""
 
-    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, *,
-                 dtype=None):
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, *, dtype=None):
         self._dtype = param_dtype(dtype)
         self.params = {}
         self.params['W1'] = normal_weight(weight_init_std, (input_size, hidden_size), self._dtype)
         self.params['b1'] = zeros(hidden_size, self._dtype)
-        self.params['W2'] = normal_weight(weight_init_std, (hidden_size, output_size),
-                                          self._dtype)
+        self.params['W2'] = normal_weight(weight_init_std, (hidden_size, output_size), self._dtype)
         self.params['b2'] = zeros(output_size, self._dtype)
 
         self.layers = OrderedDict()

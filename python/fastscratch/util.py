@@ -1,5 +1,6 @@
 """The book's helpers (common/util.py): loss-curve smoothing, dataset shuffling, conv output size,
 and im2col / col2im (here computed by the kernels, in the book's layout)."""
+
 import numpy as np
 
 from . import kernels
@@ -14,10 +15,10 @@ def smooth_curve(x):
     x = np.asarray(x)
     window_len = 11
     half = window_len // 2
-    mirrored = np.concatenate([x[1:window_len][::-1], x, x[-(window_len - 1):][::-1]])
+    mirrored = np.concatenate([x[1:window_len][::-1], x, x[-(window_len - 1) :][::-1]])
     w = np.kaiser(window_len, 2)
     y = np.convolve(w / w.sum(), mirrored, mode="valid")
-    return y[half:len(y) - half]
+    return y[half : len(y) - half]
 
 
 def shuffle_dataset(x, t):

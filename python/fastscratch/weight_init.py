@@ -1,6 +1,7 @@
 """Parameter initialisation shared by the nets: the book's weight scales, drawn from NumPy's
 global generator in the book's order (so `np.random.seed` reproduces the book's runs), and the
 nets' optional parameter dtype."""
+
 import numpy as np
 
 __all__ = ["weight_scale", "normal_weight", "zeros", "param_dtype"]
@@ -15,8 +16,10 @@ def weight_scale(weight_init_std, fan_in):
     if name in ("sigmoid", "xavier"):
         return np.sqrt(1.0 / fan_in)
     if isinstance(weight_init_std, str):
-        raise ValueError("weight_init_std must be 'relu', 'he', 'sigmoid', 'xavier' or a "
-                         f"number (the std), got {weight_init_std!r}")
+        raise ValueError(
+            "weight_init_std must be 'relu', 'he', 'sigmoid', 'xavier' or a "
+            f"number (the std), got {weight_init_std!r}"
+        )
     return weight_init_std
 
 

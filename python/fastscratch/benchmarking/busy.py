@@ -2,6 +2,7 @@
 to measure how the contenders hold up on a shared machine (multi-threaded BLAS calls stall when
 another process holds one of their cores; this shows by how much) instead of only warning about
 it."""
+
 import contextlib
 import subprocess
 import sys
@@ -13,8 +14,9 @@ START_SECONDS = 0.5  # lets the interpreters reach their loop before the first m
 
 
 def start_spinner():
-    return subprocess.Popen(SPIN_COMMAND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        SPIN_COMMAND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ with loss about 4 operations per score forward and 2 backward: those two are mem
 GFLOP/s say little. A net counts its conv and affine products only; a training step is 3x its
 forward.
 """
+
 import numpy as np
 
 import fastscratch
@@ -37,13 +38,20 @@ MULTI_LAYER_HIDDEN = [100] * 6
 # The nets' product layers at batch 1, in order: ('conv', C, H, W, FN, k, pad) / ('affine', D, M).
 NET_LAYERS = {
     "SimpleConvNet": [("conv", 1, 28, 28, 30, 5, 0), ("affine", 4320, 100), ("affine", 100, 10)],
-    "DeepConvNet": [("conv", 1, 28, 28, 16, 3, 1), ("conv", 16, 28, 28, 16, 3, 1),
-                    ("conv", 16, 14, 14, 32, 3, 1), ("conv", 32, 14, 14, 32, 3, 2),
-                    ("conv", 32, 8, 8, 64, 3, 1), ("conv", 64, 8, 8, 64, 3, 1),
-                    ("affine", 1024, 50), ("affine", 50, 10)],
+    "DeepConvNet": [
+        ("conv", 1, 28, 28, 16, 3, 1),
+        ("conv", 16, 28, 28, 16, 3, 1),
+        ("conv", 16, 14, 14, 32, 3, 1),
+        ("conv", 32, 14, 14, 32, 3, 2),
+        ("conv", 32, 8, 8, 64, 3, 1),
+        ("conv", 64, 8, 8, 64, 3, 1),
+        ("affine", 1024, 50),
+        ("affine", 50, 10),
+    ],
     "TwoLayerNet": [("affine", 784, 50), ("affine", 50, 10)],
-    "MultiLayerNet": [("affine", d, m) for d, m in zip([784] + MULTI_LAYER_HIDDEN,
-                                                       MULTI_LAYER_HIDDEN + [10])],
+    "MultiLayerNet": [
+        ("affine", d, m) for d, m in zip([784] + MULTI_LAYER_HIDDEN, MULTI_LAYER_HIDDEN + [10])
+    ],
 }
 
 
@@ -70,14 +78,17 @@ def _rng():
 
 def _on(contender, fn):
     """`fn` with the kernels on `contender`'s backend for the time of each call."""
+
     def run():
         fastscratch.set_backend(contender)
         return fn()
+
     return run
 
 
 def _torch():
     import torch
+
     return torch
 
 
@@ -108,14 +119,19 @@ class Case:
 # ---------------------------------------------------------------------------------------------
 # kernels
 
+
 def _conv_case(label, x_shape, w_shape, pad, backward, quick):
     def build(contender, dtype):
         rng = _rng()
         x = rng.standard_normal(x_shape).astype(dtype)
         W = (0.1 * rng.standard_normal(w_shape)).astype(dtype)
         b = rng.standard_normal(w_shape[0]).astype(dtype)
-        out_shape = (x_shape[0], w_shape[0], conv_out(x_shape[2], w_shape[2], pad),
-                     conv_out(x_shape[3], w_shape[3], pad))
+        out_shape = (
+            x_shape[0],
+            w_shape[0],
+            conv_out(x_shape[2], w_shape[2], pad),
+            conv_out(x_shape[3], w_shape[3], pad),
+        )
         dout = rng.standard_normal(out_shape).astype(dtype)
         if contender == "torch":
             torch = _torch()
@@ -125,20 +141,23 @@ def _conv_case(label, x_shape, w_shape, pad, backward, quick):
                 return lambda: F.conv2d(tx, tW, tb, padding=pad)
             tx, tW, tb = _tensors(x, W, b, grad=True)
             (tdout,) = _tensors(dout)
-            return lambda: torch.autograd.grad(F.conv2d(tx, tW, tb, padding=pad),
-                                               (tx, tW, tb), tdout)
+            return lambda: torch.autograd.grad(
+                F.conv2d(tx, tW, tb, padding=pad), (tx, tW, tb), tdout
+            )
         if not backward:
             return _on(contender, lambda: kernels.conv_forward(x, W, b, 1, pad))
 
         def fwd_bwd():
             _, cache = kernels.conv_forward(x, W, b, 1, pad)
             return kernels.conv_backward(dout, x, W, cache, 1, pad)
+
         return _on(contender, fwd_bwd)
 
     flops = conv_flops(x_shape, w_shape, pad) * (3 if backward else 1)
     shapes = f"{_shape(x_shape)}·{_shape(w_shape)}" + (f" pad {pad}" if pad else "")
-    return Case(f"conv {label} {shapes} {'fwd+bwd' if backward else 'fwd'}", "kernel", flops,
-                build, quick)
+    return Case(
+        f"conv {label} {shapes} {'fwd+bwd' if backward else 'fwd'}", "kernel", flops, build, quick
+    )
 
 
 def _pool_case(x_shape, backward, quick):
@@ -164,12 +183,18 @@ def _pool_case(x_shape, backward, quick):
         def fwd_bwd():
             _, arg_max = kernels.pool_forward(x, 2, 2, 2, 0)
             return kernels.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0)
+
         return _on(contender, fwd_bwd)
 
     outputs = float(np.prod(out_shape))
     flops = outputs * 3 + (outputs if backward else 0)
-    return Case(f"max pool 2×2 {_shape(x_shape)} {'fwd+bwd' if backward else 'fwd'}", "kernel",
-                flops, build, quick)
+    return Case(
+        f"max pool 2×2 {_shape(x_shape)} {'fwd+bwd' if backward else 'fwd'}",
+        "kernel",
+        flops,
+        build,
+        quick,
+    )
 
 
 def _affine_case(N, D, M, backward, quick):
@@ -193,11 +218,17 @@ def _affine_case(N, D, M, backward, quick):
         def fwd_bwd():
             kernels.affine_forward(x, W, b)
             return kernels.affine_backward(dout, x, W)
+
         return _on(contender, fwd_bwd)
 
     flops = 2.0 * N * D * M * (3 if backward else 1)
-    return Case(f"affine ({N},{D})·({D},{M}) {'fwd+bwd' if backward else 'fwd'}", "kernel",
-                flops, build, quick)
+    return Case(
+        f"affine ({N},{D})·({D},{M}) {'fwd+bwd' if backward else 'fwd'}",
+        "kernel",
+        flops,
+        build,
+        quick,
+    )
 
 
 def _softmax_loss_case(N, K, backward, quick):
@@ -221,11 +252,17 @@ def _softmax_loss_case(N, K, backward, quick):
             if backward:
                 return kernels.softmax_loss_backward(y, labels, one_hot)
             return loss
+
         return _on(contender, run)
 
     flops = 4.0 * N * K + (2.0 * N * K if backward else 0)
-    return Case(f"softmax-with-loss ({N},{K}) {'fwd+bwd' if backward else 'fwd'}", "kernel",
-                flops, build, quick)
+    return Case(
+        f"softmax-with-loss ({N},{K}) {'fwd+bwd' if backward else 'fwd'}",
+        "kernel",
+        flops,
+        build,
+        quick,
+    )
 
 
 def _shape(shape):
@@ -234,6 +271,7 @@ def _shape(shape):
 
 # ---------------------------------------------------------------------------------------------
 # whole nets
+
 
 def _data(net_name, batch, dtype):
     rng = _rng()
@@ -247,10 +285,12 @@ def _data(net_name, batch, dtype):
 FASTSCRATCH_NETS = {
     "SimpleConvNet": lambda dtype: fastscratch.SimpleConvNet(dtype=dtype),
     "DeepConvNet": lambda dtype: fastscratch.DeepConvNet(dtype=dtype),
-    "TwoLayerNet": lambda dtype: fastscratch.TwoLayerNet(input_size=784, hidden_size=50,
-                                                         output_size=10, dtype=dtype),
+    "TwoLayerNet": lambda dtype: fastscratch.TwoLayerNet(
+        input_size=784, hidden_size=50, output_size=10, dtype=dtype
+    ),
     "MultiLayerNet": lambda dtype: fastscratch.MultiLayerNet(
-        input_size=784, hidden_size_list=MULTI_LAYER_HIDDEN, output_size=10, dtype=dtype),
+        input_size=784, hidden_size_list=MULTI_LAYER_HIDDEN, output_size=10, dtype=dtype
+    ),
 }
 
 
@@ -265,24 +305,31 @@ def training_step(net_name, contender, dtype, batch=BATCH):
     x, t = _data(net_name, batch, dtype)
     if contender == "torch":
         from . import torch_models
+
         model, optimizer = torch_models.build(net_name, _torch_dtype(dtype))
         tx, tt = _tensors(x, t)
         return lambda: torch_models.train_step(model, optimizer, tx, tt)
     from fastscratch.optimizer import Adam
+
     net = fastscratch_net(net_name, dtype)
     optimizer = Adam(lr=0.001)
 
     def step():
         grads = net.gradient(x, t)
         optimizer.update(net.params, grads)
+
     return _on(contender, step)
 
 
 def _step_case(net_name, batch, quick):
-    return Case(f"train step {net_name} batch {batch}", "step",
-                3 * net_forward_flops(net_name, batch),
-                lambda contender, dtype: training_step(net_name, contender, dtype, batch),
-                quick, net=net_name)
+    return Case(
+        f"train step {net_name} batch {batch}",
+        "step",
+        3 * net_forward_flops(net_name, batch),
+        lambda contender, dtype: training_step(net_name, contender, dtype, batch),
+        quick,
+        net=net_name,
+    )
 
 
 def _predict_case(net_name, batch, quick):
@@ -290,6 +337,7 @@ def _predict_case(net_name, batch, quick):
         x, _ = _data(net_name, batch, dtype)
         if contender == "torch":
             from . import torch_models
+
             model, _ = torch_models.build(net_name, _torch_dtype(dtype))
             (tx,) = _tensors(x)
             return lambda: torch_models.predict(model, tx)
@@ -297,8 +345,15 @@ def _predict_case(net_name, batch, quick):
         return _on(contender, lambda: net.predict(x))
 
     what = "latency" if batch == 1 else "throughput"
-    return Case(f"predict {net_name} batch {batch} ({what})", "predict",
-                net_forward_flops(net_name, batch), build, quick, images=batch, net=net_name)
+    return Case(
+        f"predict {net_name} batch {batch} ({what})",
+        "predict",
+        net_forward_flops(net_name, batch),
+        build,
+        quick,
+        images=batch,
+        net=net_name,
+    )
 
 
 def all_cases():
@@ -313,12 +368,20 @@ def all_cases():
     ]
     cases = [make(backward) for make in kernel_cases for backward in (False, True)]
     # The MLPs' steps take milliseconds, so the smoke run keeps them.
-    step_quick = (("SimpleConvNet", True), ("DeepConvNet", False), ("TwoLayerNet", True),
-                  ("MultiLayerNet", True))
+    step_quick = (
+        ("SimpleConvNet", True),
+        ("DeepConvNet", False),
+        ("TwoLayerNet", True),
+        ("MultiLayerNet", True),
+    )
     for net_name, quick in step_quick:
         cases.append(_step_case(net_name, BATCH, quick))
-    predict_quick = (("SimpleConvNet", True), ("DeepConvNet", False), ("TwoLayerNet", False),
-                     ("MultiLayerNet", False))
+    predict_quick = (
+        ("SimpleConvNet", True),
+        ("DeepConvNet", False),
+        ("TwoLayerNet", False),
+        ("MultiLayerNet", False),
+    )
     for net_name, quick in predict_quick:
         cases.append(_predict_case(net_name, 1, quick))
         cases.append(_predict_case(net_name, 1000, False))
@@ -327,6 +390,7 @@ def all_cases():
 
 # ---------------------------------------------------------------------------------------------
 # the machine's GEMM rate, through the same BLAS as the native kernels
+
 
 def gemm_rate(dtype, size, repeats, timer):
     """(GFLOP/s, how it was measured) of a size x size matrix product in `dtype`:
@@ -341,4 +405,4 @@ def gemm_rate(dtype, size, repeats, timer):
     seconds = timer({"gemm": fn}, repeats)["gemm"]
     if not isinstance(seconds, float):
         return None, f"{how}: {seconds.reason}"
-    return 2.0 * size ** 3 / seconds / 1e9, how
+    return 2.0 * size**3 / seconds / 1e9, how

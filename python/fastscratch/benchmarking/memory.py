@@ -10,6 +10,7 @@ caches, Adam's state, temporaries).
 
 Run as `python -m fastscratch.benchmarking.memory CONTENDER NET DTYPE THREADS BATCH`; prints JSON.
 """
+
 import json
 import os
 import subprocess
@@ -43,33 +44,50 @@ def _peak_bytes(was_reset):
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) * 1024
     import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def _child(contender, net_name, dtype, threads, batch):
     import numpy as np
-    import fastscratch
     from threadpoolctl import threadpool_limits
+
+    import fastscratch
+
     fastscratch.set_num_threads(threads)
     threadpool_limits(threads)
     if contender == "torch":
         import torch
+
         torch.set_num_threads(threads)
     from .cases import training_step
+
     step = training_step(net_name, contender, np.dtype(dtype), batch)
     before = _rss_bytes()
     was_reset = _reset_peak()
     step()
     peak = _peak_bytes(was_reset)
-    return {"before_mb": before / MB, "peak_mb": peak / MB,
-            "step_mb": max(0, peak - before) / MB, "peak_reset": was_reset}
+    return {
+        "before_mb": before / MB,
+        "peak_mb": peak / MB,
+        "step_mb": max(0, peak - before) / MB,
+        "peak_reset": was_reset,
+    }
 
 
 def measure(contender, net_name, dtype, threads, batch, timeout=900):
     """{'before_mb', 'peak_mb', 'step_mb', 'peak_reset'} from a fresh process, or a `Failed`."""
     env = dict(os.environ, FASTSCRATCH_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-m", "fastscratch.benchmarking.memory", contender, net_name,
-           str(dtype), str(threads), str(batch)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fastscratch.benchmarking.memory",
+        contender,
+        net_name,
+        str(dtype),
+        str(threads),
+        str(batch),
+    ]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:

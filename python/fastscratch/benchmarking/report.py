@@ -1,6 +1,7 @@
 """The benchmark's Markdown: a header saying on what machine and how it was measured, one table
 per (threads, dtype) with medians, ratios and GFLOP/s beside the GEMM rate, and a memory table.
 A contender that could not run a case shows "n/a" with a numbered note giving the reason."""
+
 import datetime
 import os
 import platform
@@ -60,34 +61,45 @@ def spinning_processes(count):
 
 def finish(lines, free_at_end):
     """Fill in what is known only at the end of the run (the load average, the free cores)."""
-    return [line.replace("{load_at_end}", load_average()).replace("{free_at_end}", free_at_end)
-            for line in lines]
+    return [
+        line.replace("{load_at_end}", load_average()).replace("{free_at_end}", free_at_end)
+        for line in lines
+    ]
 
 
 def free_cores():
     """The cores fastscratch's thread policy sees free now (other processes' load subtracted)."""
     import fastscratch.threads
+
     return str(fastscratch.threads.free_cores())
 
 
 def adaptive_threads_text():
     import fastscratch
+
     if not fastscratch.get_adaptive_threads():
         return "adaptive threads off (every kernel with enough work uses all the threads)"
-    return ("adaptive threads on (kernels take only the cores other processes leave free; free "
-            f"cores seen at the start: {free_cores()}, at the end: {{free_at_end}})")
+    return (
+        "adaptive threads on (kernels take only the cores other processes leave free; free "
+        f"cores seen at the start: {free_cores()}, at the end: {{free_at_end}})"
+    )
 
 
 def header(settings, torch_version, torch_note):
     """The lines saying what ran where: machine, BLAS, versions, date, threads, mode."""
     from fastscratch.config import config_info
+
     info = config_info()
     blas, omp = info["blas"], info["openmp"]
-    torch_text = (f"torch {torch_version}" if torch_version
-                  else f"torch: not compared ({torch_note})")
-    per_round = ("one call" if not settings["min_sample"] else
-                 f"as many calls as fill {settings['min_sample'] * 1000:g} ms (after one "
-                 "untimed call when they are several)")
+    torch_text = (
+        f"torch {torch_version}" if torch_version else f"torch: not compared ({torch_note})"
+    )
+    per_round = (
+        "one call"
+        if not settings["min_sample"]
+        else f"as many calls as fill {settings['min_sample'] * 1000:g} ms (after one "
+        "untimed call when they are several)"
+    )
     lines = [
         "# fastscratch benchmark",
         "",
@@ -110,17 +122,21 @@ def header(settings, torch_version, torch_note):
         "per contender, the contenders in a rotated order",
     ]
     if settings["busy"]:
-        lines.append(f"- **load: {spinning_processes(settings['busy'])} ran beside the benchmark "
-                     f"(--busy {settings['busy']})**: Python `while True: pass` loops, one core "
-                     "each, from before the first measurement to the end (the load average at "
-                     "the end includes them); these figures are for a loaded machine on purpose")
+        lines.append(
+            f"- **load: {spinning_processes(settings['busy'])} ran beside the benchmark "
+            f"(--busy {settings['busy']})**: Python `while True: pass` loops, one core "
+            "each, from before the first measurement to the end (the load average at "
+            "the end includes them); these figures are for a loaded machine on purpose"
+        )
     if settings.get("only"):
         lines.append(f"- cases: only those matching `{settings['only']}`")
     if settings["quick"]:
-        lines.append("- **quick smoke mode**: tiny repeat counts and a subset (no DeepConvNet, no "
-                     f"batch-1000 predict, GEMM rate on {settings['gemm_size']}², memory of "
-                     "SimpleConvNet in the first dtype only): it checks that the benchmark runs, "
-                     "its numbers are not for reading")
+        lines.append(
+            "- **quick smoke mode**: tiny repeat counts and a subset (no DeepConvNet, no "
+            f"batch-1000 predict, GEMM rate on {settings['gemm_size']}², memory of "
+            "SimpleConvNet in the first dtype only): it checks that the benchmark runs, "
+            "its numbers are not for reading"
+        )
     lines += [
         "",
         "How to read: a load well above the benchmark's own threads means other processes shared "
@@ -203,11 +219,16 @@ def section(threads, dtype, gemm, rows, contenders, notes):
 
 def memory_section(threads, rows, contenders, notes):
     """`rows` is [(name, dtype, {contender: measure() dict or Failed})]."""
-    lines = ["", f"## Peak memory of one training step ({threads} threads, a fresh process each)",
-             "", "MB the process grew by during one gradient + Adam step above its resident size "
-             "just before (net, batch and optimizer built): gradients, layer caches, Adam's "
-             "state, temporaries, whoever allocated them (NumPy, C, BLAS, torch). Ratios < 1: "
-             "native needs less.", ""]
+    lines = [
+        "",
+        f"## Peak memory of one training step ({threads} threads, a fresh process each)",
+        "",
+        "MB the process grew by during one gradient + Adam step above its resident size "
+        "just before (net, batch and optimizer built): gradients, layer caches, Adam's "
+        "state, temporaries, whoever allocated them (NumPy, C, BLAS, torch). Ratios < 1: "
+        "native needs less.",
+        "",
+    ]
     head = ["case", "dtype"] + [f"{NAMES[c]} MB" for c in contenders] + ["native ÷ reference"]
     if "torch" in contenders:
         head.append("native ÷ PyTorch")

@@ -1,6 +1,7 @@
 """Interleaved timing: every contender of a case is timed in turn, round after round, so that
 machine drift (turbo, a neighbour's job, thermal throttling) hits all of them alike; the result
 is the median of the rounds, after a warm-up."""
+
 import statistics
 import time
 

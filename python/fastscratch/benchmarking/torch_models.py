@@ -3,6 +3,7 @@ benchmark's third column: the same layer shapes and order, cross-entropy loss an
 torch.optim.Adam, as a PyTorch user would write them (with torch's default init: the timings do
 not depend on the weights' values). Imported only when torch imports; fastscratch never depends
 on torch."""
+
 import torch
 from torch import nn
 
@@ -33,8 +34,9 @@ class DeepConvNet(nn.Module):
     def __init__(self):
         super().__init__()
         specs = [(1, 16, 1), (16, 16, 1), (16, 32, 1), (32, 32, 2), (32, 64, 1), (64, 64, 1)]
-        self.convs = nn.ModuleList(nn.Conv2d(c_in, c_out, 3, padding=pad)
-                                   for c_in, c_out, pad in specs)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(c_in, c_out, 3, padding=pad) for c_in, c_out, pad in specs
+        )
         self.affine1 = nn.Linear(64 * 4 * 4, 50)
         self.affine2 = nn.Linear(50, 10)
         self.dropout = nn.Dropout(0.5)
@@ -67,8 +69,7 @@ class MultiLayerNet(nn.Module):
     def __init__(self):
         super().__init__()
         sizes = [784] + MULTI_LAYER_HIDDEN
-        self.hidden = nn.ModuleList(nn.Linear(n_in, n_out)
-                                    for n_in, n_out in zip(sizes, sizes[1:]))
+        self.hidden = nn.ModuleList(nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, sizes[1:]))
         self.output = nn.Linear(sizes[-1], 10)
 
     def forward(self, x):
@@ -77,8 +78,12 @@ class MultiLayerNet(nn.Module):
         return self.output(x)
 
 
-MODELS = {"SimpleConvNet": SimpleConvNet, "DeepConvNet": DeepConvNet,
-          "TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet}
+MODELS = {
+    "SimpleConvNet": SimpleConvNet,
+    "DeepConvNet": DeepConvNet,
+    "TwoLayerNet": TwoLayerNet,
+    "MultiLayerNet": MultiLayerNet,
+}
 
 
 def build(net_name, dtype):

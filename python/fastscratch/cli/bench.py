@@ -8,6 +8,7 @@ machine's GEMM rate, and the peak memory of a training step measured in fresh pr
 is compared when it imports. `--busy N` runs N CPU-spinning processes beside the whole run, to
 measure under load on purpose.
 """
+
 import os
 import re
 import sys
@@ -16,26 +17,42 @@ from . import UsageError
 
 
 def add_arguments(parser):
-    parser.add_argument("--quick", action="store_true",
-                        help="seconds-long smoke run: a subset, tiny repeat counts (CI)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="seconds-long smoke run: a subset, tiny repeat counts (CI)",
+    )
     parser.add_argument("--output", metavar="FILE", help="also write the Markdown to FILE")
-    parser.add_argument("--repeats", metavar="N",
-                        help="timed rounds per case, the median is shown (default 5; quick 3)")
-    parser.add_argument("--threads", metavar="LIST",
-                        help="thread counts, e.g. 1,all or 1,2,4 (default 1,all; quick all)")
-    parser.add_argument("--dtype", metavar="LIST",
-                        help="float32, float64 or both, comma-separated (default both; "
-                             "quick float32)")
-    parser.add_argument("--only", metavar="REGEX",
-                        help="run only the cases whose name matches REGEX (re.search)")
+    parser.add_argument(
+        "--repeats",
+        metavar="N",
+        help="timed rounds per case, the median is shown (default 5; quick 3)",
+    )
+    parser.add_argument(
+        "--threads",
+        metavar="LIST",
+        help="thread counts, e.g. 1,all or 1,2,4 (default 1,all; quick all)",
+    )
+    parser.add_argument(
+        "--dtype",
+        metavar="LIST",
+        help="float32, float64 or both, comma-separated (default both; quick float32)",
+    )
+    parser.add_argument(
+        "--only", metavar="REGEX", help="run only the cases whose name matches REGEX (re.search)"
+    )
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
-    parser.add_argument("--busy", metavar="N",
-                        help="run N CPU-spinning processes beside the whole benchmark, to "
-                             "measure on a loaded machine (default 0)")
+    parser.add_argument(
+        "--busy",
+        metavar="N",
+        help="run N CPU-spinning processes beside the whole benchmark, to "
+        "measure on a loaded machine (default 0)",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # options
+
 
 def parse_count(option, value, default, minimum):
     """The integer `value` of `option` (`default` when not given), at least `minimum` (0 or 1)."""
@@ -65,9 +82,12 @@ def parse_threads(value, default, cores):
         except ValueError:
             n = 0
         if n < 1:
-            raise UsageError(f"--threads must be a comma-separated list of positive integers or "
-                             f"'all', got {value!r}")
+            raise UsageError(
+                f"--threads must be a comma-separated list of positive integers or "
+                f"'all', got {value!r}"
+            )
         from ..threads import MAX_THREADS
+
         if n > MAX_THREADS:
             raise UsageError(f"--threads must be at most {MAX_THREADS}, got {n}")
         counts.add(n)
@@ -80,8 +100,9 @@ def parse_dtypes(value, default):
     for item in value.split(","):
         item = item.strip().lower()
         if item not in ("float32", "float64"):
-            raise UsageError(f"--dtype must be float32, float64 or both (comma-separated), "
-                             f"got {value!r}")
+            raise UsageError(
+                f"--dtype must be float32, float64 or both (comma-separated), got {value!r}"
+            )
         if item not in dtypes:
             dtypes.append(item)
     return dtypes
@@ -123,12 +144,14 @@ def torch_or_reason(no_torch):
 # ---------------------------------------------------------------------------------------------
 # the run
 
+
 def _progress(text):
     print(f"bench: {text}", file=sys.stderr, flush=True)
 
 
 def run(args):
-    from ..benchmarking import busy, cases as case_defs, report
+    from ..benchmarking import busy, report
+    from ..benchmarking import cases as case_defs
     from ..benchmarking.report import usable_cores
 
     quick = args.quick
@@ -149,15 +172,17 @@ def run(args):
 
     cases = [c for c in case_defs.all_cases() if c.quick or not quick]
     memory_nets = ["SimpleConvNet"] if quick else ["SimpleConvNet", "DeepConvNet"]
-    memory_names = {net: f"peak memory train step {net} batch {case_defs.BATCH}"
-                    for net in memory_nets}
+    memory_names = {
+        net: f"peak memory train step {net} batch {case_defs.BATCH}" for net in memory_nets
+    }
     if only is not None:
         cases = [c for c in cases if only.search(c.name)]
         memory_nets = [n for n in memory_nets if only.search(memory_names[n])]
         if not cases and not memory_nets:
             names = [c.name for c in case_defs.all_cases()] + list(memory_names.values())
-            raise UsageError(f"--only {args.only!r} matches no case; the cases are: "
-                             + "; ".join(names))
+            raise UsageError(
+                f"--only {args.only!r} matches no case; the cases are: " + "; ".join(names)
+            )
 
     torch, torch_note = torch_or_reason(args.no_torch)
     contenders = list(case_defs.FASTSCRATCH) + (["torch"] if torch else [])
@@ -189,7 +214,9 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
     from threadpoolctl import threadpool_limits
 
     import fastscratch
-    from ..benchmarking import cases as case_defs, memory, report, timing
+
+    from ..benchmarking import cases as case_defs
+    from ..benchmarking import memory, report, timing
 
     lines = []
 
@@ -209,8 +236,9 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
                     if not cases:
                         break
                     _progress(f"{threads} thread(s), {dtype}: GEMM rate")
-                    gemm = case_defs.gemm_rate(dtype, settings["gemm_size"],
-                                               settings["repeats"], timer)
+                    gemm = case_defs.gemm_rate(
+                        dtype, settings["gemm_size"], settings["repeats"], timer
+                    )
                     rows = []
                     for i, case in enumerate(cases, 1):
                         _progress(f"{threads} thread(s), {dtype}: [{i}/{len(cases)}] {case.name}")

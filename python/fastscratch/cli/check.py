@@ -5,6 +5,7 @@ both backends (the last tenth of the cases at sizes that take the multi-threaded
 prints, per kernel and dtype, the worst relative error and a verdict. Exit status 1 if any
 kernel fails.
 """
+
 import sys
 
 import numpy as np
@@ -13,14 +14,16 @@ from . import UsageError
 
 
 def add_arguments(parser):
-    parser.add_argument("--cases", type=int, default=40, help="random cases per kernel and dtype "
-                        "(default 40)")
+    parser.add_argument(
+        "--cases", type=int, default=40, help="random cases per kernel and dtype (default 40)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random cases")
     parser.add_argument("--kernel", action="append", help="check only this kernel (repeatable)")
 
 
 def run(args):
     from ..equivalence import CASES, TOLERANCE, sweep
+
     if args.cases < 1:
         raise UsageError(f"--cases must be >= 1, got {args.cases}")
     for name in args.kernel or ():

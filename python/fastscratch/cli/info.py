@@ -7,4 +7,5 @@ def add_arguments(parser):
 
 def run(args):
     import fastscratch
+
     fastscratch.show_config()

@@ -4,6 +4,7 @@ Its imports of common.* and dataset.mnist resolve to fastscratch (--nets also ma
 chapter-local simple_convnet, deep_convnet and two_layer_net to ours); sys.argv, __file__ and
 sys.path[0] are as if it were run with `python SCRIPT.py`.
 """
+
 import argparse
 import os
 import runpy
@@ -14,17 +15,22 @@ from . import UsageError
 
 
 def add_arguments(parser):
-    parser.add_argument("--nets", action="store_true",
-                        help="also map the chapter-local nets (simple_convnet, deep_convnet, "
-                             "two_layer_net) to fastscratch's; ch04's two_layer_net, another "
-                             "net, stays the chapter's")
+    parser.add_argument(
+        "--nets",
+        action="store_true",
+        help="also map the chapter-local nets (simple_convnet, deep_convnet, "
+        "two_layer_net) to fastscratch's; ch04's two_layer_net, another "
+        "net, stays the chapter's",
+    )
     parser.add_argument("script", help="the book-style script to run")
-    parser.add_argument("script_args", nargs=argparse.REMAINDER,
-                        help="arguments passed on to the script")
+    parser.add_argument(
+        "script_args", nargs=argparse.REMAINDER, help="arguments passed on to the script"
+    )
 
 
 def run(args):
     from ..book_imports import book_modules
+
     script = os.path.abspath(args.script)
     if not os.path.isfile(script):
         raise UsageError(f"no such script: {args.script}")

@@ -6,6 +6,7 @@ downloads by SHA-256, and says which files to put where when it cannot fetch the
 
 Folder: the `data_dir` argument, else $FASTSCRATCH_DATA, else ~/.cache/fastscratch/mnist.
 """
+
 import gzip
 import hashlib
 import http.client
@@ -18,9 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_mnist", "load_mnist_split", "read_idx", "IDXFormatError", "mnist_dir",
-           "default_data_dir", "find_file", "download_mnist", "key_file", "train_num",
-           "test_num", "img_dim", "img_size"]
+__all__ = [
+    "load_mnist",
+    "load_mnist_split",
+    "read_idx",
+    "IDXFormatError",
+    "mnist_dir",
+    "default_data_dir",
+    "find_file",
+    "download_mnist",
+    "key_file",
+    "train_num",
+    "test_num",
+    "img_dim",
+    "img_size",
+]
 
 # The book's constants.
 key_file = {
@@ -49,8 +62,14 @@ _SPLITS = {"train": ("train_img", "train_label"), "test": ("test_img", "test_lab
 _MAGIC = {"images": 2051, "labels": 2049}  # IDX: unsigned bytes, 3 and 1 dimensions
 
 # IDX type code -> dtype; multi-byte types are big-endian in the file.
-_IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 class IDXFormatError(ValueError):
@@ -58,6 +77,7 @@ class IDXFormatError(ValueError):
 
 
 # --- IDX ------------------------------------------------------------------------------------
+
 
 def _read_idx(path):
     """(magic, array) of the IDX file at `path`, gzip or raw."""
@@ -67,36 +87,46 @@ def _read_idx(path):
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            raise IDXFormatError(f"{path}: starts like gzip but does not decompress ({exc})") \
-                from None
+            raise IDXFormatError(
+                f"{path}: starts like gzip but does not decompress ({exc})"
+            ) from None
     if not data:
-        raise IDXFormatError(f"{path}: empty; expected an IDX file (a 4-byte magic number, "
-                             "the dimensions, then the data)")
+        raise IDXFormatError(
+            f"{path}: empty; expected an IDX file (a 4-byte magic number, "
+            "the dimensions, then the data)"
+        )
     if len(data) < 4:
-        raise IDXFormatError(f"{path}: truncated header; expected at least 4 bytes, found "
-                             f"{len(data)}")
+        raise IDXFormatError(
+            f"{path}: truncated header; expected at least 4 bytes, found {len(data)}"
+        )
     if data[:2] != b"\0\0":
-        raise IDXFormatError(f"{path}: not an IDX file; expected the magic number to start "
-                             f"with bytes 00 00, found {data[:4].hex(' ')}")
+        raise IDXFormatError(
+            f"{path}: not an IDX file; expected the magic number to start "
+            f"with bytes 00 00, found {data[:4].hex(' ')}"
+        )
     type_code, ndim = data[2], data[3]
     if type_code not in _IDX_DTYPES:
         known = ", ".join(f"0x{code:02X}" for code in _IDX_DTYPES)
-        raise IDXFormatError(f"{path}: unknown IDX type code 0x{type_code:02X}; expected "
-                             f"one of {known}")
+        raise IDXFormatError(
+            f"{path}: unknown IDX type code 0x{type_code:02X}; expected one of {known}"
+        )
     if ndim == 0:
         raise IDXFormatError(f"{path}: IDX header declares 0 dimensions; expected at least 1")
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise IDXFormatError(f"{path}: truncated header; {ndim} dimensions need {header} "
-                             f"bytes, found {len(data)}")
+        raise IDXFormatError(
+            f"{path}: truncated header; {ndim} dimensions need {header} bytes, found {len(data)}"
+        )
     dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[type_code]
     expected = math.prod(dims) * dtype.itemsize  # exact: no int64 wrap-around
     found = len(data) - header
     if found != expected:
         what = "truncated" if found < expected else "too long"
-        raise IDXFormatError(f"{path}: {what}; shape {dims} of {dtype.name} needs {expected} "
-                             f"bytes of data after the header, found {found}")
+        raise IDXFormatError(
+            f"{path}: {what}; shape {dims} of {dtype.name} needs {expected} "
+            f"bytes of data after the header, found {found}"
+        )
     array = np.frombuffer(data, dtype, offset=header).reshape(dims)
     # a writable array in native byte order, like the book's (unpickled) arrays
     return int.from_bytes(data[:4], "big"), array.astype(dtype.newbyteorder("="))
@@ -114,17 +144,21 @@ def read_idx(path):
 def _read_role(path, role):
     magic, array = _read_idx(path)
     if magic != _MAGIC[role]:
-        raise IDXFormatError(f"{path}: magic number {magic}; expected {_MAGIC[role]} for MNIST "
-                             f"{role}")
+        raise IDXFormatError(
+            f"{path}: magic number {magic}; expected {_MAGIC[role]} for MNIST {role}"
+        )
     if role == "images" and array.shape[1:] != img_dim[1:]:
-        raise IDXFormatError(f"{path}: images of {array.shape[1]}x{array.shape[2]} pixels; "
-                             f"expected {img_dim[1]}x{img_dim[2]}")
+        raise IDXFormatError(
+            f"{path}: images of {array.shape[1]}x{array.shape[2]} pixels; "
+            f"expected {img_dim[1]}x{img_dim[2]}"
+        )
     if role == "labels" and array.size and array.max() > 9:
         raise IDXFormatError(f"{path}: label {array.max()} found; expected digits 0..9")
     return array
 
 
 # --- where the files are --------------------------------------------------------------------
+
 
 def default_data_dir():
     """~/.cache/fastscratch/mnist, where files go when neither data_dir nor $FASTSCRATCH_DATA is
@@ -150,25 +184,31 @@ def find_file(folder, file_name):
 
 # --- download -------------------------------------------------------------------------------
 
+
 def _download(file_name, folder):
     """Fetches `file_name` into `folder`, verified by SHA-256 before it takes the real name."""
     print(f"Downloading {file_name} ... ")
     folder.mkdir(parents=True, exist_ok=True)
-    request = urllib.request.Request(url_base + file_name,
-                                     headers={"User-Agent": "fastscratch (MNIST loader)"})
+    request = urllib.request.Request(
+        url_base + file_name, headers={"User-Agent": "fastscratch (MNIST loader)"}
+    )
     # a temporary file in the target folder: os.replace is then atomic, and an interrupted
     # download never leaves a half file under the real name
     fd, tmp_name = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".part", dir=folder)
     try:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, \
-                urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
+        with (
+            os.fdopen(fd, "wb") as out,
+            urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response,
+        ):
             for chunk in iter(lambda: response.read(1 << 16), b""):
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != SHA256[file_name]:
-            raise OSError(f"{url_base + file_name}: SHA-256 {digest.hexdigest()}, expected "
-                          f"{SHA256[file_name]}")
+            raise OSError(
+                f"{url_base + file_name}: SHA-256 {digest.hexdigest()}, expected "
+                f"{SHA256[file_name]}"
+            )
         os.replace(tmp_name, folder / file_name)
     except BaseException:
         os.unlink(tmp_name)
@@ -206,7 +246,8 @@ def _ensure_files(keys, folder, download):
         raise FileNotFoundError(
             f"MNIST file(s) {', '.join(missing)} not found in {folder}, and {reason}. Put "
             "them there (gzipped or not), or point data_dir=... or $FASTSCRATCH_DATA at the "
-            "folder that holds them.")
+            "folder that holds them."
+        )
     return {key: find_file(folder, key_file[key]) for key in keys}
 
 
@@ -216,6 +257,7 @@ def download_mnist(data_dir=None):
 
 
 # --- the book's API -------------------------------------------------------------------------
+
 
 def _prepare(images, labels, normalize, flatten, one_hot_label):
     if normalize:  # the book's arithmetic exactly, so values match it bit for bit
@@ -229,8 +271,9 @@ def _prepare(images, labels, normalize, flatten, one_hot_label):
     return images, labels
 
 
-def load_mnist_split(split, normalize=True, flatten=True, one_hot_label=False, *,
-                     data_dir=None, download=None):
+def load_mnist_split(
+    split, normalize=True, flatten=True, one_hot_label=False, *, data_dir=None, download=None
+):
     """(x, t) of MNIST's 'train' or 'test' split, with `load_mnist`'s options and dtypes.
 
     download: None fetches missing files unless $FASTSCRATCH_NO_DOWNLOAD is set; False never.
@@ -242,13 +285,14 @@ def load_mnist_split(split, normalize=True, flatten=True, one_hot_label=False, *
     images = _read_role(paths[img_key], "images")
     labels = _read_role(paths[label_key], "labels")
     if len(images) != len(labels):
-        raise IDXFormatError(f"{paths[img_key]} holds {len(images)} images but "
-                             f"{paths[label_key]} holds {len(labels)} labels; expected as many")
+        raise IDXFormatError(
+            f"{paths[img_key]} holds {len(images)} images but "
+            f"{paths[label_key]} holds {len(labels)} labels; expected as many"
+        )
     return _prepare(images, labels, normalize, flatten, one_hot_label)
 
 
-def load_mnist(normalize=True, flatten=True, one_hot_label=False, *, data_dir=None,
-               download=None):
+def load_mnist(normalize=True, flatten=True, one_hot_label=False, *, data_dir=None, download=None):
     """The book's `load_mnist`: ((x_train, t_train), (x_test, t_test)).
 
     normalize: images float32 in [0, 1], else uint8 0..255. flatten: images (N, 784), else
@@ -256,6 +300,11 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *, data_dir=No
     """
     # all four first, so that a failure names every missing file at once
     _ensure_files(list(key_file), mnist_dir(data_dir), download)
-    options = dict(normalize=normalize, flatten=flatten, one_hot_label=one_hot_label,
-                   data_dir=data_dir, download=False)
+    options = dict(
+        normalize=normalize,
+        flatten=flatten,
+        one_hot_label=one_hot_label,
+        data_dir=data_dir,
+        download=False,
+    )
     return load_mnist_split("train", **options), load_mnist_split("test", **options)

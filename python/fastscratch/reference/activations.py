@@ -1,4 +1,5 @@
 """ReLU and sigmoid, forward and backward."""
+
 import numpy as np
 
 

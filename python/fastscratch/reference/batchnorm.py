@@ -1,11 +1,12 @@
 """Batch normalisation per activation on (N, D) input, backward through the book's staged graph."""
+
 import numpy as np
 
 
 def batchnorm_forward_train(x, gamma, beta, eps):
     mu = x.mean(axis=0)
     xc = x - mu
-    var = np.mean(xc ** 2, axis=0)
+    var = np.mean(xc**2, axis=0)
     std = np.sqrt(var + eps)
     xn = xc / std
     return gamma * xn + beta, mu, var, xc, xn, std

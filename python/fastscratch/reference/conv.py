@@ -1,8 +1,9 @@
 """Convolution as the book computes it: im2col, one matrix product, col2im for the input gradient.
 The cache handed from forward to backward is the patch matrix `col`."""
+
 import numpy as np
 
-from .patches import im2col, col2im
+from .patches import col2im, im2col
 
 
 def conv_forward(x, W, b, stride, pad):

@@ -1,5 +1,6 @@
 """Optimizer steps, in place on param and state, with the book's formulas in the book's order
 (Nesterov in the JP order). In-place NumPy operators write through non-contiguous views too."""
+
 import numpy as np
 
 
@@ -33,5 +34,5 @@ def rmsprop_update(param, grad, h, lr, decay_rate):
 
 def adam_update(param, grad, m, v, lr_t, beta1, beta2):
     m += (1 - beta1) * (grad - m)
-    v += (1 - beta2) * (grad ** 2 - v)
+    v += (1 - beta2) * (grad**2 - v)
     param -= lr_t * m / (np.sqrt(v) + 1e-7)

@@ -1,5 +1,6 @@
 """im2col / col2im in NumPy, in the book's layout: one row per output position (n, oy, ox),
 one column per (c, fy, fx). Padding is an explicit zero-padded copy: slow, plainly correct."""
+
 import numpy as np
 
 
@@ -15,7 +16,9 @@ def im2col(x, filter_h, filter_w, stride, pad):
     col = np.empty((N, out_h, out_w, C, filter_h, filter_w), dtype=x.dtype)
     for fy in range(filter_h):
         for fx in range(filter_w):
-            window = padded[:, :, fy:fy + stride * out_h:stride, fx:fx + stride * out_w:stride]
+            window = padded[
+                :, :, fy : fy + stride * out_h : stride, fx : fx + stride * out_w : stride
+            ]
             col[:, :, :, :, fy, fx] = window[:, :, :out_h, :out_w].transpose(0, 2, 3, 1)
     return col.reshape(N * out_h * out_w, C * filter_h * filter_w)
 
@@ -28,6 +31,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride, pad):
     padded = np.zeros((N, C, H + 2 * pad + stride - 1, W + 2 * pad + stride - 1), dtype=col.dtype)
     for fy in range(filter_h):
         for fx in range(filter_w):
-            padded[:, :, fy:fy + stride * out_h:stride, fx:fx + stride * out_w:stride] += \
+            padded[:, :, fy : fy + stride * out_h : stride, fx : fx + stride * out_w : stride] += (
                 patches[:, :, :, :, fy, fx].transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(padded[:, :, pad:H + pad, pad:W + pad])
+            )
+    return np.ascontiguousarray(padded[:, :, pad : H + pad, pad : W + pad])

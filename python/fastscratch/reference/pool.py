@@ -1,8 +1,9 @@
 """Max pooling through im2col. Padding is -inf and is also masked out of the arg-max search, so a
 window's maximum is always a real input element (the first one, as np.argmax picks it)."""
+
 import numpy as np
 
-from .patches import im2col, col2im
+from .patches import col2im, im2col
 
 
 def _windows(x, pool_h, pool_w, stride, pad):
@@ -18,8 +19,13 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
     out_w = (W + 2 * pad - pool_w) // stride + 1
     padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=-np.inf)
     col = _windows(padded, pool_h, pool_w, stride, 0)
-    real = _windows(np.pad(np.ones(x.shape, dtype=bool), ((0, 0), (0, 0), (pad, pad), (pad, pad))),
-                    pool_h, pool_w, stride, 0)
+    real = _windows(
+        np.pad(np.ones(x.shape, dtype=bool), ((0, 0), (0, 0), (pad, pad), (pad, pad))),
+        pool_h,
+        pool_w,
+        stride,
+        0,
+    )
     out = col.max(axis=1)  # NaN propagates, as np.max does
     hit = real & ((col == out[:, None]) | (np.isnan(col) & np.isnan(out)[:, None]))
     arg_max = hit.argmax(axis=1).astype(np.int64)

@@ -1,4 +1,5 @@
 """Softmax and the softmax cross-entropy loss (the book's +1e-7 inside the log)."""
+
 import numpy as np
 
 
