@@ -9,11 +9,11 @@
 /* Every offset is 64-bit: tensors past 2^31 elements must not overflow (Caffe's int does). */
 typedef int64_t fs_index;
 
-/* Hot loops get AVX-512 and AVX2+FMA clones chosen at load time; the default clone keeps the
- * library running on any x86-64 CPU. Elsewhere (or under sanitizers) it is a no-op. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
-    !defined(__SANITIZE_ADDRESS__)
-#define FS_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* Hot loops get a clone per instruction set the build lists (CMakeLists.txt's FS_SIMD_CLONES,
+ * passed in as FS_HOT_TARGETS), chosen at load time; the default clone keeps the library
+ * running on any x86-64 CPU. Without that list (other compilers, sanitizers) it is a no-op. */
+#ifdef FS_HOT_TARGETS
+#define FS_HOT __attribute__((target_clones(FS_HOT_TARGETS)))
 #else
 #define FS_HOT
 #endif

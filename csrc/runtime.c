@@ -27,6 +27,18 @@ const char *fs_blas_corename(void)
 int fs_omp_version(void)
 { return _OPENMP; }
 
+/* The clone targets FS_HOT was compiled with, as written ("arch=x86-64-v4","default"), or "". */
+#define FS_STRINGIFY(...) #__VA_ARGS__
+#define FS_EXPAND_STRINGIFY(...) FS_STRINGIFY(__VA_ARGS__)
+const char *fs_hot_targets(void)
+{
+#ifdef FS_HOT_TARGETS
+    return FS_EXPAND_STRINGIFY(FS_HOT_TARGETS);
+#else
+    return "";
+#endif
+}
+
 int fs_cpu_simd_levels(void)
 {
     int levels = 0;

@@ -12,5 +12,6 @@ const char *fs_blas_corename(void);
 int fs_omp_version(void);         /* _OPENMP, e.g. 201511 */
 /* Bit set of the SIMD levels this CPU runs: 1 = x86-64-v2, 2 = AVX2 (v3), 4 = AVX-512 (v4). */
 int fs_cpu_simd_levels(void);
+const char *fs_hot_targets(void);
 
 #endif

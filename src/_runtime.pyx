@@ -1,7 +1,7 @@
 # Binding for the native runtime: thread pools and the BLAS's own description of itself.
 from fs_kernels cimport (fs_set_num_threads, fs_get_omp_threads, fs_get_blas_threads,
                          fs_blas_config, fs_blas_corename, fs_omp_version, fs_cpu_simd_levels,
-                         fs_parts_for, fs_team_for, fs_free_cores, fs_set_adaptive_threads,
+                         fs_hot_targets, fs_parts_for, fs_team_for, fs_free_cores, fs_set_adaptive_threads,
                          fs_get_adaptive_threads, fs_foreign_load, fs_cpu_set_size,
                          fs_max_threads, fs_in_forked_child)
 
@@ -47,6 +47,13 @@ def cpu_simd_levels():
     cdef int levels = fs_cpu_simd_levels()
     return [name for bit, name in ((1, "x86-64-v2"), (2, "x86-64-v3"), (4, "x86-64-v4"))
             if levels & bit]
+
+
+def simd_clones():
+    """The instruction-set levels the kernels' hot loops were cloned for, as the C was compiled
+    (FS_HOT_TARGETS), e.g. ['x86-64-v4', 'x86-64-v3']; [] when the build has no clones."""
+    targets = fs_hot_targets().decode().replace('"', "").split(",")
+    return [t.strip()[len("arch="):] for t in targets if t.strip().startswith("arch=")]
 
 
 def set_adaptive_threads(bint on):

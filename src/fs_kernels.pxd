@@ -12,6 +12,7 @@ cdef extern from "runtime.h" nogil:
     const char *fs_blas_corename()
     int fs_omp_version()
     int fs_cpu_simd_levels()
+    const char *fs_hot_targets()
 
 cdef extern from "thread_policy.h" nogil:
     int fs_max_threads()

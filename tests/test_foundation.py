@@ -173,3 +173,15 @@ def test_openblas_workers_spin_briefly_unless_the_user_says_otherwise():
     assert out.stdout.split()[-1] == expected
     mine = _run(code, OPENBLAS_THREAD_TIMEOUT="25")
     assert mine.stdout.split()[-1] == "25"
+
+
+def test_the_simd_clone_list_show_config_reports_is_the_one_the_c_was_built_with():
+    from fastscratch import config
+    from fastscratch._native import _build_info
+
+    built = fastscratch._native.simd_clones()
+    reported = [level.strip() for level in _build_info.simd_clones.split(",") if level.strip()]
+    assert built == reported
+    text = config.config_info()["build"]["simd"]
+    assert all(level in text for level in built)
+    assert ("baseline only" in text) == (not built)

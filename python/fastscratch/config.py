@@ -44,10 +44,25 @@ def config_info():
             "flags": _build_info.c_flags,
             "build_type": _build_info.build_type,
             "sanitizers": _build_info.sanitizers,
-            "simd": _build_info.simd_clones,
+            "simd": _simd_text(_build_info.simd_clones),
             "cpu_runs": ", ".join(_native.cpu_simd_levels()) or "baseline only",
         },
     }
+
+
+# What each instruction-set level the build can clone its hot loops for adds.
+_SIMD_LEVELS = {"x86-64-v4": "AVX-512", "x86-64-v3": "AVX2+FMA", "x86-64-v2": "SSE4.2"}
+
+
+def _simd_text(clones):
+    """The build's clone list (CMake's FS_SIMD_CLONES, comma-separated) said for a reader."""
+    levels = [level.strip() for level in clones.split(",") if level.strip()]
+    if not levels:
+        return "baseline only (this build has no SIMD clones)"
+    named = [
+        f"{level} ({_SIMD_LEVELS[level]})" if level in _SIMD_LEVELS else level for level in levels
+    ]
+    return ", ".join(named) + ", baseline x86-64, chosen at run time"
 
 
 def show_config():

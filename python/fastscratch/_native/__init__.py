@@ -35,5 +35,6 @@ from ._runtime import (
     plan_threads,
     set_adaptive_threads,
     set_num_threads,
+    simd_clones,
 )
 from ._softmax import softmax, softmax_loss_backward, softmax_loss_forward
