@@ -126,6 +126,17 @@ def window_output_size(size, window, stride, pad, axis, what="filter"):
     return (size + 2 * pad - window) // stride + 1
 
 
+def check_window(height, width, stride, pad, names=("filter_h", "filter_w")):
+    """(height, width, stride, pad) of a sliding window as ints, each checked: sizes and stride
+    >= 1, pad >= 0. `names` are the window's two argument names, for the messages."""
+    return (
+        check_int(height, names[0], 1),
+        check_int(width, names[1], 1),
+        check_int(stride, "stride", 1),
+        check_int(pad, "pad", 0),
+    )
+
+
 def _arrays(*pairs):
     """Check that each (value, name) is array-like and return them as ndarrays."""
     out = []
@@ -145,10 +156,7 @@ def im2col(x, filter_h, filter_w, stride=1, pad=0):
     row (n*out_h + oy)*out_w + ox, column (c*filter_h + fy)*filter_w + fx; zeros for padding."""
     (x,) = _arrays((x, "x"))
     check_ndim(x, "x", 4, "input (N, C, H, W)")
-    filter_h = check_int(filter_h, "filter_h", 1)
-    filter_w = check_int(filter_w, "filter_w", 1)
-    stride = check_int(stride, "stride", 1)
-    pad = check_int(pad, "pad", 0)
+    filter_h, filter_w, stride, pad = check_window(filter_h, filter_w, stride, pad)
     window_output_size(x.shape[2], filter_h, stride, pad, "filter_h")
     window_output_size(x.shape[3], filter_w, stride, pad, "filter_w")
     x = as_compute(x, "x", compute_dtype(x))
@@ -166,10 +174,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
         raise TypeError(f"input_shape must be a tuple (N, C, H, W), got {input_shape!r}") from None
     if len(input_shape) != 4 or min(input_shape) < 0:
         raise ValueError(f"input_shape must be (N, C, H, W) of sizes >= 0, got {input_shape}")
-    filter_h = check_int(filter_h, "filter_h", 1)
-    filter_w = check_int(filter_w, "filter_w", 1)
-    stride = check_int(stride, "stride", 1)
-    pad = check_int(pad, "pad", 0)
+    filter_h, filter_w, stride, pad = check_window(filter_h, filter_w, stride, pad)
     N, C, H, W = input_shape
     out_h = window_output_size(H, filter_h, stride, pad, "filter_h")
     out_w = window_output_size(W, filter_w, stride, pad, "filter_w")
@@ -240,10 +245,7 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
     ky*pool_w + kx of the first maximum in each window; padding never wins (pad < window)."""
     (x,) = _arrays((x, "x"))
     check_ndim(x, "x", 4, "input (N, C, H, W)")
-    pool_h = check_int(pool_h, "pool_h", 1)
-    pool_w = check_int(pool_w, "pool_w", 1)
-    stride = check_int(stride, "stride", 1)
-    pad = check_int(pad, "pad", 0)
+    pool_h, pool_w, stride, pad = check_window(pool_h, pool_w, stride, pad, ("pool_h", "pool_w"))
     if pad >= pool_h or pad >= pool_w:
         raise ValueError(
             f"pad must be smaller than the pooling window {pool_h}x{pool_w} "

@@ -110,10 +110,9 @@ class SGD(_Optimizer):
         return (_real(self.lr, "lr"),)
 
 
-class Momentum(_Optimizer):
-    """v = momentum*v - lr*grad; param += v."""
+class _WithMomentum(_Optimizer):
+    """Momentum and Nesterov: the same arguments and state, each its own class as in the book."""
 
-    _kernel = "momentum_update"
     _state_names = ("v",)
 
     def __init__(self, lr=0.01, momentum=0.9):
@@ -125,20 +124,17 @@ class Momentum(_Optimizer):
         return _real(self.lr, "lr"), _real(self.momentum, "momentum")
 
 
-class Nesterov(_Optimizer):
+class Momentum(_WithMomentum):
+    """v = momentum*v - lr*grad; param += v."""
+
+    _kernel = "momentum_update"
+
+
+class Nesterov(_WithMomentum):
     """Nesterov's accelerated gradient in the JP order (param first, then v):
     param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
 
     _kernel = "nesterov_update"
-    _state_names = ("v",)
-
-    def __init__(self, lr=0.01, momentum=0.9):
-        self.lr = lr
-        self.momentum = momentum
-        self.v = None
-
-    def _hyper(self):
-        return _real(self.lr, "lr"), _real(self.momentum, "momentum")
 
 
 class AdaGrad(_Optimizer):
