@@ -15,6 +15,7 @@
 #define FS_SUFFIX f32
 #define FS_SQRT sqrtf
 #define FS_EXP expf
+#define FS_FABS fabsf
 #define FS_LOG logf
 #define FS_GEMM scipy_cblas_sgemm
 #include FS_BODY
@@ -22,6 +23,7 @@
 #undef FS_SUFFIX
 #undef FS_SQRT
 #undef FS_EXP
+#undef FS_FABS
 #undef FS_LOG
 #undef FS_GEMM
 
@@ -29,6 +31,7 @@
 #define FS_SUFFIX f64
 #define FS_SQRT sqrt
 #define FS_EXP exp
+#define FS_FABS fabs
 #define FS_LOG log
 #define FS_GEMM scipy_cblas_dgemm
 #include FS_BODY
@@ -36,6 +39,7 @@
 #undef FS_SUFFIX
 #undef FS_SQRT
 #undef FS_EXP
+#undef FS_FABS
 #undef FS_LOG
 #undef FS_GEMM
 
