@@ -64,3 +64,37 @@ def test_tiny_relu_and_softmax_loss_backward_run_on_numpy(monkeypatch):
         )
         kernels.relu_forward(rng.standard_normal((100, 100)))  # big: native
     assert [len(c) for c in calls] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_tiny_sigmoid_backward_runs_on_numpy_and_a_big_one_natively(monkeypatch, dtype):
+    calls = _spy(monkeypatch, "sigmoid_backward")
+    rng = np.random.default_rng(2)
+    with use_backend("native"):
+        for shape, tiny in (((3, 50), True), ((100, 100), False)):
+            assert (np.prod(shape) <= kernels.TINY_SIGMOID_BACKWARD) == tiny
+            out = kernels.sigmoid_forward(rng.standard_normal(shape).astype(dtype))
+            dout = rng.standard_normal(shape).astype(dtype)
+            before = len(calls)
+            dx = kernels.sigmoid_backward(dout, out)
+            assert len(calls) - before == (1 if tiny else 0)
+            assert dx.dtype == dtype
+            assert_close(dx, _native.sigmoid_backward(dout, out))
+
+
+def test_the_fast_paths_still_refuse_what_the_checks_refuse():
+    # The inline checks of the nets' case must fall through to the full checks, not past them.
+    x, W, b = np.ones((3, 4)), np.ones((4, 2)), np.ones(2)
+    with pytest.raises(ValueError, match="x must have 4 features"):
+        kernels.affine_forward(np.ones((3, 5)), W, b)
+    with pytest.raises(ValueError, match="b must have 2 elements"):
+        kernels.affine_forward(x, W, np.ones(3))
+    with pytest.raises(ValueError, match="dout must have shape"):
+        kernels.affine_backward(np.ones((3, 3)), x, W)
+    with pytest.raises(ValueError, match="dout must have shape"):
+        kernels.relu_backward(np.ones((2, 4)), np.zeros((3, 4), bool))
+    with pytest.raises(ValueError, match="dout must have shape"):
+        kernels.sigmoid_backward(np.ones((2, 4)), np.ones((3, 4)))
+    # A float32 dout with float64 W and x: promoted, as NumPy would.
+    dx, dW, db = kernels.affine_backward(np.ones((3, 2), np.float32), x, W)
+    assert dx.dtype == dW.dtype == db.dtype == np.float64

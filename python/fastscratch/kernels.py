@@ -28,17 +28,15 @@ from . import reference as _reference
 # (the binding's checks, buffer views, releasing the GIL) is larger than such work, and the book's
 # scripts make many such calls (gradient checks on batches of 3). Both backends meet the same
 # contract, so only the speed changes. Only where NumPy measured faster (docs/performance.md);
-# sigmoid, softmax, its loss's forward and batch norm are faster natively at every size.
+# sigmoid's forward, softmax, its loss's forward and batch norm are faster natively at every
+# size. Each kernel picks its backend inline (`_reference if work <= TINY_X else
+# _backend.current()`): at these sizes even one more function call shows.
 TINY_PRODUCT_FORWARD = 1 << 17  # affine forward: multiply-adds
 TINY_PRODUCT_BACKWARD = 1 << 15  # affine backward (its three products pay natively sooner)
 TINY_RELU_FORWARD = 512  # elements
 TINY_RELU_BACKWARD = 1024  # elements (a masked assignment in place)
 TINY_SOFTMAX_LOSS_BACKWARD = 1024  # scores
-
-
-def _backend_for(work, tiny):
-    """The backend module for a call of `work`: the reference when work <= tiny."""
-    return _reference if work <= tiny else _backend.current()
+TINY_SIGMOID_BACKWARD = 1024  # elements
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,6 +57,16 @@ def _same_float_arrays(*arrays):
         if type(a) is not np.ndarray or a.dtype is not first.dtype:
             return False
     return True
+
+
+def _as_float64_if_mixed(*arrays):
+    """The arrays as float64 when they are float32 and float64 ndarrays mixed, as NumPy promotes
+    them (the book's float32 MNIST against its float64 weights); None otherwise. The second
+    fast case of the per-call kernels, after "one float dtype"."""
+    for a in arrays:
+        if type(a) is not np.ndarray or (a.dtype is not _F64 and a.dtype is not _F32):
+            return None
+    return [a if a.dtype is _F64 else a.astype(_F64) for a in arrays]
 
 
 def compute_dtype(*arrays):
@@ -275,19 +283,38 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
 # affine
 
 
+def _affine_args_ok(x, W, b):
+    """Whether x (N, D), W (D, M), b (M,) are ndarrays of one float dtype with those shapes: the
+    nets' case, tested in one expression (on the book's batches of 3 the whole product costs
+    about as much as a few function calls)."""
+    return (
+        type(x) is np.ndarray
+        and type(W) is np.ndarray
+        and type(b) is np.ndarray
+        and ((dt := x.dtype) is _F64 or dt is _F32)
+        and W.dtype is dt
+        and b.dtype is dt
+        and len(xs := x.shape) == 2
+        and len(ws := W.shape) == 2
+        and b.shape == ws[1:]
+        and xs[1] == ws[0]
+    )
+
+
 def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M)."""
-    if (
-        _same_float_arrays(x, W, b)
-        and x.ndim == 2
-        and W.ndim == 2
-        and b.ndim == 1
-        and x.shape[1] == W.shape[0]
-        and b.shape[0] == W.shape[1]
-    ):
-        # Checked in one go (the book's nets call this with nothing to convert).
-        work = x.shape[0] * x.shape[1] * W.shape[1]
-        return _backend_for(work, TINY_PRODUCT_FORWARD).affine_forward(x, W, b)
+    if not _affine_args_ok(x, W, b):
+        promoted = _as_float64_if_mixed(x, W, b)
+        if promoted is None or not _affine_args_ok(*promoted):
+            return _affine_forward_checked(x, W, b)
+        x, W, b = promoted
+    work = x.shape[0] * x.shape[1] * W.shape[1]
+    backend = _reference if work <= TINY_PRODUCT_FORWARD else _backend.current()
+    return backend.affine_forward(x, W, b)
+
+
+def _affine_forward_checked(x, W, b):
+    """affine_forward of anything else: every check with its message, then the conversions."""
     x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
     check_ndim(x, "x", 2, "input (N, D) (the layer flattens N-D input)")
     check_ndim(W, "W", 2, "weight (D, M)")
@@ -298,23 +325,35 @@ def affine_forward(x, W, b):
     if b.size != W.shape[1] or b.ndim > 2:
         raise ValueError(f"b must have {W.shape[1]} elements, got shape {b.shape}")
     dt = compute_dtype(x, W, b)
-    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT_FORWARD)
+    work = x.shape[0] * x.shape[1] * W.shape[1]
+    backend = _reference if work <= TINY_PRODUCT_FORWARD else _backend.current()
     return backend.affine_forward(
         as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1)
     )
 
 
 def affine_backward(dout, x, W):
-    """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,))."""
-    backend = _backend_for(x.shape[0] * x.shape[1] * W.shape[1], TINY_PRODUCT_BACKWARD)
-    if _same_float_arrays(dout, x, W) and dout.shape == (x.shape[0], W.shape[1]):
-        return backend.affine_backward(dout, x, W)
-    (dout,) = _arrays((dout, "dout"))
-    check_shape(dout, "dout", (x.shape[0], W.shape[1]))
-    dt = compute_dtype(dout, x, W)
-    return backend.affine_backward(
-        as_compute(dout, "dout", dt), as_compute(x, "x", dt), as_compute(W, "W", dt)
-    )
+    """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,)), with the x
+    and W of that forward call."""
+    xs, ws = x.shape, W.shape
+    work = xs[0] * xs[1] * ws[1]
+    backend = _reference if work <= TINY_PRODUCT_BACKWARD else _backend.current()
+    if not (
+        type(dout) is np.ndarray
+        and dout.dtype is x.dtype
+        and W.dtype is x.dtype
+        and dout.shape == (xs[0], ws[1])
+    ):
+        # x and W passed affine_forward's checks; dout gets its own, then all three are
+        # promoted together (float32 mixed with float64 cheaply, anything else in full).
+        (dout,) = _arrays((dout, "dout"))
+        check_shape(dout, "dout", (xs[0], ws[1]))
+        promoted = _as_float64_if_mixed(dout, x, W)
+        if promoted is None:
+            dt = compute_dtype(dout, x, W)
+            promoted = [as_compute(a, name, dt) for a, name in ((dout, "dout"), (x, "x"), (W, "W"))]
+        dout, x, W = promoted
+    return backend.affine_backward(dout, x, W)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,17 +362,23 @@ def affine_backward(dout, x, W):
 
 def relu_forward(x):
     """-> (out, mask): out is a new array, x with entries <= 0 set to 0; mask = (x <= 0)."""
-    (x,) = _arrays((x, "x"))
-    backend = _backend_for(x.size, TINY_RELU_FORWARD)
-    return backend.relu_forward(as_compute(x, "x", compute_dtype(x)))
+    # A float ndarray, the nets' case, needs nothing converted: tested inline, as this call can
+    # cost less than a microsecond of NumPy (the book's gradient checks on batches of 3).
+    if type(x) is not np.ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
+        (x,) = _arrays((x, "x"))
+        x = as_compute(x, "x", compute_dtype(x))
+    backend = _reference if x.size <= TINY_RELU_FORWARD else _backend.current()
+    return backend.relu_forward(x)
 
 
 def relu_backward(dout, mask):
     """Sets dout[mask] = 0 in place and returns dout (the book's Relu does exactly this).
     dout must be writeable and of a floating dtype; the caller copies it otherwise."""
-    (dout,) = _arrays((dout, "dout"))
-    check_shape(dout, "dout", mask.shape)
-    return _backend_for(dout.size, TINY_RELU_BACKWARD).relu_backward(dout, mask)
+    if type(dout) is not np.ndarray or dout.shape != mask.shape:
+        (dout,) = _arrays((dout, "dout"))
+        check_shape(dout, "dout", mask.shape)
+    backend = _reference if dout.size <= TINY_RELU_BACKWARD else _backend.current()
+    return backend.relu_backward(dout, mask)
 
 
 def sigmoid_forward(x):
@@ -344,6 +389,10 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, out):
     """-> dout * (1 - out) * out."""
+    if type(dout) is np.ndarray and dout.dtype is out.dtype and dout.shape == out.shape:
+        # The nets' case (out is the layer's float forward result), tested inline.
+        backend = _reference if out.size <= TINY_SIGMOID_BACKWARD else _backend.current()
+        return backend.sigmoid_backward(dout, out)
     (dout,) = _arrays((dout, "dout"))
     check_shape(dout, "dout", out.shape)
     dt = compute_dtype(dout, out)
@@ -390,6 +439,18 @@ def prepare_targets(x, t):
     """(x, labels, one_hot) ready for softmax_loss_*: x as (N, K) in the compute dtype (1-D x is
     one sample); labels int64 (N,) in [0, K) -- for one-hot t, t.argmax(axis=1), as the book
     does; one_hot is t as (N, K) in the compute dtype, or None when t held labels."""
+    if (
+        type(x) is np.ndarray
+        and type(t) is np.ndarray
+        and x.ndim == 2
+        and t.shape == x.shape
+        and x.shape[1] != 1
+        and (promoted := _as_float64_if_mixed(x, t) if t.dtype is not x.dtype else (x, t))
+        and ((dt := promoted[0].dtype) is _F64 or dt is _F32)
+    ):
+        # The nets' one-hot case, tested inline (it runs once per loss of a gradient check).
+        x, one_hot = promoted
+        return x, one_hot.argmax(axis=1).astype(np.int64, copy=False), one_hot
     x, t = _arrays((x, "x"), (t, "t"))
     if x.ndim == 1:
         x = x.reshape(1, -1)
@@ -398,7 +459,7 @@ def prepare_targets(x, t):
     if is_one_hot:
         dt = compute_dtype(x, t)
         one_hot = as_compute(t, "t", dt)
-        labels = one_hot.argmax(axis=1).astype(np.int64)
+        labels = one_hot.argmax(axis=1).astype(np.int64, copy=False)
     else:
         dt = compute_dtype(x)
         one_hot, labels = None, t
@@ -414,9 +475,8 @@ def softmax_loss_forward(x, labels):
 def softmax_loss_backward(y, labels, one_hot):
     """-> dx = (y - one_hot) / N, or for labels y with 1 taken off at each label, / N.
     (The book's SoftmaxWithLoss ignores dout.) dx has the dtype of y (promoted with one_hot)."""
-    return _backend_for(y.size, TINY_SOFTMAX_LOSS_BACKWARD).softmax_loss_backward(
-        y, labels, one_hot
-    )
+    backend = _reference if y.size <= TINY_SOFTMAX_LOSS_BACKWARD else _backend.current()
+    return backend.softmax_loss_backward(y, labels, one_hot)
 
 
 # ---------------------------------------------------------------------------------------------

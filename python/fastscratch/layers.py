@@ -22,6 +22,9 @@ from .util import col2im, im2col  # noqa: F401
 # The book writes 10e-7.
 BATCHNORM_EPS = 1e-6
 
+# NumPy's builtin dtypes are singletons: `is` tests for them cost least on the hot paths.
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
 __all__ = [
     "Relu",
     "Sigmoid",
@@ -37,7 +40,8 @@ __all__ = [
 
 
 def _forwarded(layer, value):
-    """`value` (an attribute the forward pass sets), or a clear error when there was none."""
+    """`value` (an attribute the forward pass sets), or a clear error when there was none. The
+    per-call hot paths test `is None` inline and call this only to raise."""
     if value is None:
         name = type(layer).__name__
         raise RuntimeError(
@@ -80,9 +84,15 @@ class Relu:
         return out
 
     def backward(self, dout):
-        mask = _forwarded(self, self.mask)
-        dout = _array(dout, "dout")
-        if not (dout.dtype in (np.float32, np.float64) and dout.flags.writeable):
+        mask = self.mask
+        if mask is None:
+            _forwarded(self, mask)
+        if not (
+            type(dout) is np.ndarray
+            and (dout.dtype is _F64 or dout.dtype is _F32)
+            and dout.flags.writeable
+        ):
+            dout = _array(dout, "dout")
             dout = np.array(dout, dtype=kernels.compute_dtype(dout))
         return kernels.relu_backward(dout, mask)
 
@@ -98,7 +108,9 @@ class Sigmoid:
         return self.out
 
     def backward(self, dout):
-        return kernels.sigmoid_backward(dout, _forwarded(self, self.out))
+        if self.out is None:
+            _forwarded(self, None)
+        return kernels.sigmoid_backward(dout, self.out)
 
 
 class Affine:
@@ -114,15 +126,17 @@ class Affine:
         self.db = None
 
     def forward(self, x):
-        x = _array(x, "x")
+        if type(x) is not np.ndarray:
+            x = _array(x, "x")
         self.original_x_shape = x.shape
-        self.x = _batch_matrix(x, "x")
+        # 2-D input is already the (N, D) matrix (the book's reshape would give a view of it).
+        self.x = x if x.ndim == 2 else _batch_matrix(x, "x")
         return kernels.affine_forward(self.x, self.W, self.b)
 
     def backward(self, dout):
         x = _forwarded(self, self.x)
         dx, self.dW, self.db = kernels.affine_backward(dout, x, self.W)
-        return dx.reshape(*self.original_x_shape)
+        return dx if dx.shape == self.original_x_shape else dx.reshape(self.original_x_shape)
 
 
 class SoftmaxWithLoss:
@@ -147,9 +161,12 @@ class SoftmaxWithLoss:
         return self.loss
 
     def backward(self, dout=1):
-        y = _forwarded(self, self.y)
-        y = y.reshape(-1, y.shape[-1]) if y.ndim != 2 else y
-        dx = kernels.softmax_loss_backward(y, self._labels, self._one_hot)
+        y = self.y
+        if y is None:
+            _forwarded(self, y)
+        if y.ndim == 2:
+            return kernels.softmax_loss_backward(y, self._labels, self._one_hot)
+        dx = kernels.softmax_loss_backward(y.reshape(-1, y.shape[-1]), self._labels, self._one_hot)
         return dx.reshape(self._x_shape)
 
 
