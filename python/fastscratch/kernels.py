@@ -283,11 +283,12 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
 # affine
 
 
-def _affine_args_ok(x, W, b):
-    """Whether x (N, D), W (D, M), b (M,) are ndarrays of one float dtype with those shapes: the
-    nets' case, tested in one expression (on the book's batches of 3 the whole product costs
-    about as much as a few function calls)."""
-    return (
+def affine_forward(x, W, b):
+    """x (N, D) @ W (D, M) + b (M,) -> (N, M)."""
+    # The nets' case (ndarrays of one float dtype, the right shapes) tested inline in one
+    # expression: on the book's batches of 3 the whole product costs about as much as a few
+    # function calls.
+    if not (
         type(x) is np.ndarray
         and type(W) is np.ndarray
         and type(b) is np.ndarray
@@ -298,24 +299,21 @@ def _affine_args_ok(x, W, b):
         and len(ws := W.shape) == 2
         and b.shape == ws[1:]
         and xs[1] == ws[0]
-    )
-
-
-def affine_forward(x, W, b):
-    """x (N, D) @ W (D, M) + b (M,) -> (N, M)."""
-    if not _affine_args_ok(x, W, b):
-        promoted = _as_float64_if_mixed(x, W, b)
-        if promoted is None or not _affine_args_ok(*promoted):
-            return _affine_forward_checked(x, W, b)
-        x, W, b = promoted
+    ):
+        x, W, b = _affine_forward_args(x, W, b)
     work = x.shape[0] * x.shape[1] * W.shape[1]
     backend = _reference if work <= TINY_PRODUCT_FORWARD else _backend.current()
     return backend.affine_forward(x, W, b)
 
 
-def _affine_forward_checked(x, W, b):
-    """affine_forward of anything else: every check with its message, then the conversions."""
-    x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
+def _affine_forward_args(x, W, b):
+    """affine_forward's arguments in any other case, checked (each message naming the argument)
+    and converted to one compute dtype; float32 mixed with float64 costs one astype."""
+    promoted = _as_float64_if_mixed(x, W, b)
+    if promoted is None:
+        x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
+    else:
+        x, W, b = promoted
     check_ndim(x, "x", 2, "input (N, D) (the layer flattens N-D input)")
     check_ndim(W, "W", 2, "weight (D, M)")
     if x.shape[1] != W.shape[0]:
@@ -324,12 +322,10 @@ def _affine_forward_checked(x, W, b):
         )
     if b.size != W.shape[1] or b.ndim > 2:
         raise ValueError(f"b must have {W.shape[1]} elements, got shape {b.shape}")
+    if promoted is not None:
+        return x, W, b.reshape(-1)
     dt = compute_dtype(x, W, b)
-    work = x.shape[0] * x.shape[1] * W.shape[1]
-    backend = _reference if work <= TINY_PRODUCT_FORWARD else _backend.current()
-    return backend.affine_forward(
-        as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1)
-    )
+    return as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1)
 
 
 def affine_backward(dout, x, W):
