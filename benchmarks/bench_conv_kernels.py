@@ -44,27 +44,33 @@ def conv_cases(dtype, rng):
         b = rng.standard_normal(ws[0]).astype(dtype)
         out, cache = ref.conv_forward(x, W, b, stride, pad)
         dout = rng.standard_normal(out.shape).astype(dtype)
+        yield f"conv {name} {xs}x{ws} pad {pad}", conv_row(x, W, b, dout, stride, pad)
 
-        def ref_fb():
-            o, c = ref.conv_forward(x, W, b, stride, pad)
-            ref.conv_backward(dout, x, W, c, stride, pad)
 
-        row = {
-            "reference fwd": lambda: ref.conv_forward(x, W, b, stride, pad),
-            "reference fwd+bwd": ref_fb,
-        }
-        for how in ("auto", "images", "blas"):
+def conv_row(x, W, b, dout, stride, pad):
+    """The timed calls of one conv case. A function of its own, so that each case's closures
+    hold that case's arrays (closures made in the loop above would all see the last case)."""
 
-            def fwd(how=how):
-                return nat.conv_forward(x, W, b, stride, pad, threading=how)
+    def ref_fb():
+        o, c = ref.conv_forward(x, W, b, stride, pad)
+        ref.conv_backward(dout, x, W, c, stride, pad)
 
-            def fb(how=how):
-                o, c = nat.conv_forward(x, W, b, stride, pad, threading=how)
-                nat.conv_backward(dout, x, W, c, stride, pad, threading=how)
+    row = {
+        "reference fwd": lambda: ref.conv_forward(x, W, b, stride, pad),
+        "reference fwd+bwd": ref_fb,
+    }
+    for how in ("auto", "images", "blas"):
 
-            row[f"native/{how} fwd"] = fwd
-            row[f"native/{how} fwd+bwd"] = fb
-        yield f"conv {name} {xs}x{ws} pad {pad}", row
+        def fwd(how=how):
+            return nat.conv_forward(x, W, b, stride, pad, threading=how)
+
+        def fb(how=how):
+            o, c = nat.conv_forward(x, W, b, stride, pad, threading=how)
+            nat.conv_backward(dout, x, W, c, stride, pad, threading=how)
+
+        row[f"native/{how} fwd"] = fwd
+        row[f"native/{how} fwd+bwd"] = fb
+    return row
 
 
 def pool_affine_cases(dtype, rng):
