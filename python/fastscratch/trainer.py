@@ -4,8 +4,13 @@ a per-epoch accuracy check and the book's printed lines.
 On a terminal (verbose, stdout a tty) it also shows a tqdm progress bar with the latest loss;
 the book's lines are still printed, above the bar. Anywhere else (a pipe, a file, a notebook's
 captured stdout) it prints exactly the book's lines and nothing else.
+
+Beyond the book: `checkpoint=PATH` saves the whole run state (fastscratch.checkpoint) every
+`checkpoint_every` steps (default: once per epoch) and at the end; `resume(PATH)` restores it
+and trains the remaining steps, ending where an uninterrupted run would.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -60,6 +65,8 @@ class Trainer:
         optimizer_param={'lr': 0.01},
         evaluate_sample_num_per_epoch=None,
         verbose=True,
+        checkpoint=None,
+        checkpoint_every=None,
     ):
         self.network = network
         self.verbose = verbose
@@ -83,6 +90,24 @@ class Trainer:
         self.train_acc_list = []
         self.test_acc_list = []
         self._bar = None
+
+        self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+        if checkpoint_every is None:
+            checkpoint_every = max(1, round(self.iter_per_epoch))
+        if (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, (int, np.integer))
+            or checkpoint_every < 1
+        ):
+            raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
+        self.checkpoint_every = int(checkpoint_every)
+        if self.checkpoint is not None:
+            folder = os.path.dirname(os.path.abspath(self.checkpoint))
+            if not os.path.isdir(folder):
+                raise FileNotFoundError(
+                    f"checkpoint must be in an existing folder, got {self.checkpoint!r}"
+                )
+        self._steps_restored = 0  # steps of this run a resume() found already done
 
     def _print(self, line):
         if self._bar is not None:
@@ -130,19 +155,46 @@ class Trainer:
                     + " ==="
                 )
         self.current_iter += 1
+        if self.checkpoint is not None and self.current_iter % self.checkpoint_every == 0:
+            self.save_checkpoint(self.checkpoint)
+
+    def save_checkpoint(self, path):
+        """Save the run's whole state (parameters, optimizer state, counters, history, NumPy's
+        random state) to `path`, atomically (fastscratch.checkpoint)."""
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(self, path)
+
+    def load_checkpoint(self, path):
+        """Restore a state save_checkpoint wrote; the next train() runs only the steps left."""
+        from .checkpoint import load_checkpoint
+
+        load_checkpoint(self, path)
+        self._steps_restored = self.current_iter
+
+    def resume(self, path):
+        """Continue a stopped run: load the checkpoint at `path`, then train the steps left."""
+        self.load_checkpoint(path)
+        self.train()
 
     def train(self):
         if self.verbose and _stdout_is_terminal():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=self.max_iter, unit="iter", dynamic_ncols=True)
+            self._bar = tqdm(
+                total=self.max_iter, initial=self._steps_restored, unit="iter", dynamic_ncols=True
+            )
+        steps, self._steps_restored = self.max_iter - self._steps_restored, 0
         try:
-            for _ in range(self.max_iter):
+            for _ in range(steps):
                 self.train_step()
         finally:
             if self._bar is not None:
                 self._bar.close()
                 self._bar = None
+
+        if self.checkpoint is not None and self.current_iter % self.checkpoint_every:
+            self.save_checkpoint(self.checkpoint)  # the last steps, past the last multiple
 
         test_acc = self.network.accuracy(self.x_test, self.t_test)
         if self.verbose:
