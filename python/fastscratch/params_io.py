@@ -154,7 +154,11 @@ def _checked(loaded, expected, dtype, path):
             if val.dtype.kind not in "biuf":
                 raise TypeError(f"{path}: {key} must hold real numbers, got dtype {val.dtype}")
             val = val.astype(dtype, copy=False)
-        elif val.dtype not in (np.float32, np.float64):
+        elif not val.dtype.isnative and val.dtype.kind == "f":
+            # written on a machine of the other byte order: converted once, as the kernels would
+            # on every call otherwise
+            val = val.astype(val.dtype.newbyteorder("="))
+        if dtype is None and val.dtype not in (np.float32, np.float64):
             raise TypeError(
                 f"{path}: {key} must be float32 or float64, got {val.dtype} "
                 "(build the net with dtype=... to cast on loading)"
