@@ -13,8 +13,9 @@ signature documented on the function here, and may assume what this module guara
 * results are new arrays of the compute dtype unless stated; ``arg_max`` is int64.
 
 Compute dtype: NumPy's promotion of the floating inputs (all-float32 stays float32, any float64
-makes float64); integer or bool inputs compute in float64, float16 in float32. Complex, object,
-string and extended-precision inputs are refused with a TypeError.
+makes float64); integer or bool inputs compute in float64, float16 in float32, in either byte
+order (a byte-swapped input is converted once to the native order). Complex, object, string and
+extended-precision inputs are refused with a TypeError.
 """
 
 import math
@@ -44,6 +45,11 @@ TINY_SIGMOID_BACKWARD = 1024  # elements
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _F32, _F64 = _FLOATS
+
+
+def _native_order(dt):
+    """dt in the machine's byte order (a byte-swapped float64 is float64)."""
+    return dt if dt.isnative else dt.newbyteorder("=")
 
 
 def _same_float_arrays(*arrays):
@@ -78,6 +84,10 @@ def compute_dtype(*arrays):
     dtypes = []
     for a in arrays:
         dt = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+        if dt.kind in "biuf":
+            # byte-swapped numbers (a file written on a big-endian machine) compute as NumPy
+            # does: as_compute converts them once to the native order
+            dt = _native_order(dt)
         if dt.kind in "biu":
             dt = np.dtype(np.float64)
         elif dt == np.float16:
@@ -583,7 +593,7 @@ def check_update(param, grad, states=None, key=None):
         param_name, grad_name = "param", "grad"
     else:
         param_name, grad_name = f"params[{key!r}]", f"grads[{key!r}]"
-    if not isinstance(param, np.ndarray) or param.dtype not in _FLOATS:
+    if not isinstance(param, np.ndarray) or _native_order(param.dtype) not in _FLOATS:
         raise TypeError(
             f"{param_name} must be a float32 or float64 ndarray (it is updated in "
             f"place), got {getattr(param, 'dtype', type(param).__name__)}"
@@ -630,6 +640,15 @@ def _checked_update(kind, param, grad, states, hyper):
     """Run the backend's `kind` update on arguments check_update has already passed (grad as it
     returned it), with float hyperparameters: the optimizers check every key of a step first,
     then run each key's update through here, so that nothing is checked twice."""
+    if not param.dtype.isnative:
+        # A byte-swapped param (and its state, of its dtype) is updated in place as NumPy would:
+        # computed on native-order copies, which are written back.
+        native = _native_order(param.dtype)
+        held = [a.astype(native) for a in (param, *states)]
+        getattr(_backend.current(), kind)(held[0], grad.astype(native), *held[1:], *hyper)
+        for target, result in zip((param, *states), held, strict=True):
+            target[...] = result
+        return
     getattr(_backend.current(), kind)(param, grad, *states, *hyper)
 
 

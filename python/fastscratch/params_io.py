@@ -12,6 +12,7 @@ book does. Loaded arrays keep the dtype they were stored with, unless the net wa
 `dtype`, in which case they are cast to it.
 """
 
+import math
 import os
 
 import numpy as np
@@ -32,15 +33,18 @@ def save_params(arrays, file_name):
         safe_pickle.dump(arrays, path)
 
 
-def load_params(file_name):
+def load_params(file_name, expected_shapes=None):
     """The dict of arrays stored in `file_name` (.npz or the book's pickle), read without
-    running any code the file names."""
+    running any code the file names.
+
+    expected_shapes (name -> shape), when given, is what the caller can use: an .npz member of
+    another name, shape or of no real-number dtype is refused from the header of its .npy, before
+    its data is read (a small compressed member can inflate to gigabytes)."""
     import zipfile  # here, not at import: it costs every script's start-up several ms
 
     path = os.fspath(file_name)
     if zipfile.is_zipfile(path):
-        with np.load(path, allow_pickle=False) as npz:
-            loaded = {key: npz[key] for key in npz.files}
+        loaded = _read_npz(path, expected_shapes)
     else:
         loaded = safe_pickle.load(path)
     if not isinstance(loaded, dict):
@@ -51,6 +55,83 @@ def load_params(file_name):
         if not isinstance(val, np.ndarray):
             raise ValueError(f"{path}: entry {key!r} must be an ndarray, got {type(val).__name__}")
     return loaded
+
+
+def _read_npz(path, expected_shapes):
+    """The arrays of the .npz at `path`, each member's .npy header checked before its data is
+    read: never more data than the header declares, the header never more than the zip
+    declares for the member, and, with `expected_shapes`, only the expected names and shapes."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    loaded = {}
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        keys = [info.filename.removesuffix(".npy") for info in infos]
+        if expected_shapes is not None:
+            unknown = [key for key in keys if key not in expected_shapes]
+            if unknown:
+                raise ValueError(
+                    f"{path} holds {', '.join(unknown)}, which this net does not have (it "
+                    f"has {', '.join(map(str, expected_shapes))})"
+                )
+        for key, info in zip(keys, infos, strict=True):
+            with archive.open(info) as member:
+                try:
+                    version = npy.read_magic(member)
+                    read_header = (
+                        npy.read_array_header_1_0
+                        if version == (1, 0)
+                        else npy.read_array_header_2_0
+                    )
+                    shape, fortran_order, dtype = read_header(member)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"{path}: member {info.filename} is not a .npy ({exc})"
+                    ) from None
+                loaded[key] = _read_npy_data(
+                    path, key, info, member, shape, fortran_order, dtype, expected_shapes
+                )
+    return loaded
+
+
+def _read_npy_data(path, key, info, member, shape, fortran_order, dtype, expected_shapes):
+    """The data of one .npz member whose header said (shape, fortran_order, dtype), after the
+    checks that bound what reading it costs."""
+    if dtype.hasobject:
+        raise ValueError(
+            f"{path}: {key} holds Python objects ({dtype}), which only pickle could read; "
+            "loading them would run code the file names, so it is refused"
+        )
+    if expected_shapes is not None:
+        if dtype.kind not in "biuf":
+            raise TypeError(f"{path}: {key} must hold real numbers, got dtype {dtype}")
+        if tuple(shape) != tuple(expected_shapes[key]):
+            raise ValueError(
+                f"{path}: {key} must have shape {tuple(expected_shapes[key])} for this net, "
+                f"got {tuple(shape)}"
+            )
+    count = math.prod(shape)
+    size = count * dtype.itemsize
+    # the zip's own record of the member's size bounds what the decompressor yields anyway
+    if size > info.file_size:
+        raise ValueError(
+            f"{path}: {key}'s header declares {dtype} {tuple(shape)} ({size} bytes of data), "
+            f"more than the whole member ({info.file_size} bytes): a forged or corrupt file"
+        )
+    array = np.empty(count, dtype)
+    view = memoryview(array).cast("B")
+    done = 0
+    while done < size:
+        got = member.readinto(view[done:])
+        if not got:
+            raise ValueError(
+                f"{path}: {key} is truncated: its header declares {size} bytes of data, "
+                f"found {done}"
+            )
+        done += got
+    return array.reshape(shape, order="F" if fortran_order else "C")
 
 
 def _checked(loaded, expected, dtype, path):
@@ -73,7 +154,11 @@ def _checked(loaded, expected, dtype, path):
             if val.dtype.kind not in "biuf":
                 raise TypeError(f"{path}: {key} must hold real numbers, got dtype {val.dtype}")
             val = val.astype(dtype, copy=False)
-        elif val.dtype not in (np.float32, np.float64):
+        elif not val.dtype.isnative and val.dtype.kind == "f":
+            # written on a machine of the other byte order: converted once, as the kernels would
+            # on every call otherwise
+            val = val.astype(val.dtype.newbyteorder("="))
+        if dtype is None and val.dtype not in (np.float32, np.float64):
             raise TypeError(
                 f"{path}: {key} must be float32 or float64, got {val.dtype} "
                 "(build the net with dtype=... to cast on loading)"
@@ -95,7 +180,9 @@ class ParamsIO:
 
     def load_params(self, file_name="params.pkl"):
         path = os.fspath(file_name)
-        loaded = load_params(path)
+        expected = {key: val.shape for key, val in self.params.items()}
+        expected.update(self._state_shapes())
+        loaded = load_params(path, expected)
         params = _checked(loaded, self.params, self._dtype, path)
         state_shapes = self._state_shapes()
         unknown = [key for key in loaded if key not in self.params and key not in state_shapes]

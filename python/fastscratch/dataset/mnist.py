@@ -79,32 +79,64 @@ class IDXFormatError(ValueError):
 # --- IDX ------------------------------------------------------------------------------------
 
 
-def _read_idx(path):
-    """(magic, array) of the IDX file at `path`, gzip or raw."""
+# Beyond the declared size, at most this much more is read, only to say how long a file is.
+_EXCESS_REPORTED = 1 << 20
+
+
+def _read_at_most(file, size):
+    """Up to `size` bytes of `file`, in chunks: a header declaring a huge size costs only what
+    the file really holds, and a decompression bomb is inflated no further than `size`."""
+    chunks, total = [], 0
+    while total < size:
+        chunk = file.read(min(size - total, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _read_idx(path, check_header=None):
+    """(magic, array) of the IDX file at `path`, gzip or raw. `check_header(magic, dims)` may
+    refuse the file before its data is read.
+
+    Reads the header, then no more than the data it declares plus one byte (which tells a file
+    that is too long): a small .gz that inflates to gigabytes is refused after that many bytes,
+    not after inflating all of it."""
     path = Path(path)
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":  # gzip by content: users gunzip files and keep the names
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"  # gzip by content: users gunzip and keep names
+        raw.seek(0)
         try:
-            data = gzip.decompress(data)
+            if compressed:
+                with gzip.GzipFile(fileobj=raw) as file:
+                    return _parse_idx(path, file, check_header)
+            return _parse_idx(path, raw, check_header)
         except (OSError, EOFError, zlib.error) as exc:
+            if not compressed:
+                raise
             raise IDXFormatError(
                 f"{path}: starts like gzip but does not decompress ({exc})"
             ) from None
-    if not data:
+
+
+def _parse_idx(path, file, check_header):
+    head = _read_at_most(file, 4)
+    if not head:
         raise IDXFormatError(
             f"{path}: empty; expected an IDX file (a 4-byte magic number, "
             "the dimensions, then the data)"
         )
-    if len(data) < 4:
+    if len(head) < 4:
         raise IDXFormatError(
-            f"{path}: truncated header; expected at least 4 bytes, found {len(data)}"
+            f"{path}: truncated header; expected at least 4 bytes, found {len(head)}"
         )
-    if data[:2] != b"\0\0":
+    if head[:2] != b"\0\0":
         raise IDXFormatError(
             f"{path}: not an IDX file; expected the magic number to start "
-            f"with bytes 00 00, found {data[:4].hex(' ')}"
+            f"with bytes 00 00, found {head.hex(' ')}"
         )
-    type_code, ndim = data[2], data[3]
+    type_code, ndim = head[2], head[3]
     if type_code not in _IDX_DTYPES:
         known = ", ".join(f"0x{code:02X}" for code in _IDX_DTYPES)
         raise IDXFormatError(
@@ -113,23 +145,32 @@ def _read_idx(path):
     if ndim == 0:
         raise IDXFormatError(f"{path}: IDX header declares 0 dimensions; expected at least 1")
     header = 4 + 4 * ndim
-    if len(data) < header:
+    dims_bytes = _read_at_most(file, 4 * ndim)
+    if len(dims_bytes) < 4 * ndim:
         raise IDXFormatError(
-            f"{path}: truncated header; {ndim} dimensions need {header} bytes, found {len(data)}"
+            f"{path}: truncated header; {ndim} dimensions need {header} bytes, "
+            f"found {4 + len(dims_bytes)}"
         )
-    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    dims = tuple(int(d) for d in np.frombuffer(dims_bytes, ">u4"))
+    magic = int.from_bytes(head, "big")
+    if check_header is not None:
+        check_header(magic, dims)
     dtype = _IDX_DTYPES[type_code]
     expected = math.prod(dims) * dtype.itemsize  # exact: no int64 wrap-around
-    found = len(data) - header
+    data = _read_at_most(file, expected + 1)
+    found = len(data)
     if found != expected:
+        if found > expected:  # how much longer, within a bound, for the message
+            found += len(_read_at_most(file, _EXCESS_REPORTED))
         what = "truncated" if found < expected else "too long"
+        found_text = f"more than {found - 1}" if found > expected + _EXCESS_REPORTED else f"{found}"
         raise IDXFormatError(
             f"{path}: {what}; shape {dims} of {dtype.name} needs {expected} "
-            f"bytes of data after the header, found {found}"
+            f"bytes of data after the header, found {found_text}"
         )
-    array = np.frombuffer(data, dtype, offset=header).reshape(dims)
+    array = np.frombuffer(data, dtype).reshape(dims)
     # a writable array in native byte order, like the book's (unpickled) arrays
-    return int.from_bytes(data[:4], "big"), array.astype(dtype.newbyteorder("="))
+    return magic, array.astype(dtype.newbyteorder("="))
 
 
 def read_idx(path):
@@ -142,16 +183,18 @@ def read_idx(path):
 
 
 def _read_role(path, role):
-    magic, array = _read_idx(path)
-    if magic != _MAGIC[role]:
-        raise IDXFormatError(
-            f"{path}: magic number {magic}; expected {_MAGIC[role]} for MNIST {role}"
-        )
-    if role == "images" and array.shape[1:] != img_dim[1:]:
-        raise IDXFormatError(
-            f"{path}: images of {array.shape[1]}x{array.shape[2]} pixels; "
-            f"expected {img_dim[1]}x{img_dim[2]}"
-        )
+    def check_header(magic, dims):
+        # before the data is read: a file of the wrong kind or size is refused unread
+        if magic != _MAGIC[role]:
+            raise IDXFormatError(
+                f"{path}: magic number {magic}; expected {_MAGIC[role]} for MNIST {role}"
+            )
+        if role == "images" and dims[1:] != img_dim[1:]:
+            raise IDXFormatError(
+                f"{path}: images of {dims[1]}x{dims[2]} pixels; expected {img_dim[1]}x{img_dim[2]}"
+            )
+
+    array = _read_idx(path, check_header)[1]
     if role == "labels" and array.size and array.max() > 9:
         raise IDXFormatError(f"{path}: label {array.max()} found; expected digits 0..9")
     return array
