@@ -359,6 +359,8 @@ def test_cli_export_from_saved_params(kind, cli_args, rng, tmp_path):
         (["--net", "two", "--params", "/no/such.npz"], "--params: no such file"),
         (["--net", "multi", "--dropout", "0.5"], "--dropout applies to --net multi-extend only"),
         (["--net", "simple", "--input-dim", "28,28"], "--input-dim must be C,H,W"),
+        (["--net", "deep", "--pad", "1"], "--pad applies to --net simple only"),
+        (["--net", "simple", "--stride", "0"], "--stride must be >= 1"),
         (["--net", "deep"], "does not hold this net's parameters"),
     ],
 )

@@ -133,10 +133,11 @@ def _check(args):
         raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.dropout is not None and args.net != "multi-extend":
         raise UsageError(f"--dropout applies to --net multi-extend only, got --net {args.net}")
-    for name in ("pad", "stride"):
-        low = 0 if name == "pad" else 1
-        if getattr(args, name) < low:
-            raise UsageError(f"--{name} must be >= {low}, got {getattr(args, name)}")
+    for name, default in (("pad", 0), ("stride", 1)):
+        if getattr(args, name) != default and args.net != "simple":
+            raise UsageError(f"--{name} applies to --net simple only, got --net {args.net}")
+        if getattr(args, name) < default:
+            raise UsageError(f"--{name} must be >= {default}, got {getattr(args, name)}")
     folder = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(folder):
         raise UsageError(f"-o: no such folder: {folder}")
