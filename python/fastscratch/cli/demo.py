@@ -55,6 +55,11 @@ def add_arguments(parser):
         help="save the trained parameters (.npz, or the book's pickle for any other name)",
     )
     parser.add_argument(
+        "--export",
+        metavar="ONNX",
+        help="export the trained net to ONNX (needs pip install 'fastscratch[onnx]')",
+    )
+    parser.add_argument(
         "--plot",
         metavar="PNG",
         help="save loss and accuracy curves (needs matplotlib: pip install 'fastscratch[plot]')",
@@ -85,6 +90,21 @@ def _check(args):
             import matplotlib  # noqa: F401
         except ImportError:
             raise UsageError("--plot needs matplotlib: pip install 'fastscratch[plot]'") from None
+
+
+def _check_export(args):
+    """Before training: --export's package and folder are there, so a long run is not lost."""
+    if not args.export:
+        return
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            '--export needs the onnx package: pip install "fastscratch[onnx]"'
+        ) from None
+    folder = os.path.dirname(os.path.abspath(args.export))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--export: no such folder: {folder}")
 
 
 def load_data(data_dir, dtype):
@@ -167,6 +187,7 @@ def time_steps(net, opt, x, t, batch_size, steps):
 
 def run(args):
     _check(args)
+    _check_export(args)
     from tqdm import tqdm
 
     import fastscratch
@@ -230,6 +251,11 @@ def run(args):
     if args.save:
         net.save_params(args.save)
         print(f"saved the parameters to {args.save}")
+    if args.export:
+        from .. import onnx as onnx_export
+
+        onnx_export.export(net, args.export)
+        print(f"exported the net to {args.export} (ONNX)")
     if args.plot:
         _plot(args.plot, losses, test_accs, steps_per_epoch)
         print(f"saved the curves to {args.plot}")
