@@ -361,7 +361,7 @@ def test_cli_export_from_saved_params(kind, cli_args, rng, tmp_path):
         (["--net", "simple", "--input-dim", "28,28"], "--input-dim must be C,H,W"),
         (["--net", "deep", "--pad", "1"], "--pad applies to --net simple only"),
         (["--net", "simple", "--stride", "0"], "--stride must be >= 1"),
-        (["--net", "deep"], "does not hold this net's parameters"),
+        (["--net", "deep"], "W1 must have shape (16, 1, 3, 3) for this net"),
     ],
 )
 def test_cli_mistakes_are_one_line_and_exit_status_2(args, message, tmp_path):
