@@ -3,8 +3,10 @@ work starts and reported in one line with exit status 2, the demo writes no prog
 a log, `run` ends as `python SCRIPT.py` would, and files are replaced whole or not at all."""
 
 import os
+import signal
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -127,3 +129,50 @@ def test_the_speedup_is_a_median_beside_the_machines_load(tmp_path, write_mnist)
     assert "median of 3" in line
     if hasattr(os, "getloadavg"):
         assert "load average" in line and f"on {os.cpu_count()} cores" in line
+
+
+def test_no_subcommand_is_a_usage_error():
+    out = fastscratch()
+    assert out.returncode == 2
+    assert "usage:" in out.stderr and "required: SUBCOMMAND" in out.stderr
+
+
+def test_run_without_a_script_asks_only_for_the_script():
+    out = fastscratch("run")
+    assert out.returncode == 2
+    assert "the following arguments are required: script\n" in out.stderr
+
+
+def _script(tmp_path, body):
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(body))
+    return script
+
+
+def _plain_python(script):
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+
+
+def test_a_script_with_a_syntax_error_shows_only_its_own_line_as_python_does(tmp_path):
+    script = _script(tmp_path, "print('fine')\ndef broken(:\n    pass\n")
+    out = fastscratch("run", str(script))
+    assert out.returncode == 1
+    assert out.stderr == _plain_python(script).stderr
+    assert "runpy" not in out.stderr and "fastscratch" not in out.stderr
+
+
+def test_ctrl_c_in_a_script_exits_130_with_its_traceback(tmp_path):
+    script = _script(
+        tmp_path,
+        """\
+        import os, signal, time
+        def train():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)
+        train()
+        """,
+    )
+    out = fastscratch("run", str(script))
+    assert out.returncode == 128 + signal.SIGINT, out.stderr
+    assert "KeyboardInterrupt" in out.stderr and "in train" in out.stderr
+    assert "runpy" not in out.stderr and "fastscratch/cli" not in out.stderr
