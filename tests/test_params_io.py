@@ -2,8 +2,10 @@
 (no code in a pickle ever runs), checked against the net before anything changes, and the
 layers rebound to the loaded arrays as the book does."""
 
+import contextlib
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,3 +205,68 @@ def test_fortran_ordered_arrays_load_and_predict_the_same(backend, tmp_path, rng
     assert net.params['W1'].flags.f_contiguous and not net.params['W1'].flags.c_contiguous
     x = rng.standard_normal((4, 6))
     np.testing.assert_allclose(net.predict(x), source.predict(x), rtol=1e-12)
+
+
+# Saving replaces the file in one step (issue 11 item 8): a save that fails half-way leaves the
+# previous checkpoint byte for byte and no temporary file beside it.
+
+
+def _fail_after_some_bytes(*args, **kwargs):
+    """Stands in for np.savez(file, ...) or pickle.dump(obj, file), given a path or a file."""
+    target = next(arg for arg in args if hasattr(arg, "write") or isinstance(arg, (str, Path)))
+    with contextlib.ExitStack() as stack:
+        file = target if hasattr(target, "write") else stack.enter_context(open(target, "wb"))
+        file.write(b"half a checkpoint " * 100)
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("name,writer", [("p.npz", (np, "savez")), ("p.pkl", (pickle, "dump"))])
+def test_a_save_that_fails_midway_keeps_the_previous_file(tmp_path, monkeypatch, name, writer):
+    path = tmp_path / name
+    seeded(tiny_simple_convnet, 1).save_params(path)
+    before = path.read_bytes()
+    monkeypatch.setattr(*writer, _fail_after_some_bytes)
+    with pytest.raises(OSError, match="No space left"):
+        seeded(tiny_simple_convnet, 2).save_params(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("name", ["p.npz", "p.pkl"])
+def test_a_save_past_the_file_size_limit_keeps_the_previous_file(tmp_path, name):
+    pytest.importorskip("resource")  # POSIX only
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / name
+    np.random.seed(0)
+    TwoLayerNet(100, 100, 10).save_params(path)  # ~80 KB
+    before = path.read_bytes()
+    code = textwrap.dedent(f"""
+        import resource, signal, sys
+        import numpy as np
+        from fastscratch.two_layer_net import TwoLayerNet
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+        np.random.seed(1)
+        try:
+            TwoLayerNet(100, 100, 10).save_params({str(path)!r})
+        except OSError as exc:
+            print("failed:", exc)
+            sys.exit(0)
+        sys.exit("the save did not fail")
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "failed:" in out.stdout, out.stdout + out.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_saving_over_a_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "p.npz"
+    seeded(tiny_simple_convnet, 1).save_params(path)
+    os.chmod(path, 0o640)
+    seeded(tiny_simple_convnet, 2).save_params(path)
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npz"]

@@ -57,10 +57,34 @@ except ImportError as _exc:  # pragma: no cover - exercised only by a broken ins
         "fastscratch never falls back to the slow reference backend silently."
     ) from _exc
 
-from ._native._build_info import version as __version__
-from .backend import get_backend, set_backend, use_backend
-from .config import show_config
-from .threads import get_adaptive_threads, get_num_threads, set_adaptive_threads, set_num_threads
+
+def _exit_if_command_line(exc):
+    """Under `python -m fastscratch`, a bad FASTSCRATCH_* variable is a user's mistake like a bad
+    option: one line and exit status 2. Only here can it be caught: the package is imported (and
+    the variables read) before fastscratch.__main__ runs. Anywhere else the import raises."""
+    import sys
+
+    argv = list(getattr(sys, "orig_argv", ()))
+    if sys.argv[:1] == ["-m"] and "-m" in argv and argv[argv.index("-m") + 1 :][:1] == [__name__]:
+        print(f"fastscratch: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+from ._environment import EnvironmentVariableError as _EnvironmentVariableError  # noqa: E402
+from ._native._build_info import version as __version__  # noqa: E402
+
+try:
+    from .backend import get_backend, set_backend, use_backend
+    from .config import show_config
+    from .threads import (
+        get_adaptive_threads,
+        get_num_threads,
+        set_adaptive_threads,
+        set_num_threads,
+    )
+except _EnvironmentVariableError as _exc:
+    _exit_if_command_line(_exc)
+    raise
 
 __all__ = [
     "__version__",

@@ -15,7 +15,8 @@ def build_parser():
         prog="python -m fastscratch",
         description="fastscratch: the layers of 'Deep Learning from Scratch', fast.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    # Required: without one, usage and exit status 2, as argparse does for any missing argument.
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
     for name, module in SUBCOMMANDS.items():
         doc = module.__doc__.strip().splitlines()[0]
         sub_parser = sub.add_parser(name, help=doc, description=module.__doc__.strip())
@@ -27,9 +28,6 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
         return args.run(args) or 0
     except UsageError as exc:

@@ -9,6 +9,8 @@ import contextlib
 import importlib
 import os
 
+from ._environment import EnvironmentVariableError
+
 BACKENDS = ("native", "reference")
 
 _modules = {}
@@ -56,4 +58,14 @@ def current():
     return _current
 
 
-set_backend(os.environ.get("FASTSCRATCH_BACKEND", "native").strip().lower() or "native")
+def _backend_from_environment():
+    value = os.environ.get("FASTSCRATCH_BACKEND", "")
+    name = value.strip().lower() or "native"
+    if name not in BACKENDS:
+        raise EnvironmentVariableError(
+            f"FASTSCRATCH_BACKEND must be one of {', '.join(BACKENDS)}, got {value!r}"
+        )
+    return name
+
+
+set_backend(_backend_from_environment())

@@ -14,23 +14,29 @@ book does. Loaded arrays keep the dtype they were stored with, unless the net wa
 
 import math
 import os
+import pickle
 
 import numpy as np
 
 from . import safe_pickle
+from .atomic_file import atomic_write
 
 __all__ = ["save_params", "load_params", "ParamsIO"]
 
 
 def save_params(arrays, file_name):
     """Write the dict `arrays` (name -> ndarray) to `file_name`: .npz via numpy.savez, else a
-    pickle of a plain dict (the book's format)."""
+    pickle of a plain dict (the book's format). The file is replaced in one step: if the save
+    fails, the previous file is left as it was."""
     path = os.fspath(file_name)
     arrays = {str(key): np.asarray(val) for key, val in arrays.items()}
-    if str(path).endswith(".npz"):
-        np.savez(path, **arrays)
-    else:
-        safe_pickle.dump(arrays, path)
+    # Through a temporary file: a save that fails half-way (full disk, killed process) must not
+    # destroy the checkpoint it was replacing.
+    with atomic_write(path) as file:
+        if str(path).endswith(".npz"):
+            np.savez(file, **arrays)
+        else:
+            pickle.dump(arrays, file)
 
 
 def load_params(file_name, expected_shapes=None):

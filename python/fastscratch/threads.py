@@ -22,6 +22,7 @@ import operator
 import os
 
 from . import _native
+from ._environment import EnvironmentVariableError
 
 _ADAPTIVE_ENV = "FASTSCRATCH_ADAPTIVE_THREADS"
 # More threads than this is a typo, not a machine: libgomp crashes (100000) or aborts (2**31-1)
@@ -105,7 +106,7 @@ def _threads_from_environment():
         except ValueError:
             n = 0
         if n < 1 or n > MAX_THREADS:
-            raise ValueError(
+            raise EnvironmentVariableError(
                 f"FASTSCRATCH_NUM_THREADS must be an integer from 1 to {MAX_THREADS}, got {value!r}"
             )
         return n, "FASTSCRATCH_NUM_THREADS"
@@ -124,7 +125,7 @@ def _adaptive_from_environment():
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{_ADAPTIVE_ENV} must be 1 or 0 (on or off), got {value!r}")
+    raise EnvironmentVariableError(f"{_ADAPTIVE_ENV} must be 1 or 0 (on or off), got {value!r}")
 
 
 # Default: every core this process may run on, unless the environment says otherwise; adaptive

@@ -9,11 +9,10 @@ is compared when it imports. `--busy N` runs N CPU-spinning processes beside the
 measure under load on purpose.
 """
 
-import os
 import re
 import sys
 
-from . import UsageError
+from . import UsageError, check_output
 
 
 def add_arguments(parser):
@@ -117,19 +116,6 @@ def parse_only(value):
         raise UsageError(f"--only must be a regular expression, got {value!r} ({exc})") from None
 
 
-def check_output(path):
-    if path is None:
-        return None
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UsageError(f"--output must be a file, got the folder {path!r}")
-    if not os.path.isdir(folder):
-        raise UsageError(f"--output's folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"--output's folder is not writable: {folder}")
-    return path
-
-
 def torch_or_reason(no_torch):
     """(torch module or None, why not)."""
     if no_torch:
@@ -168,7 +154,7 @@ def run(args):
         "busy": parse_count("--busy", args.busy, 0, minimum=0),
     }
     only = parse_only(args.only)
-    output = check_output(args.output)
+    output = check_output("--output", args.output)
 
     cases = [c for c in case_defs.all_cases() if c.quick or not quick]
     memory_nets = ["SimpleConvNet"] if quick else ["SimpleConvNet", "DeepConvNet"]
@@ -202,7 +188,9 @@ def run(args):
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if output:
-        with open(output, "w", encoding="utf-8") as f:
+        from ..atomic_file import atomic_write
+
+        with atomic_write(output, "w", encoding="utf-8") as f:
             f.write(text)
         _progress(f"wrote {output}")
     return 0

@@ -1,18 +1,21 @@
 """Train a convnet natively with a progress bar, then report accuracy and the speed-up.
 
-Data: --data DIR, else $FASTSCRATCH_DATA, else the MNIST cache (~/.cache/fastscratch/mnist);
-without MNIST there, scikit-learn's bundled 8x8 handwritten digits (the [demo] extra). Prints
-the test accuracy, the time of one training step natively and on the pure-NumPy reference
-(measured in this run), and the ratio.
+Data: --data DIR, else $FASTSCRATCH_DATA (either must hold MNIST), else the MNIST cache
+(~/.cache/fastscratch/mnist); without MNIST there, scikit-learn's bundled 8x8 handwritten digits
+(the [demo] extra). Prints the test accuracy, the median time of one training step natively and
+on the pure-NumPy reference (measured in this run, taking turns), their ratio and the machine's
+load average.
 """
 
+import math
 import os
+import sys
 import time
 
 import numpy as np
 
 from ..trainer import OPTIMIZERS, optimizer_class
-from . import UsageError
+from . import UsageError, check_output
 
 
 def add_arguments(parser):
@@ -67,8 +70,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--reference-steps",
         type=int,
-        default=3,
-        help="training steps timed on the reference backend (3; 0 skips)",
+        default=7,
+        help="training steps timed on each backend, taking turns after a warm-up step; the "
+        "medians are compared (7; 0 skips the reference and times 5 native steps)",
     )
 
 
@@ -81,15 +85,34 @@ def _check(args):
 
     if args.threads is not None and args.threads > MAX_THREADS:
         raise UsageError(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a positive finite number, got {args.lr}")
     if args.reference_steps < 0:
         raise UsageError(f"--reference-steps must be >= 0, got {args.reference_steps}")
     if args.data and not os.path.isdir(args.data):
         raise UsageError(f"--data: no such folder: {args.data}")
+    # Before training, not after: a mistyped path must not cost the trained parameters.
+    check_output("--save", args.save)
+    check_output("--plot", args.plot)
     if args.plot:
         try:
-            import matplotlib  # noqa: F401
+            from matplotlib.backend_bases import FigureCanvasBase
         except ImportError:
             raise UsageError("--plot needs matplotlib: pip install 'fastscratch[plot]'") from None
+        kind = _plot_format(args.plot)
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if kind is not None and kind not in formats:
+            raise UsageError(
+                f"--plot must name a file of a format matplotlib writes "
+                f"({', '.join(sorted(formats))}), got {args.plot!r}"
+            )
+
+
+def _plot_format(path):
+    """The format of the --plot file from its suffix, as matplotlib infers it (None: its default,
+    png). Named explicitly when saving, since the figure is written to a temporary file."""
+    suffix = os.path.splitext(path)[1][1:].lower()
+    return suffix or None
 
 
 def _check_export(args):
@@ -111,7 +134,9 @@ def load_data(data_dir, dtype):
     """((x_train, t_train), (x_test, t_test), description): MNIST where found, else digits."""
     from ..dataset import mnist
 
-    folder = data_dir or os.environ.get("FASTSCRATCH_DATA") or str(mnist.default_data_dir())
+    env = os.environ.get("FASTSCRATCH_DATA")
+    chosen = "--data" if data_dir else "FASTSCRATCH_DATA" if env else None
+    folder = data_dir or env or str(mnist.default_data_dir())
 
     def have(split):
         return all(
@@ -135,6 +160,16 @@ def load_data(data_dir, dtype):
                 "(no training files there)"
             )
         return (x_train.astype(dtype), t_train), (x_test.astype(dtype), t_test), what, "mnist"
+    if chosen:  # the user asked for MNIST from there: training on something else would mislead
+        missing = [
+            mnist.key_file[f"test_{part}"]
+            for part in ("img", "label")
+            if not mnist.find_file(folder, mnist.key_file[f"test_{part}"])
+        ]
+        raise UsageError(
+            f"{chosen} {folder} holds no MNIST: missing {' and '.join(missing)} (gzipped or "
+            "not; the training files are optional)"
+        )
     try:
         from sklearn.datasets import load_digits
     except ImportError:
@@ -174,15 +209,45 @@ def build_optimizer(name, lr):
     return cls() if lr is None else cls(lr=lr)
 
 
-def time_steps(net, opt, x, t, batch_size, steps):
-    """Median seconds of one training step (gradient + update) over `steps` steps."""
-    times = []
-    for i in range(steps):
+def _stderr_is_terminal():
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
+def time_steps(net, x, t, batch_size, steps, optimizer, reference):
+    """(median seconds of one training step natively, the same on the reference or None).
+
+    The two backends take turns step by step after one untimed warm-up step each, so that a
+    burst of load from another process slows both alike instead of one of them: timed in two
+    blocks, their ratio swung several-fold between runs on a shared machine."""
+    backends = ["native"] + (["reference"] if reference else [])
+    times = {name: [] for name in backends}
+    optimizers = {name: build_optimizer(*optimizer) for name in backends}
+    import fastscratch
+
+    for i in range(steps + 1):
         idx = np.arange(i * batch_size, (i + 1) * batch_size) % len(x)
-        start = time.perf_counter()
-        opt.update(net.params, net.gradient(x[idx], t[idx]))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for name in backends:
+            with fastscratch.use_backend(name):
+                start = time.perf_counter()
+                optimizers[name].update(net.params, net.gradient(x[idx], t[idx]))
+                if i:  # the first step warms caches and allocations up
+                    times[name].append(time.perf_counter() - start)
+    medians = {name: float(np.median(values)) for name, values in times.items()}
+    return medians["native"], medians.get("reference")
+
+
+def _load_note():
+    """The machine's load beside the speed-up: on a busy machine the ratio means little."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every system
+        return ""
+    cores = os.cpu_count() or 1  # the load is the whole machine's, this run included
+    busy = "; more work than cores: the ratio is unreliable" if load > cores else ""
+    return f" (load average {load:.2f} on {cores} cores{busy})"
 
 
 def run(args):
@@ -213,7 +278,13 @@ def run(args):
     )
     fastscratch.set_backend("native")
     started = time.perf_counter()
-    with tqdm(total=epochs * steps_per_epoch, unit="it", dynamic_ncols=True) as bar:
+    # Only on a terminal: into a log or a pipe a progress bar writes a line per refresh.
+    with tqdm(
+        total=epochs * steps_per_epoch,
+        unit="it",
+        dynamic_ncols=True,
+        disable=not _stderr_is_terminal(),
+    ) as bar:
         for epoch in range(epochs):
             order = np.random.permutation(len(x_train))
             for step in range(steps_per_epoch):
@@ -230,21 +301,18 @@ def run(args):
     accuracy = test_accs[-1]
     print(f"test accuracy: {accuracy:.4f} ({len(x_test)} images), trained in {train_seconds:.1f} s")
 
-    native_step = time_steps(net, build_optimizer(args.optimizer, lr), x_train, t_train, batch, 5)
-    print(f"one training step (batch {batch}): native {native_step * 1e3:.1f} ms", end="")
-    if args.reference_steps:
-        with fastscratch.use_backend("reference"):
-            ref_step = time_steps(
-                net,
-                build_optimizer(args.optimizer, lr),
-                x_train,
-                t_train,
-                batch,
-                args.reference_steps,
-            )
+    steps = args.reference_steps or 5
+    native_step, ref_step = time_steps(
+        net, x_train, t_train, batch, steps, (args.optimizer, lr), args.reference_steps > 0
+    )
+    print(
+        f"one training step (batch {batch}, median of {steps}): native {native_step * 1e3:.1f} ms",
+        end="",
+    )
+    if ref_step is not None:
         print(
             f", reference (NumPy) {ref_step * 1e3:.1f} ms: {ref_step / native_step:.1f}x "
-            "faster natively"
+            f"faster natively{_load_note()}"
         )
     else:
         print()
@@ -284,5 +352,8 @@ def _plot(path, losses, test_accs, steps_per_epoch):
     ax_acc.set_ylabel("test accuracy")
     ax_acc.set_ylim(0, 1)
     fig.tight_layout()
-    fig.savefig(path)
+    from ..atomic_file import atomic_write
+
+    with atomic_write(path) as file:  # a failed save leaves an older plot whole
+        fig.savefig(file, format=_plot_format(path))
     plt.close(fig)

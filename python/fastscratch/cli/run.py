@@ -23,9 +23,12 @@ def add_arguments(parser):
         "net, stays the chapter's",
     )
     parser.add_argument("script", help="the book-style script to run")
-    parser.add_argument(
+    remainder = parser.add_argument(
         "script_args", nargs=argparse.REMAINDER, help="arguments passed on to the script"
     )
+    # argparse counts a REMAINDER positional as required and, without a script, reported
+    # "script, script_args are required"; the script's arguments are optional.
+    remainder.required = False
 
 
 def run(args):
@@ -46,8 +49,14 @@ def run(args):
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != script:
             tb = tb.tb_next
-        traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
-        return 1
+        if tb is None and isinstance(exc, SyntaxError):
+            # The script did not compile: none of its frames ran. Python shows only the
+            # offending line, not the frames of runpy and fastscratch that compiled it.
+            traceback.print_exception(type(exc), exc, None)
+        else:
+            traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+        # As `python SCRIPT.py` ends: 130 (128 + SIGINT) after Ctrl-C, else 1.
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
     return 0
