@@ -164,7 +164,7 @@ def test_a_checkpoint_of_another_run_is_refused_and_changes_nothing(tmp_path):
 
     other = _trainer("momentum")
     before = {k: v.copy() for k, v in other.network.params.items()}
-    with pytest.raises(ValueError, match="optimizer Adam, this Trainer uses Momentum"):
+    with pytest.raises(ValueError, match="optimizer Adam, this run uses Momentum"):
         other.load_checkpoint(path)
 
     np.random.seed(1)

@@ -15,11 +15,10 @@ same optimizer) before it changes anything.
 """
 
 import os
-import tempfile
 
 import numpy as np
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "save_run", "load_run"]
 
 _FORMAT = 1  # bumped when the layout below changes
 
@@ -29,9 +28,8 @@ def _optimizer_state(optimizer):
     return {name: getattr(optimizer, name) for name in getattr(optimizer, "_state_names", ())}
 
 
-def _arrays_of(trainer):
+def _arrays_of(net, opt, counters, history):
     """The checkpoint's members: a flat dict name -> ndarray."""
-    net, opt = trainer.network, trainer.optimizer
     arrays = {"format": np.array(_FORMAT), "optimizer": np.array(type(opt).__name__)}
     for key, val in net.params.items():
         arrays[f"param/{key}"] = np.asarray(val)
@@ -42,11 +40,11 @@ def _arrays_of(trainer):
         for key, val in (state or {}).items():
             arrays[f"opt/{name}/{key}"] = val
     if hasattr(opt, "iter"):
-        arrays["opt_iter"] = np.array(opt.iter)
-    arrays["current_iter"] = np.array(trainer.current_iter)
-    arrays["current_epoch"] = np.array(trainer.current_epoch)
-    for name in ("train_loss_list", "train_acc_list", "test_acc_list"):
-        arrays[name] = np.array([float(v) for v in getattr(trainer, name)], dtype=np.float64)
+        arrays["opt_iter"] = np.array(opt.iter, dtype=np.int64)
+    for name, value in counters.items():
+        arrays[f"counter/{name}"] = np.array(value, dtype=np.int64)
+    for name, values in history.items():
+        arrays[f"history/{name}"] = np.array([float(v) for v in values], dtype=np.float64)
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     arrays["rng_kind"] = np.array(kind)
     arrays["rng_keys"] = keys
@@ -55,25 +53,29 @@ def _arrays_of(trainer):
     return arrays
 
 
+def save_run(path, net, optimizer, counters, history):
+    """Write a run's state to `path` (an .npz whatever its name), atomically: the net's
+    parameters and extra state, the optimizer's state, `counters` (name -> int), `history`
+    (name -> list of numbers) and NumPy's global random state."""
+    from .atomic_file import atomic_write
+
+    arrays = _arrays_of(net, optimizer, counters, history)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+
+
 def save_checkpoint(trainer, path):
-    """Write `trainer`'s run state to `path` (an .npz whatever its name), atomically."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    arrays = _arrays_of(trainer)
-    fd, temp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: no half-written temporary file is left behind.
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write `trainer`'s run state to `path`, atomically."""
+    save_run(
+        path,
+        trainer.network,
+        trainer.optimizer,
+        {"current_iter": trainer.current_iter, "current_epoch": trainer.current_epoch},
+        {name: getattr(trainer, name) for name in _TRAINER_HISTORY},
+    )
+
+
+_TRAINER_HISTORY = ("train_loss_list", "train_acc_list", "test_acc_list")
 
 
 def _expect(arrays, name, shape, dtype, path):
@@ -88,8 +90,10 @@ def _expect(arrays, name, shape, dtype, path):
     return val
 
 
-def load_checkpoint(trainer, path):
-    """Restore `trainer`'s run state from `path`; nothing changes unless all of it fits."""
+def load_run(path, net, opt, counter_limits, history_names):
+    """Restore a run state save_run wrote into `net`, `opt` and NumPy's random state, and return
+    (counters, history). `counter_limits` maps each counter's name to its largest allowed value.
+    Nothing changes unless the whole file fits."""
     import zipfile
 
     path = os.fspath(path)
@@ -97,15 +101,14 @@ def load_checkpoint(trainer, path):
         raise ValueError(f"checkpoint {path} is not a checkpoint (.npz) file")
     with np.load(path, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
-    net, opt = trainer.network, trainer.optimizer
     fmt = arrays.get("format")
-    if fmt is None or fmt.shape != () or int(fmt) != _FORMAT:
+    if fmt is None or fmt.shape != () or fmt.dtype.kind not in "iu" or int(fmt) != _FORMAT:
         raise ValueError(f"checkpoint {path} is not a fastscratch checkpoint (format {_FORMAT})")
     saved_opt = str(arrays.get("optimizer", ""))
     if saved_opt != type(opt).__name__:
         raise ValueError(
             f"checkpoint {path} was written by a run with optimizer {saved_opt}, "
-            f"this Trainer uses {type(opt).__name__}"
+            f"this run uses {type(opt).__name__}"
         )
 
     # Check everything first.
@@ -130,7 +133,7 @@ def load_checkpoint(trainer, path):
     opt_state = {}
     for name in getattr(opt, "_state_names", ()):
         held = {k[len(f"opt/{name}/") :] for k in arrays if k.startswith(f"opt/{name}/")}
-        if held and set(held) != set(net.params):
+        if held and held != set(net.params):
             raise ValueError(
                 f"checkpoint {path}: the optimizer's {name} holds {sorted(held)}, "
                 f"the net's parameters are {sorted(net.params)}"
@@ -145,21 +148,18 @@ def load_checkpoint(trainer, path):
             if held
             else None
         )
-    counters = {
-        name: int(_expect(arrays, name, (), np.int64, path))
-        for name in ("current_iter", "current_epoch")
-    }
-    if not 0 <= counters["current_iter"] <= trainer.max_iter:
-        raise ValueError(
-            f"checkpoint {path} is at step {counters['current_iter']}, past this run's "
-            f"{trainer.max_iter} steps"
-        )
+    counters = {}
+    for name, limit in counter_limits.items():
+        value = int(_expect(arrays, f"counter/{name}", (), np.int64, path))
+        if not 0 <= value <= limit:
+            raise ValueError(f"checkpoint {path}: {name} is {value}, outside this run's 0..{limit}")
+        counters[name] = value
     history = {}
-    for name in ("train_loss_list", "train_acc_list", "test_acc_list"):
-        val = arrays.get(name)
+    for name in history_names:
+        val = arrays.get(f"history/{name}")
         if val is None or val.ndim != 1 or val.dtype != np.float64:
-            raise ValueError(f"checkpoint {path}: {name} must be a 1-D float64 array")
-        history[name] = val
+            raise ValueError(f"checkpoint {path}: history/{name} must be a 1-D float64 array")
+        history[name] = list(val)
     rng_keys = _expect(arrays, "rng_keys", (624,), np.uint32, path)
     pos, has_gauss = _expect(arrays, "rng_numbers", (2,), np.int64, path)
     cached = float(_expect(arrays, "rng_cached_gaussian", (), np.float64, path))
@@ -176,9 +176,20 @@ def load_checkpoint(trainer, path):
         setattr(opt, name, None if state is None else {k: v.copy() for k, v in state.items()})
     if opt_iter is not None:
         opt.iter = opt_iter
+    np.random.set_state((str(arrays["rng_kind"]), rng_keys, int(pos), int(has_gauss), cached))
+    return counters, history
+
+
+def load_checkpoint(trainer, path):
+    """Restore `trainer`'s run state from `path`; nothing changes unless all of it fits."""
+    counters, history = load_run(
+        path,
+        trainer.network,
+        trainer.optimizer,
+        {"current_iter": trainer.max_iter, "current_epoch": trainer.max_iter + 1},
+        _TRAINER_HISTORY,
+    )
     trainer.current_iter = counters["current_iter"]
     trainer.current_epoch = counters["current_epoch"]
-    trainer.train_loss_list = list(history["train_loss_list"])
-    trainer.train_acc_list = list(history["train_acc_list"])
-    trainer.test_acc_list = list(history["test_acc_list"])
-    np.random.set_state((str(arrays["rng_kind"]), rng_keys, int(pos), int(has_gauss), cached))
+    for name, values in history.items():
+        setattr(trainer, name, values)
