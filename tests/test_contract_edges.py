@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fastscratch import kernels
-from fastscratch.functions import softmax
-from fastscratch.layers import Convolution, Pooling
+from fastscratch.functions import cross_entropy_error, softmax
+from fastscratch.layers import Convolution, Pooling, SoftmaxWithLoss
 
 BIG = 2**31  # the native kernels' size limit
 
@@ -148,3 +148,61 @@ def test_pooling_planes_of_no_pixels_is_refused(backend):
         kernels.pool_forward(np.ones((2, 3, 0, 4)), 2, 2, 1, 1)
     out, arg_max = kernels.pool_forward(np.ones((0, 3, 0, 4)), 2, 2, 1, 1)  # no planes: empty
     assert out.shape == (0, 3, 1, 5) and arg_max.shape == (0,)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 12: one-hot targets must have the scores' shape
+
+
+def _scores_and_one_hot(rng, n=3, k=4):
+    x = rng.standard_normal((n, k))
+    return x, np.eye(k)[rng.integers(0, k, n)]
+
+
+def test_softmax_with_loss_refuses_transposed_one_hot_targets(backend, rng):
+    x, t = _scores_and_one_hot(rng)
+    expected = r"t must hold 3 labels .* one-hot of the scores' shape \(3, 4\), got shape \(4, 3\)"
+    with pytest.raises(ValueError, match=expected + r" \(transposed\?"):
+        SoftmaxWithLoss().forward(x, t.T)
+    with pytest.raises(ValueError, match=expected):
+        SoftmaxWithLoss().forward(x.astype(np.float32), t.T)  # past the fast path's dtype test
+
+
+def test_cross_entropy_error_refuses_transposed_one_hot_targets(backend, rng):
+    x, t = _scores_and_one_hot(rng)
+    with pytest.raises(ValueError, match=r"\(3, 4\), got shape \(4, 3\)"):
+        cross_entropy_error(softmax(x), t.T)
+
+
+@pytest.mark.parametrize("shape", [(12,), (2, 6), (3, 4, 1), (1, 3, 4)])
+def test_one_hot_targets_of_the_right_size_but_another_shape_are_refused(backend, rng, shape):
+    x, t = _scores_and_one_hot(rng)
+    with pytest.raises(ValueError, match=rf"got shape {re_shape(shape)}"):
+        SoftmaxWithLoss().forward(x, t.reshape(shape))
+    with pytest.raises(ValueError, match=rf"got shape {re_shape(shape)}"):
+        cross_entropy_error(softmax(x), t.reshape(shape))
+
+
+def re_shape(shape):
+    return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
+
+
+def test_one_hot_targets_still_accepted(backend, rng):
+    x, t = _scores_and_one_hot(rng)
+    labels = t.argmax(axis=1)
+    expected = SoftmaxWithLoss().forward(x, labels)
+    assert SoftmaxWithLoss().forward(x, t) == pytest.approx(expected, rel=1e-13)
+    assert SoftmaxWithLoss().forward(x, labels.reshape(3, 1)) == pytest.approx(expected, rel=1e-13)
+    y = softmax(x)
+    assert cross_entropy_error(y, t) == pytest.approx(cross_entropy_error(y, labels), rel=1e-13)
+    # one sample: its K entries are its one-hot row whatever their shape (the book reshapes)
+    one = SoftmaxWithLoss().forward(x[0], labels[:1])
+    for row in (t[0], t[:1], t[0].reshape(4, 1)):
+        assert SoftmaxWithLoss().forward(x[0], row) == pytest.approx(one, rel=1e-13)
+        assert SoftmaxWithLoss().forward(x[:1], row) == pytest.approx(one, rel=1e-13)
+
+
+def test_scores_of_no_classes_are_refused(backend):
+    # NumPy's "attempt to get argmax of an empty sequence" before.
+    with pytest.raises(ValueError, match=r"x must have at least one class \(K >= 1\)"):
+        SoftmaxWithLoss().forward(np.empty((2, 0)), np.empty((2, 0)))

@@ -32,8 +32,6 @@ makes float64); integer or bool inputs compute in float64, float16 in float32. C
 string and extended-precision inputs are refused with a TypeError.
 """
 
-import math
-
 import numpy as np
 
 from . import backend as _backend
@@ -485,15 +483,19 @@ def softmax(x):
 
 
 def _labels_or_onehot(t, y_shape):
-    """t as int64 labels (N,) in range, or as a one-hot/probability array of y's size."""
-    if t.size == math.prod(y_shape) and t.size != y_shape[0]:
+    """t as int64 labels (N,) in range, or as a one-hot/probability array of y's shape (N, K).
+    For one sample (N == 1) any t of K entries is its one-hot row: no other reading exists (the
+    book reshapes t to (1, K) for 1-D scores)."""
+    N, K = y_shape
+    if t.shape == y_shape or (N == 1 and t.size == K and K != 1):
         return t.reshape(y_shape), True
-    if t.size == y_shape[0] and y_shape[-1] == 1 and t.ndim == len(y_shape):
-        return t.reshape(y_shape), True
-    if t.size != y_shape[0]:
+    if t.size != N:
+        # Only x's own shape is one-hot: any other array of its size (t.T above all) would be
+        # reshaped into other rows and give a wrong loss without a word; the book raises.
+        hint = " (transposed? one-hot t is (N, K), one row per sample)" if t.shape == (K, N) else ""
         raise ValueError(
-            f"t must hold {y_shape[0]} labels or a one-hot array of shape {y_shape}, "
-            f"got shape {t.shape}"
+            f"t must hold {N} labels (shape ({N},)) or be one-hot of the scores' shape "
+            f"{y_shape}, got shape {t.shape}{hint}"
         )
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and np.all(np.mod(t, 1) == 0):
@@ -501,23 +503,24 @@ def _labels_or_onehot(t, y_shape):
         else:
             raise TypeError(f"t must hold integer class labels, got dtype {t.dtype}")
     labels = t.reshape(-1).astype(np.int64, copy=False)
-    n_classes = y_shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(f"t must hold labels in [0, {n_classes}), got {bad}")
+    if labels.size and (labels.min() < 0 or labels.max() >= K):
+        bad = labels[(labels < 0) | (labels >= K)][0]
+        raise ValueError(f"t must hold labels in [0, {K}), got {bad}")
     return labels, False
 
 
 def prepare_targets(x, t):
     """(x, labels, one_hot) ready for softmax_loss_*: x as (N, K) in the compute dtype (1-D x is
     one sample); labels int64 (N,) in [0, K) -- for one-hot t, t.argmax(axis=1), as the book
-    does; one_hot is t as (N, K) in the compute dtype, or None when t held labels."""
+    does; one_hot is t as (N, K) in the compute dtype, or None when t held labels. One-hot t must
+    have x's shape (any shape of K entries for one sample); t.T (K, N) or any other array of
+    x's size is a ValueError naming t's shape and the expected one."""
     if (
         type(x) is np.ndarray
         and type(t) is np.ndarray
         and x.ndim == 2
         and t.shape == x.shape
-        and x.shape[1] != 1
+        and x.shape[1] > 1
         and (promoted := _as_float64_if_mixed(x, t) if t.dtype is not x.dtype else (x, t))
         and ((dt := promoted[0].dtype) is _F64 or dt is _F32)
     ):
@@ -528,6 +531,8 @@ def prepare_targets(x, t):
     if x.ndim == 1:
         x = x.reshape(1, -1)
     check_ndim(x, "x", 2, "scores (N, K)")
+    if x.shape[1] == 0:
+        raise ValueError(f"x must have at least one class (K >= 1), got shape {x.shape}")
     t, is_one_hot = _labels_or_onehot(t, x.shape)
     if is_one_hot:
         dt = compute_dtype(x, t)
