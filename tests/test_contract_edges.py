@@ -7,6 +7,7 @@ import pytest
 
 from fastscratch import kernels
 from fastscratch.functions import cross_entropy_error, softmax
+from fastscratch.gradient import _numerical_gradient_1d, numerical_gradient, numerical_gradient_2d
 from fastscratch.layers import Convolution, Pooling, SoftmaxWithLoss
 
 BIG = 2**31  # the native kernels' size limit
@@ -206,3 +207,23 @@ def test_scores_of_no_classes_are_refused(backend):
     # NumPy's "attempt to get argmax of an empty sequence" before.
     with pytest.raises(ValueError, match=r"x must have at least one class \(K >= 1\)"):
         SoftmaxWithLoss().forward(np.empty((2, 0)), np.empty((2, 0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# item 13: numerical_gradient refuses float16
+
+
+@pytest.mark.parametrize("fn", [numerical_gradient, numerical_gradient_2d, _numerical_gradient_1d])
+def test_numerical_gradient_refuses_float16(fn):
+    # x + 1e-4 rounds back to x in float16: the "gradient" of sum(x**2) at [3, 4] was [0, 0].
+    x = np.array([3.0, 4.0], np.float16)
+    with pytest.raises(TypeError, match=r"x must be float32 or float64.*dtype float16"):
+        fn(lambda v: np.sum(v.astype(np.float64) ** 2), x)
+    np.testing.assert_array_equal(x, [3.0, 4.0])  # untouched
+
+
+def test_numerical_gradient_of_float32_still_works():
+    x = np.array([3.0, 4.0], np.float32)
+    grad = numerical_gradient(lambda v: np.sum(v.astype(np.float64) ** 2), x)
+    assert grad.dtype == np.float32
+    np.testing.assert_allclose(grad, [6.0, 8.0], rtol=1e-2)  # float32 rounds x + h
