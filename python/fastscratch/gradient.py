@@ -1,7 +1,10 @@
 """Numerical gradients by central differences (common/gradient.py): each entry of x is moved by
 +-h in place, f is called (the book's nets ignore f's argument and read their live params), and
 the entry is put back. Integer arrays are refused: x + h would be truncated (issue #51 of the
-book's repository, github.com/oreilly-japan/deep-learning-from-scratch)."""
+book's repository, github.com/oreilly-japan/deep-learning-from-scratch). float16 arrays are
+refused too: x + h rounds back to x (float16's spacing is ~1e-3 near 1, h is 1e-4), so every
+entry's gradient would be 0. Computing in float32 instead is not possible: x is perturbed in
+place because f (the book's nets) reads the live array, not its argument."""
 
 import numpy as np
 
@@ -22,6 +25,12 @@ def _check(x):
             f"x must be a floating array: x + h = x + {H} would be truncated in an "
             f"array of dtype {x.dtype} and the gradient would be wrong; "
             "convert it first, e.g. x.astype(np.float64)"
+        )
+    if x.dtype.itemsize < 4:
+        raise TypeError(
+            f"x must be float32 or float64: x + h = x + {H} rounds back to x in an array of "
+            f"dtype {x.dtype} and every gradient would be 0; "
+            "convert it first, e.g. x.astype(np.float32)"
         )
     if not x.flags.writeable:
         raise ValueError("x must be writeable: numerical_gradient perturbs it in place")

@@ -12,13 +12,26 @@ signature documented on the function here, and may assume what this module guara
 * shapes, sizes, stride >= 1, pad >= 0 and label ranges have been checked;
 * results are new arrays of the compute dtype unless stated; ``arg_max`` is int64.
 
+Edge cases, decided here once so that both backends give one answer (docs/compat.md):
+
+* A window's stride may be any integer >= 1. A stride larger than the padded input gives one
+  window per axis; the backend is handed the smallest stride that gives the same windows
+  (`_window_backend`), so a huge stride (2**40, 2**70) computes on both backends.
+* A window op (im2col, col2im, conv, pooling) on an empty input (N*C*H*W == 0) runs on the
+  reference, whatever its sizes: there is nothing to compute natively, and NumPy handles any
+  size. A non-empty input must have C, H + 2*pad and W + 2*pad < 2**31, and a convolution
+  FN, C*FH*FW and out_h*out_w < 2**31 (the native kernels' sizes): a ValueError otherwise, on
+  both backends, naming the argument.
+* Filters and windows are at least 1x1: W with FH == 0 or FW == 0 is a ValueError (the book
+  fails at a reshape).
+* softmax of a 0-d array (one score) is 1 as a 0-d array, as the book's NumPy computes it;
+  softmax along an empty last axis (no classes) is a ValueError.
+
 Compute dtype: NumPy's promotion of the floating inputs (all-float32 stays float32, any float64
 makes float64); integer or bool inputs compute in float64, float16 in float32, in either byte
 order (a byte-swapped input is converted once to the native order). Complex, object, string and
 extended-precision inputs are refused with a TypeError.
 """
-
-import math
 
 import numpy as np
 
@@ -155,6 +168,30 @@ def check_window(height, width, stride, pad, names=("filter_h", "filter_w")):
     )
 
 
+# The native kernels' geometry (src/fs_checks.pxd) and the BLAS's matrix sizes are below 2**31.
+SIZE_LIMIT = 1 << 31
+
+
+def _window_backend(shape, name, window_h, window_w, stride, pad):
+    """(backend, stride) for a window (window_h, window_w) sliding with `stride` and `pad` over an
+    input of `shape` (N, C, H, W) that the caller has checked it fits; `name` is the argument
+    that holds the input. The stride handed on is the smallest giving the same windows: a stride
+    beyond the padded input only means one window per axis, and the backends need not each cope
+    with a huge one (the native's is 64-bit, the reference's col2im pads by stride - 1). An empty
+    input goes to the reference; a non-empty one must fit the native kernels' sizes."""
+    N, C, H, W = shape
+    stride = min(stride, max(H + 2 * pad - window_h, W + 2 * pad - window_w) + 1)
+    if N * C * H * W == 0:
+        return _reference, stride
+    for size, what in ((C, "C"), (H + 2 * pad, "H + 2*pad"), (W + 2 * pad, "W + 2*pad")):
+        if size >= SIZE_LIMIT:
+            raise ValueError(
+                f"{name} must have {what} < 2**31 (the kernels' sizes), got {size} "
+                f"({name} shape {tuple(shape)}, pad {pad})"
+            )
+    return _backend.current(), stride
+
+
 def _arrays(*pairs):
     """Check that each (value, name) is array-like and return them as ndarrays."""
     out = []
@@ -177,8 +214,9 @@ def im2col(x, filter_h, filter_w, stride=1, pad=0):
     filter_h, filter_w, stride, pad = check_window(filter_h, filter_w, stride, pad)
     window_output_size(x.shape[2], filter_h, stride, pad, "filter_h")
     window_output_size(x.shape[3], filter_w, stride, pad, "filter_w")
+    backend, stride = _window_backend(x.shape, "x", filter_h, filter_w, stride, pad)
     x = as_compute(x, "x", compute_dtype(x))
-    return _backend.current().im2col(x, filter_h, filter_w, stride, pad)
+    return backend.im2col(x, filter_h, filter_w, stride, pad)
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
@@ -197,8 +235,9 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
     out_h = window_output_size(H, filter_h, stride, pad, "filter_h")
     out_w = window_output_size(W, filter_w, stride, pad, "filter_w")
     check_shape(col, "col", (N * out_h * out_w, C * filter_h * filter_w))
+    backend, stride = _window_backend(input_shape, "input_shape", filter_h, filter_w, stride, pad)
     col = as_compute(col, "col", compute_dtype(col))
-    return _backend.current().col2im(col, input_shape, filter_h, filter_w, stride, pad)
+    return backend.col2im(col, input_shape, filter_h, filter_w, stride, pad)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,12 +257,30 @@ def conv_forward(x, W, b, stride, pad):
         )
     if b.size != W.shape[0]:
         raise ValueError(f"b must have {W.shape[0]} elements (one per filter), got shape {b.shape}")
+    if W.shape[2] < 1 or W.shape[3] < 1:
+        # The book fails at a reshape; the reference alone would slide an empty window past
+        # the input's edge and return the bias.
+        raise ValueError(f"W must have filters of at least 1x1 (FH, FW >= 1), got shape {W.shape}")
     stride = check_int(stride, "stride", 1)
     pad = check_int(pad, "pad", 0)
-    window_output_size(x.shape[2], W.shape[2], stride, pad, "FH")
-    window_output_size(x.shape[3], W.shape[3], stride, pad, "FW")
+    out_h = window_output_size(x.shape[2], W.shape[2], stride, pad, "FH")
+    out_w = window_output_size(x.shape[3], W.shape[3], stride, pad, "FW")
+    backend, stride = _window_backend(x.shape, "x", W.shape[2], W.shape[3], stride, pad)
+    if x.size:  # an empty x runs on the reference, whatever the sizes
+        FN, C, FH, FW = W.shape
+        for size, what in ((FN, "FN"), (C * FH * FW, "C*FH*FW")):
+            if size >= SIZE_LIMIT:
+                raise ValueError(
+                    f"W must have {what} < 2**31 (the kernels' sizes), got {size} "
+                    f"(W shape {W.shape})"
+                )
+        if out_h * out_w >= SIZE_LIMIT:
+            raise ValueError(
+                f"the output must have out_h*out_w < 2**31 per image (the kernels' sizes), got "
+                f"{out_h}*{out_w} (x shape {x.shape}, W shape {W.shape}, pad {pad})"
+            )
     dt = compute_dtype(x, W, b)
-    return _backend.current().conv_forward(
+    return backend.conv_forward(
         as_compute(x, "x", dt),
         as_compute(W, "W", dt),
         as_compute(b, "b", dt).reshape(-1),
@@ -242,8 +299,9 @@ def conv_backward(dout, x, W, cache, stride, pad):
     out_h = (H + 2 * pad - FH) // stride + 1
     out_w = (Wd + 2 * pad - FW) // stride + 1
     check_shape(dout, "dout", (N, FN, out_h, out_w))
+    backend, stride = _window_backend(x.shape, "x", FH, FW, stride, pad)
     dt = compute_dtype(dout, x, W)
-    return _backend.current().conv_backward(
+    return backend.conv_backward(
         as_compute(dout, "dout", dt),
         as_compute(x, "x", dt),
         as_compute(W, "W", dt),
@@ -271,8 +329,16 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
         )
     window_output_size(x.shape[2], pool_h, stride, pad, "pool_h", "pooling window")
     window_output_size(x.shape[3], pool_w, stride, pad, "pool_w", "pooling window")
+    if x.shape[0] * x.shape[1] > 0 and min(x.shape[2:]) == 0:
+        # Checked here because such an input is empty and would go to the reference, which
+        # would let padding win every window.
+        raise ValueError(
+            f"x must have H, W >= 1 to pool (a window of padding alone has no maximum), "
+            f"got shape {x.shape}"
+        )
+    backend, stride = _window_backend(x.shape, "x", pool_h, pool_w, stride, pad)
     x = as_compute(x, "x", compute_dtype(x))
-    return _backend.current().pool_forward(x, pool_h, pool_w, stride, pad)
+    return backend.pool_forward(x, pool_h, pool_w, stride, pad)
 
 
 def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
@@ -283,10 +349,9 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
     out_h = (H + 2 * pad - pool_h) // stride + 1
     out_w = (W + 2 * pad - pool_w) // stride + 1
     check_shape(dout, "dout", (N, C, out_h, out_w))
+    backend, stride = _window_backend(x_shape, "x_shape", pool_h, pool_w, stride, pad)
     dout = as_compute(dout, "dout", compute_dtype(dout))
-    return _backend.current().pool_backward(
-        dout, arg_max, tuple(x_shape), pool_h, pool_w, stride, pad
-    )
+    return backend.pool_backward(dout, arg_max, tuple(x_shape), pool_h, pool_w, stride, pad)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,21 +477,35 @@ def sigmoid_backward(dout, out):
 
 
 def softmax(x):
-    """Softmax along the last axis, the maximum subtracted first."""
+    """Softmax along the last axis, the maximum subtracted first. A 0-d x is one score, whose
+    softmax is 1 (a 0-d array); an empty last axis (no classes) is a ValueError."""
     (x,) = _arrays((x, "x"))
-    return _backend.current().softmax(as_compute(x, "x", compute_dtype(x)))
+    x = as_compute(x, "x", compute_dtype(x))
+    if x.ndim == 0:
+        # The book's NumPy reduces a 0-d array along axis -1 and gives 1; the backends take
+        # rows, so it goes as one row of one class.
+        return _backend.current().softmax(x.reshape(1)).reshape(())
+    if x.shape[-1] == 0:
+        raise ValueError(
+            f"x must have at least one entry (class) along its last axis, got shape {x.shape}"
+        )
+    return _backend.current().softmax(x)
 
 
 def _labels_or_onehot(t, y_shape):
-    """t as int64 labels (N,) in range, or as a one-hot/probability array of y's size."""
-    if t.size == math.prod(y_shape) and t.size != y_shape[0]:
+    """t as int64 labels (N,) in range, or as a one-hot/probability array of y's shape (N, K).
+    For one sample (N == 1) any t of K entries is its one-hot row: no other reading exists (the
+    book reshapes t to (1, K) for 1-D scores)."""
+    N, K = y_shape
+    if t.shape == y_shape or (N == 1 and t.size == K and K != 1):
         return t.reshape(y_shape), True
-    if t.size == y_shape[0] and y_shape[-1] == 1 and t.ndim == len(y_shape):
-        return t.reshape(y_shape), True
-    if t.size != y_shape[0]:
+    if t.size != N:
+        # Only x's own shape is one-hot: any other array of its size (t.T above all) would be
+        # reshaped into other rows and give a wrong loss without a word; the book raises.
+        hint = " (transposed? one-hot t is (N, K), one row per sample)" if t.shape == (K, N) else ""
         raise ValueError(
-            f"t must hold {y_shape[0]} labels or a one-hot array of shape {y_shape}, "
-            f"got shape {t.shape}"
+            f"t must hold {N} labels (shape ({N},)) or be one-hot of the scores' shape "
+            f"{y_shape}, got shape {t.shape}{hint}"
         )
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and np.all(np.mod(t, 1) == 0):
@@ -434,23 +513,24 @@ def _labels_or_onehot(t, y_shape):
         else:
             raise TypeError(f"t must hold integer class labels, got dtype {t.dtype}")
     labels = t.reshape(-1).astype(np.int64, copy=False)
-    n_classes = y_shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(f"t must hold labels in [0, {n_classes}), got {bad}")
+    if labels.size and (labels.min() < 0 or labels.max() >= K):
+        bad = labels[(labels < 0) | (labels >= K)][0]
+        raise ValueError(f"t must hold labels in [0, {K}), got {bad}")
     return labels, False
 
 
 def prepare_targets(x, t):
     """(x, labels, one_hot) ready for softmax_loss_*: x as (N, K) in the compute dtype (1-D x is
     one sample); labels int64 (N,) in [0, K) -- for one-hot t, t.argmax(axis=1), as the book
-    does; one_hot is t as (N, K) in the compute dtype, or None when t held labels."""
+    does; one_hot is t as (N, K) in the compute dtype, or None when t held labels. One-hot t must
+    have x's shape (any shape of K entries for one sample); t.T (K, N) or any other array of
+    x's size is a ValueError naming t's shape and the expected one."""
     if (
         type(x) is np.ndarray
         and type(t) is np.ndarray
         and x.ndim == 2
         and t.shape == x.shape
-        and x.shape[1] != 1
+        and x.shape[1] > 1
         and (promoted := _as_float64_if_mixed(x, t) if t.dtype is not x.dtype else (x, t))
         and ((dt := promoted[0].dtype) is _F64 or dt is _F32)
     ):
@@ -461,6 +541,8 @@ def prepare_targets(x, t):
     if x.ndim == 1:
         x = x.reshape(1, -1)
     check_ndim(x, "x", 2, "scores (N, K)")
+    if x.shape[1] == 0:
+        raise ValueError(f"x must have at least one class (K >= 1), got shape {x.shape}")
     t, is_one_hot = _labels_or_onehot(t, x.shape)
     if is_one_hot:
         dt = compute_dtype(x, t)
