@@ -3,6 +3,8 @@ parameters, optimizer state and history as one that never stopped; a failed save
 previous checkpoint; a checkpoint of another run is refused before anything changes."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -192,3 +194,55 @@ def test_bad_checkpoint_settings_are_refused(tmp_path):
         _trainer("sgd", checkpoint=tmp_path / "c.npz", checkpoint_every=0)
     with pytest.raises(FileNotFoundError, match="existing folder"):
         _trainer("sgd", checkpoint=tmp_path / "no" / "c.npz")
+
+
+def _demo(tmp_path, *args):
+    env = dict(os.environ, FASTSCRATCH_NO_DOWNLOAD="1", HOME=str(tmp_path))  # digits: no MNIST
+    env.pop("FASTSCRATCH_DATA", None)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastscratch",
+            "demo",
+            "--net",
+            "simple",
+            "--batch-size",
+            "50",
+            "--optimizer",
+            "adam",
+            "--reference-steps",
+            "0",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def test_demo_resume_ends_where_an_unstopped_demo_ends(tmp_path):
+    whole, resumed = tmp_path / "whole.npz", tmp_path / "resumed.npz"
+    run = tmp_path / "run.npz"
+    _demo(tmp_path, "--epochs", "2", "--save", str(whole))
+    _demo(tmp_path, "--epochs", "1", "--checkpoint", str(run))  # stops after epoch 1
+    out = _demo(tmp_path, "--epochs", "2", "--resume", str(run), "--save", str(resumed))
+    assert "1 of 2 epoch(s) done" in out
+    with np.load(whole) as a, np.load(resumed) as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_demo_resume_of_a_missing_file_is_one_line_and_exit_2(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "fastscratch", "demo", "--resume", str(tmp_path / "no.npz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "--resume: no such file" in out.stderr
+    assert "Traceback" not in out.stderr

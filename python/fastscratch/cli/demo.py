@@ -58,6 +58,17 @@ def add_arguments(parser):
         help="save the trained parameters (.npz, or the book's pickle for any other name)",
     )
     parser.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="save the whole run state (.npz) after every epoch, atomically; --resume continues it",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the run a --checkpoint file holds (same --net, --optimizer, --seed, ...): "
+        "it ends with the parameters an unstopped run ends with",
+    )
+    parser.add_argument(
         "--export",
         metavar="ONNX",
         help="export the trained net to ONNX (needs pip install 'fastscratch[onnx]')",
@@ -94,6 +105,9 @@ def _check(args):
     # Before training, not after: a mistyped path must not cost the trained parameters.
     check_output("--save", args.save)
     check_output("--plot", args.plot)
+    check_output("--checkpoint", args.checkpoint)
+    if args.resume and not os.path.isfile(args.resume):
+        raise UsageError(f"--resume: no such file: {args.resume}")
     if args.plot:
         try:
             from matplotlib.backend_bases import FigureCanvasBase
@@ -272,6 +286,18 @@ def run(args):
     batch = min(args.batch_size, len(x_train))
     steps_per_epoch = max(len(x_train) // batch, 1)
     losses, test_accs = [], []
+    first_epoch = 0
+    if args.resume:
+        from ..checkpoint import load_run
+
+        try:
+            counters, history = load_run(
+                args.resume, net, opt, {"epoch": epochs}, ("losses", "test_accs")
+            )
+        except (ValueError, OSError) as exc:
+            raise UsageError(f"--resume: {exc}") from None
+        first_epoch, losses, test_accs = counters["epoch"], history["losses"], history["test_accs"]
+        print(f"resuming from {args.resume}: {first_epoch} of {epochs} epoch(s) done")
     print(
         f"training {type(net).__name__} ({args.dtype}, {args.optimizer}, batch {batch}, "
         f"{epochs} epoch(s)) on the native backend, {fastscratch.get_num_threads()} thread(s)"
@@ -281,11 +307,12 @@ def run(args):
     # Only on a terminal: into a log or a pipe a progress bar writes a line per refresh.
     with tqdm(
         total=epochs * steps_per_epoch,
+        initial=first_epoch * steps_per_epoch,
         unit="it",
         dynamic_ncols=True,
         disable=not _stderr_is_terminal(),
     ) as bar:
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, epochs):
             order = np.random.permutation(len(x_train))
             for step in range(steps_per_epoch):
                 idx = order[step * batch : (step + 1) * batch]
@@ -297,6 +324,16 @@ def run(args):
                 bar.update()
             test_accs.append(net.accuracy(x_test, t_test, batch_size=batch))
             bar.write(f"epoch {epoch + 1}: test accuracy {test_accs[-1]:.4f}")
+            if args.checkpoint:
+                from ..checkpoint import save_run
+
+                save_run(
+                    args.checkpoint,
+                    net,
+                    opt,
+                    {"epoch": epoch + 1},
+                    {"losses": losses, "test_accs": test_accs},
+                )
     train_seconds = time.perf_counter() - started
     accuracy = test_accs[-1]
     print(f"test accuracy: {accuracy:.4f} ({len(x_test)} images), trained in {train_seconds:.1f} s")
