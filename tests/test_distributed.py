@@ -115,7 +115,8 @@ def test_import_fastscratch_does_not_import_mpi4py():
 def test_single_process_is_rank_0_of_1_and_collectives_are_no_ops():
     out = run_plain(SCRIPTS / "single.py")
     _ok(out)
-    assert "OK single" in out.stdout
+    for line in ("OK single", "OK bad input", "OK trainer on one rank"):
+        assert line in out.stdout
 
 
 @needs_mpirun
@@ -131,6 +132,13 @@ def test_parameters_bit_identical_after_broadcast_and_steps_and_drift_is_caught(
     _ok(out)
     for line in ("OK float64", "OK float32", "OK drift detected"):
         assert line in out.stdout
+
+
+@needs_mpirun
+def test_data_parallel_trainer_ends_where_one_process_ends():
+    out = run_mpi(SCRIPTS / "trainer_equivalence.py")
+    _ok(out)
+    assert "match one process" in out.stdout and "OK dropout" in out.stdout
 
 
 @needs_mpirun

@@ -10,10 +10,13 @@ mpi4py is an optional dependency (the [mpi] extra): `import fastscratch` never n
 init() says how to install it. docs/mpi.md has the how-to and what was measured.
 """
 
+import contextlib
 import hashlib
 import sys
 
 import numpy as np
+
+from .trainer import Trainer, _stdout_is_terminal
 
 __all__ = [
     "init",
@@ -25,6 +28,7 @@ __all__ = [
     "params_digest",
     "check_in_sync",
     "shard",
+    "DistributedTrainer",
 ]
 
 INSTALL_HINT = 'pip install "fastscratch[mpi]"'
@@ -242,3 +246,131 @@ def shard(n):
         raise ValueError(f"n must be an integer >= 0, got {n!r}")
     comm = init()
     return slice(*shard_bounds(int(n), comm.Get_rank(), comm.Get_size()))
+
+
+class DistributedTrainer(Trainer):
+    """The book's Trainer, data-parallel over the ranks of an mpirun job (same arguments).
+
+    Every rank draws the same global batch each step (np.random.choice from NumPy's global
+    generator, seeded alike on every rank), computes the gradient of its shard of it, and the
+    gradients are averaged weighted by shard size, so every rank applies the same optimizer update
+    to the same parameters. Root's parameters are broadcast first. Only rank 0 prints, evaluates
+    (train_acc_list and test_acc_list stay empty elsewhere) and saves checkpoints; every epoch the
+    ranks compare a digest of their parameters and raise if they drifted apart. On one rank it
+    trains exactly as Trainer does.
+
+    What stays rank-local: a net's own random draws (Dropout) come from a stream of each rank's
+    own for each step, and the common generator that picks batches is restored afterwards, so it
+    advances identically everywhere. Batch normalisation normalises each shard by its own
+    statistics, so a net with BatchNorm does not train exactly as on one process."""
+
+    def __init__(self, network, *args, **kwargs):
+        super().__init__(network, *args, **kwargs)
+        self.comm = init()
+        self.rank = self.comm.Get_rank()
+        self.size = self.comm.Get_size()
+        if self.batch_size < self.size:
+            raise ValueError(
+                f"mini_batch_size must be at least the number of ranks ({self.size}) so that "
+                f"every rank gets a sample, got {self.batch_size}"
+            )
+        self.verbose = self.verbose and self.rank == 0
+        broadcast_params(self.network.params)
+
+    @contextlib.contextmanager
+    def _rank_stream(self):
+        """Run the net's own draws on a stream of this rank's and this step's, then put the
+        common generator back where it was."""
+        if self.size == 1:
+            yield
+            return
+        common = np.random.get_state()
+        h = hashlib.sha256(common[1].tobytes() + int(common[2]).to_bytes(8, "little"))
+        entropy = int.from_bytes(h.digest()[:16], "little")
+        np.random.seed(np.random.SeedSequence(entropy, spawn_key=(self.rank,)).generate_state(4))
+        try:
+            yield
+        finally:
+            np.random.set_state(common)
+
+    def train_step(self):
+        batch_mask = np.random.choice(self.train_size, self.batch_size)
+        local = batch_mask[shard(self.batch_size)]
+        x_batch = self.x_train[local]
+        t_batch = self.t_train[local]
+
+        with self._rank_stream():
+            grads = self.network.gradient(x_batch, t_batch)
+            allreduce_gradients(grads, weight=len(local))
+            self.optimizer.update(self.network.params, grads)
+            loss = self.network.loss(x_batch, t_batch)
+        # The global batch's loss, as Trainer records it: the shards' losses weighted by size.
+        loss = allreduce_gradients({"loss": np.array([loss], dtype=np.float64)}, len(local))
+        loss = float(loss["loss"][0])
+        self.train_loss_list.append(loss)
+        if self.verbose:
+            self._print("train loss:" + str(loss))
+        if self._bar is not None:
+            self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            self._bar.update(1)
+
+        if self.current_iter % self.iter_per_epoch == 0:
+            self.current_epoch += 1
+            check_in_sync(self.network.params, f"parameters after epoch {self.current_epoch}")
+            if self.rank == 0:
+                self._evaluate()
+        self.current_iter += 1
+        if self.checkpoint is not None and self.current_iter % self.checkpoint_every == 0:
+            self.save_checkpoint(self.checkpoint)
+
+    def _evaluate(self):
+        x_train_sample, t_train_sample = self.x_train, self.t_train
+        x_test_sample, t_test_sample = self.x_test, self.t_test
+        if self.evaluate_sample_num_per_epoch is not None:
+            n = self.evaluate_sample_num_per_epoch
+            x_train_sample, t_train_sample = self.x_train[:n], self.t_train[:n]
+            x_test_sample, t_test_sample = self.x_test[:n], self.t_test[:n]
+        train_acc = self.network.accuracy(x_train_sample, t_train_sample)
+        test_acc = self.network.accuracy(x_test_sample, t_test_sample)
+        self.train_acc_list.append(train_acc)
+        self.test_acc_list.append(test_acc)
+        if self.verbose:
+            self._print(
+                f"=== epoch:{self.current_epoch}, train acc:{train_acc}, test acc:{test_acc} ==="
+            )
+
+    def save_checkpoint(self, path):
+        """Rank 0 saves (the state is the same on every rank); the others do nothing."""
+        if self.rank == 0:
+            super().save_checkpoint(path)
+
+    def load_checkpoint(self, path):
+        """Every rank loads `path` (so it must be on a file system they all see), then the
+        ranks check that they hold the same parameters."""
+        super().load_checkpoint(path)
+        check_in_sync(self.network.params, f"parameters loaded from {path}")
+
+    def train(self):
+        if self.verbose and _stdout_is_terminal():
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=self.max_iter, initial=self._steps_restored, unit="iter", dynamic_ncols=True
+            )
+        steps, self._steps_restored = self.max_iter - self._steps_restored, 0
+        try:
+            for _ in range(steps):
+                self.train_step()
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+
+        if self.checkpoint is not None and self.current_iter % self.checkpoint_every:
+            self.save_checkpoint(self.checkpoint)
+        check_in_sync(self.network.params, "parameters at the end of training")
+        if self.rank == 0:
+            test_acc = self.network.accuracy(self.x_test, self.t_test)
+            if self.verbose:
+                print("=============== Final Test Accuracy ===============")
+                print("test acc:" + str(test_acc))

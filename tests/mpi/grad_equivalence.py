@@ -44,3 +44,10 @@ for name, (make, shape) in nets.items():
     dist.check_in_sync(grads, f"{name}'s averaged gradients")
     if dist.is_root():
         print(f"OK {name}")
+
+try:
+    dist.allreduce_gradients({"W": np.ones(2)}, weight=-1)
+except ValueError as exc:
+    assert "weight must be finite and >= 0, got -1" in str(exc), exc
+else:
+    raise AssertionError("a negative weight was accepted")

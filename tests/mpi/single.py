@@ -20,3 +20,33 @@ for k in params:
     assert np.array_equal(grads[k], expected[k]), k
 dist.check_in_sync(params)
 print("OK single")
+
+# Bad input names the argument, also on one rank.
+for call, kind, words in (
+    (lambda: dist.allreduce_gradients([1.0]), TypeError, "grads must be a dict"),
+    (lambda: dist.allreduce_gradients({"W": [1.0]}), TypeError, "grads['W'] must be a NumPy"),
+    (lambda: dist.broadcast_params({"i": np.arange(3)}), TypeError, "must be a float array"),
+    (lambda: dist.shard(-1), ValueError, "n must be an integer >= 0, got -1"),
+):
+    try:
+        call()
+    except kind as exc:
+        assert words in str(exc), (words, str(exc))
+    else:
+        raise AssertionError(f"no {kind.__name__} for {words}")
+print("OK bad input")
+
+# DistributedTrainer on one rank trains exactly as Trainer, bit for bit (Dropout included).
+from fastscratch.multi_layer_net_extend import MultiLayerNetExtend  # noqa: E402
+from fastscratch.trainer import Trainer  # noqa: E402
+
+x = np.random.default_rng(0).standard_normal((60, 10))
+t = np.arange(60) % 3
+ends = []
+for cls in (Trainer, dist.DistributedTrainer):
+    np.random.seed(5)
+    net = MultiLayerNetExtend(10, [8], 3, use_dropout=True)
+    cls(net, x, t, x, t, epochs=2, mini_batch_size=10, verbose=False).train()
+    ends.append(dist.params_digest(net.params))
+assert ends[0] == ends[1], "DistributedTrainer on one rank must train as Trainer"
+print("OK trainer on one rank")
