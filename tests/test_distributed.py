@@ -51,10 +51,11 @@ def _env():
 
 
 def run_mpi(script, *args, n=2, timeout=TIMEOUT):
-    """`mpirun -n N python script args` on localhost; --oversubscribe lets N exceed the cores
-    and --bind-to none keeps ranks off cores pinned to them on a shared machine."""
+    """`mpirun -n N python script args` on localhost (script may be "-m"); --oversubscribe lets
+    N exceed the cores and --bind-to none keeps ranks off cores pinned to them on a shared
+    machine."""
     command = [_mpirun(), "-n", str(n), "--oversubscribe", "--bind-to", "none"]
-    command += [sys.executable, str(script), *map(str, args)]
+    command += [sys.executable, *map(str, (script, *args))]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_env())
 
 
@@ -150,3 +151,53 @@ def test_a_failing_rank_aborts_the_whole_job_with_its_error():
     assert "ValueError: rank 1 fails on purpose" in out.stderr
     assert "rank 0 passed the barrier" not in out.stdout
     assert elapsed < 30, f"the abort took {elapsed:.1f} s"
+
+
+def _sweep_lines(stdout):
+    return [line for line in stdout.splitlines() if line.startswith(("trial ", "best: "))]
+
+
+SWEEP = ("-m", "fastscratch", "sweep", "--trials", "5", "--epochs", "2", "--seed", "3")
+
+
+@needs_mpirun
+def test_sweep_prints_the_same_lines_on_one_and_on_two_ranks(tmp_path):
+    # An empty --data folder: scikit-learn's digits, the same on every machine.
+    alone = run_plain(*SWEEP, "--data", tmp_path)
+    _ok(alone)
+    lines = _sweep_lines(alone.stdout)
+    assert [line.split()[1] for line in lines[:-1]] == [str(i) for i in range(5)]
+    assert lines[-1].startswith("best: trial ")
+    for line in lines[:-1]:
+        _, _, lr, wd, acc = line.split()
+        assert 1e-6 <= float(lr.split("=")[1]) <= 1e-2
+        assert 1e-8 <= float(wd.split("=")[1]) <= 1e-4
+        assert 0 <= float(acc.split("=")[1]) <= 1
+    two = run_mpi("-m", "fastscratch", *SWEEP[2:], "--data", tmp_path)
+    _ok(two)
+    assert _sweep_lines(two.stdout) == lines
+    other = run_plain(*SWEEP[:-1], "4", "--data", tmp_path)
+    _ok(other)
+    assert _sweep_lines(other.stdout) != lines, "--seed must change the trials"
+
+
+def test_sweep_runs_alone_without_mpi4py_and_refuses_under_mpirun(tmp_path):
+    code = (
+        "import sys; sys.modules['mpi4py'] = None\n"
+        "from fastscratch.__main__ import main\n"
+        f"sys.exit(main(['sweep', '--trials', '2', '--epochs', '1', '--data', {str(tmp_path)!r}]))"
+    )
+    out = run_plain("-c", code)
+    _ok(out)
+    assert len(_sweep_lines(out.stdout)) == 3
+    env = dict(_env(), OMPI_COMM_WORLD_SIZE="2")  # what mpirun would set
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, env=env
+    )
+    assert out.returncode == 2
+    assert 'pip install "fastscratch[mpi]"' in out.stderr
+
+
+def test_sweep_rejects_bad_arguments():
+    out = run_plain("-m", "fastscratch", "sweep", "--trials", "0")
+    assert out.returncode == 2 and "--trials must be >= 1, got 0" in out.stderr

@@ -6,6 +6,13 @@ class UsageError(Exception):
 
 
 # After UsageError: each subcommand module imports it from here.
-from . import bench, check, demo, info, run  # noqa: E402
+from . import bench, check, demo, info, run, sweep  # noqa: E402
 
-SUBCOMMANDS = {"demo": demo, "run": run, "check": check, "bench": bench, "info": info}
+SUBCOMMANDS = {
+    "demo": demo,
+    "run": run,
+    "check": check,
+    "bench": bench,
+    "info": info,
+    "sweep": sweep,
+}
