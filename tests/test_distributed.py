@@ -201,3 +201,12 @@ def test_sweep_runs_alone_without_mpi4py_and_refuses_under_mpirun(tmp_path):
 def test_sweep_rejects_bad_arguments():
     out = run_plain("-m", "fastscratch", "sweep", "--trials", "0")
     assert out.returncode == 2 and "--trials must be >= 1, got 0" in out.stderr
+
+
+@needs_mpirun
+def test_sweep_failing_on_one_rank_ends_the_job(tmp_path):
+    started = time.monotonic()
+    out = run_mpi(SCRIPTS / "sweep_rank_fails.py", "--data", tmp_path, timeout=60)
+    assert out.returncode != 0
+    assert "fastscratch sweep: error: rank 1 cannot read its data" in out.stderr
+    assert time.monotonic() - started < 30

@@ -10,6 +10,7 @@ else scikit-learn's digits.
 """
 
 import os
+import sys
 
 import numpy as np
 
@@ -113,9 +114,30 @@ def line(index, result):
     return f"trial {index} lr={lr:.6e} weight_decay={weight_decay:.6e} val_acc={val_acc:.4f}"
 
 
+def _abort_at_exit(comm, code):
+    """Make this process end the whole job when it exits: a rank that exits normally while the
+    others wait in the gather would hang in MPI_Finalize, and so would they."""
+    try:
+        from mpi4py.run import set_abort_status
+    except ImportError:  # an mpi4py without it: abort now, the message is already on stderr
+        sys.stderr.flush()
+        comm.Abort(code)
+    else:
+        set_abort_status(code)
+
+
 def run(args):
     _check(args)
     comm = _communicator()
+    try:
+        return _sweep(args, comm)
+    except BaseException as exc:
+        if comm is not None and comm.Get_size() > 1:
+            _abort_at_exit(comm, 2 if isinstance(exc, UsageError) else 1)
+        raise
+
+
+def _sweep(args, comm):
     rank, size = (0, 1) if comm is None else (comm.Get_rank(), comm.Get_size())
     x_train, t_train, x_val, t_val, what = load_split(args.data, args.train_size, args.seed)
     if rank == 0:
