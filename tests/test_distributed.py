@@ -210,3 +210,19 @@ def test_sweep_failing_on_one_rank_ends_the_job(tmp_path):
     assert out.returncode != 0
     assert "fastscratch sweep: error: rank 1 cannot read its data" in out.stderr
     assert time.monotonic() - started < 30
+
+
+@needs_mpirun
+def test_demo_distributed_trains_as_one_process_does(tmp_path):
+    demo = ("demo", "--distributed", "--epochs", "1", "--dtype", "float64", "--data", tmp_path)
+    two = run_mpi("-m", "fastscratch", *demo, "--save", tmp_path / "params.npz")
+    _ok(two)
+    assert "data-parallel on 2 MPI rank(s)" in two.stdout
+    assert (tmp_path / "params.npz").exists()
+    alone = run_plain("-m", "fastscratch", *demo)
+    _ok(alone)
+
+    def epochs(out):
+        return [line for line in out.stdout.splitlines() if line.startswith("epoch ")]
+
+    assert epochs(two) == epochs(alone) and len(epochs(alone)) == 1

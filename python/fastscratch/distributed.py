@@ -28,6 +28,7 @@ __all__ = [
     "params_digest",
     "check_in_sync",
     "shard",
+    "local_random_stream",
     "DistributedTrainer",
 ]
 
@@ -248,6 +249,30 @@ def shard(n):
     return slice(*shard_bounds(int(n), comm.Get_rank(), comm.Get_size()))
 
 
+@contextlib.contextmanager
+def local_random_stream():
+    """Within the block, NumPy's global generator draws from a stream of this rank's own, seeded
+    from the generator's current state and the rank; afterwards it is put back where it was.
+
+    For draws that must differ between ranks (a net's Dropout masks on each rank's shard) while
+    the draws outside stay the same on every rank (the batches): the common generator advances
+    identically everywhere. A new state on the next entry gives a new stream. On one rank it
+    does nothing, so a single process draws exactly as without it."""
+    comm = init()
+    if comm.Get_size() == 1:
+        yield
+        return
+    common = np.random.get_state()
+    h = hashlib.sha256(common[1].tobytes() + int(common[2]).to_bytes(8, "little"))
+    entropy = int.from_bytes(h.digest()[:16], "little")
+    seeds = np.random.SeedSequence(entropy, spawn_key=(comm.Get_rank(),)).generate_state(4)
+    np.random.seed(seeds)
+    try:
+        yield
+    finally:
+        np.random.set_state(common)
+
+
 class DistributedTrainer(Trainer):
     """The book's Trainer, data-parallel over the ranks of an mpirun job (same arguments).
 
@@ -277,29 +302,13 @@ class DistributedTrainer(Trainer):
         self.verbose = self.verbose and self.rank == 0
         broadcast_params(self.network.params)
 
-    @contextlib.contextmanager
-    def _rank_stream(self):
-        """Run the net's own draws on a stream of this rank's and this step's, then put the
-        common generator back where it was."""
-        if self.size == 1:
-            yield
-            return
-        common = np.random.get_state()
-        h = hashlib.sha256(common[1].tobytes() + int(common[2]).to_bytes(8, "little"))
-        entropy = int.from_bytes(h.digest()[:16], "little")
-        np.random.seed(np.random.SeedSequence(entropy, spawn_key=(self.rank,)).generate_state(4))
-        try:
-            yield
-        finally:
-            np.random.set_state(common)
-
     def train_step(self):
         batch_mask = np.random.choice(self.train_size, self.batch_size)
         local = batch_mask[shard(self.batch_size)]
         x_batch = self.x_train[local]
         t_batch = self.t_train[local]
 
-        with self._rank_stream():
+        with local_random_stream():
             grads = self.network.gradient(x_batch, t_batch)
             allreduce_gradients(grads, weight=len(local))
             self.optimizer.update(self.network.params, grads)

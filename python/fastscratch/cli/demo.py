@@ -65,6 +65,11 @@ def add_arguments(parser):
         default=3,
         help="training steps timed on the reference backend (3; 0 skips)",
     )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train data-parallel over the ranks of `mpirun -n P` (needs fastscratch[mpi])",
+    )
 
 
 def _check(args):
@@ -167,6 +172,10 @@ def time_steps(net, opt, x, t, batch_size, steps):
 
 def run(args):
     _check(args)
+    if args.distributed:
+        from .demo_distributed import run_distributed
+
+        return run_distributed(args)
     from tqdm import tqdm
 
     import fastscratch
