@@ -226,3 +226,12 @@ def test_demo_distributed_trains_as_one_process_does(tmp_path):
         return [line for line in out.stdout.splitlines() if line.startswith("epoch ")]
 
     assert epochs(two) == epochs(alone) and len(epochs(alone)) == 1
+
+
+@needs_mpirun
+def test_abort_on_exit_turns_one_rank_exiting_into_the_end_of_the_job():
+    started = time.monotonic()
+    out = run_mpi(SCRIPTS / "exit_fails.py", timeout=60)
+    assert out.returncode != 0 and "rank 1 exits" in out.stderr
+    assert "rank 0 passed the barrier" not in out.stdout
+    assert time.monotonic() - started < 30

@@ -23,6 +23,7 @@ __all__ = [
     "rank",
     "size",
     "is_root",
+    "abort_on_exit",
     "broadcast_params",
     "allreduce_gradients",
     "params_digest",
@@ -79,6 +80,25 @@ def _install_abort_hook(comm):
             comm.Abort(1)
 
     sys.excepthook = abort_on_uncaught
+
+
+def abort_on_exit(code=1):
+    """Make this process's exit, whenever it comes, abort the whole job with status `code`.
+
+    A rank that exits normally (sys.exit, a returned error status) while the others wait in a
+    collective hangs in MPI_Finalize, and the job with it; call this in an error path before
+    exiting. Uses mpi4py.run.set_abort_status where this mpi4py has it, else aborts at once."""
+    comm = init()
+    if comm.Get_size() == 1:
+        return
+    try:
+        from mpi4py.run import set_abort_status
+    except ImportError:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        comm.Abort(code)
+    else:
+        set_abort_status(code)
 
 
 def rank():

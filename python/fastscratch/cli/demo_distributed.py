@@ -24,12 +24,9 @@ def run_distributed(args):
     try:
         return _train(args, comm, distributed)
     except BaseException as exc:
-        if comm.Get_size() > 1:
-            # Exiting alone while the others wait in a collective would hang the job in
-            # MPI_Finalize: make this exit abort every rank (docs/mpi.md).
-            from mpi4py.run import set_abort_status
-
-            set_abort_status(2 if isinstance(exc, UsageError) else 1)
+        # Exiting alone while the others wait in a collective would hang the job in
+        # MPI_Finalize: make this exit abort every rank (docs/mpi.md).
+        distributed.abort_on_exit(2 if isinstance(exc, UsageError) else 1)
         raise
 
 

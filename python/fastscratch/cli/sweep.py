@@ -10,7 +10,6 @@ else scikit-learn's digits.
 """
 
 import os
-import sys
 
 import numpy as np
 
@@ -114,26 +113,18 @@ def line(index, result):
     return f"trial {index} lr={lr:.6e} weight_decay={weight_decay:.6e} val_acc={val_acc:.4f}"
 
 
-def _abort_at_exit(comm, code):
-    """Make this process end the whole job when it exits: a rank that exits normally while the
-    others wait in the gather would hang in MPI_Finalize, and so would they."""
-    try:
-        from mpi4py.run import set_abort_status
-    except ImportError:  # an mpi4py without it: abort now, the message is already on stderr
-        sys.stderr.flush()
-        comm.Abort(code)
-    else:
-        set_abort_status(code)
-
-
 def run(args):
     _check(args)
     comm = _communicator()
     try:
         return _sweep(args, comm)
     except BaseException as exc:
-        if comm is not None and comm.Get_size() > 1:
-            _abort_at_exit(comm, 2 if isinstance(exc, UsageError) else 1)
+        if comm is not None:
+            # Exiting alone while the others wait in the gather would hang the job in
+            # MPI_Finalize: make this exit abort every rank.
+            from .. import distributed
+
+            distributed.abort_on_exit(2 if isinstance(exc, UsageError) else 1)
         raise
 
 
