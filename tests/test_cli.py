@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-SUBCOMMANDS = ("demo", "run", "check", "bench", "info")
+SUBCOMMANDS = ("demo", "run", "check", "bench", "info", "sweep")
 
 
 def fastscratch(*args, cwd=None, env=None, timeout=300):

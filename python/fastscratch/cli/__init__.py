@@ -26,7 +26,7 @@ def check_output(option, path):
 
 
 # After UsageError: each subcommand module imports it from here.
-from . import bench, check, demo, export, info, run  # noqa: E402
+from . import bench, check, demo, export, info, run, sweep  # noqa: E402
 
 SUBCOMMANDS = {
     "demo": demo,
@@ -35,4 +35,5 @@ SUBCOMMANDS = {
     "bench": bench,
     "info": info,
     "export": export,
+    "sweep": sweep,
 }

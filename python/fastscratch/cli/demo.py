@@ -85,6 +85,11 @@ def add_arguments(parser):
         help="training steps timed on each backend, taking turns after a warm-up step; the "
         "medians are compared (7; 0 skips the reference and times 5 native steps)",
     )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train data-parallel over the ranks of `mpirun -n P` (needs fastscratch[mpi])",
+    )
 
 
 def _check(args):
@@ -266,6 +271,15 @@ def _load_note():
 
 def run(args):
     _check(args)
+    if args.distributed:
+        unsupported = [
+            f"--{name}" for name in ("checkpoint", "resume", "export") if getattr(args, name)
+        ]
+        if unsupported:
+            raise UsageError(f"{', '.join(unsupported)} cannot be combined with --distributed yet")
+        from .demo_distributed import run_distributed
+
+        return run_distributed(args)
     _check_export(args)
     from tqdm import tqdm
 
