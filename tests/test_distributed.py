@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,9 +39,17 @@ needs_mpirun = pytest.mark.skipif(
 )
 
 
+# An empty home: no MNIST cache, so the commands train on scikit-learn's digits, the same on
+# every machine (an explicit --data must hold MNIST).
+_EMPTY_HOME = tempfile.mkdtemp(prefix="fastscratch-mpi-home-")
+
+
 def _env():
+    env = dict(os.environ)
+    env.pop("FASTSCRATCH_DATA", None)
     return dict(
-        os.environ,
+        env,
+        HOME=_EMPTY_HOME,
         # These machines run tests as root, which Open MPI refuses unless told.
         OMPI_ALLOW_RUN_AS_ROOT="1",
         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -161,9 +170,8 @@ SWEEP = ("-m", "fastscratch", "sweep", "--trials", "5", "--epochs", "2", "--seed
 
 
 @needs_mpirun
-def test_sweep_prints_the_same_lines_on_one_and_on_two_ranks(tmp_path):
-    # An empty --data folder: scikit-learn's digits, the same on every machine.
-    alone = run_plain(*SWEEP, "--data", tmp_path)
+def test_sweep_prints_the_same_lines_on_one_and_on_two_ranks():
+    alone = run_plain(*SWEEP)
     _ok(alone)
     lines = _sweep_lines(alone.stdout)
     assert [line.split()[1] for line in lines[:-1]] == [str(i) for i in range(5)]
@@ -173,19 +181,19 @@ def test_sweep_prints_the_same_lines_on_one_and_on_two_ranks(tmp_path):
         assert 1e-6 <= float(lr.split("=")[1]) <= 1e-2
         assert 1e-8 <= float(wd.split("=")[1]) <= 1e-4
         assert 0 <= float(acc.split("=")[1]) <= 1
-    two = run_mpi("-m", "fastscratch", *SWEEP[2:], "--data", tmp_path)
+    two = run_mpi("-m", "fastscratch", *SWEEP[2:])
     _ok(two)
     assert _sweep_lines(two.stdout) == lines
-    other = run_plain(*SWEEP[:-1], "4", "--data", tmp_path)
+    other = run_plain(*SWEEP[:-1], "4")
     _ok(other)
     assert _sweep_lines(other.stdout) != lines, "--seed must change the trials"
 
 
-def test_sweep_runs_alone_without_mpi4py_and_refuses_under_mpirun(tmp_path):
+def test_sweep_runs_alone_without_mpi4py_and_refuses_under_mpirun():
     code = (
         "import sys; sys.modules['mpi4py'] = None\n"
         "from fastscratch.__main__ import main\n"
-        f"sys.exit(main(['sweep', '--trials', '2', '--epochs', '1', '--data', {str(tmp_path)!r}]))"
+        "sys.exit(main(['sweep', '--trials', '2', '--epochs', '1']))"
     )
     out = run_plain("-c", code)
     _ok(out)
@@ -204,9 +212,9 @@ def test_sweep_rejects_bad_arguments():
 
 
 @needs_mpirun
-def test_sweep_failing_on_one_rank_ends_the_job(tmp_path):
+def test_sweep_failing_on_one_rank_ends_the_job():
     started = time.monotonic()
-    out = run_mpi(SCRIPTS / "sweep_rank_fails.py", "--data", tmp_path, timeout=60)
+    out = run_mpi(SCRIPTS / "sweep_rank_fails.py", timeout=60)
     assert out.returncode != 0
     assert "fastscratch sweep: error: rank 1 cannot read its data" in out.stderr
     assert time.monotonic() - started < 30
@@ -214,7 +222,7 @@ def test_sweep_failing_on_one_rank_ends_the_job(tmp_path):
 
 @needs_mpirun
 def test_demo_distributed_trains_as_one_process_does(tmp_path):
-    demo = ("demo", "--distributed", "--epochs", "1", "--dtype", "float64", "--data", tmp_path)
+    demo = ("demo", "--distributed", "--epochs", "1", "--dtype", "float64")
     two = run_mpi("-m", "fastscratch", *demo, "--save", tmp_path / "params.npz")
     _ok(two)
     assert "data-parallel on 2 MPI rank(s)" in two.stdout
