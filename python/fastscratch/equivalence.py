@@ -22,10 +22,16 @@ class Scaled:
 
 def awkward(a, rng, writeable=False):
     """`a` in a randomly chosen memory layout with the same values (never read-only when the
-    kernel must write it)."""
+    kernel must write it), misaligned for its dtype included."""
     layouts = memory_layouts(a)
     if writeable:
         layouts.pop("readonly")
+    if a.ndim and a.dtype.itemsize > 1:
+        # One byte off the dtype's alignment (a view into a byte buffer): the native bindings
+        # must hand C aligned memory (issue 11 item 6).
+        raw = np.zeros(a.nbytes + 1, np.uint8)
+        layouts["misaligned"] = raw[1:].view(a.dtype).reshape(a.shape)
+        layouts["misaligned"][...] = a
     names = sorted(layouts)
     return layouts[names[rng.integers(len(names))]]
 
