@@ -140,6 +140,15 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
                        (size_t)s->W * sizeof(real));
 }
 
+/* Whether every entry of a is finite: a - a is 0 for a finite entry and NaN for inf or NaN, and
+ * the comparison and AND reduce without branches, so the loop vectorises. */
+static int FS_FN(all_finite)(const real *a, fs_index n)
+{
+    int finite = 1;
+    for (fs_index i = 0; i < n; ++i) finite &= (a[i] - a[i] == 0);
+    return finite;
+}
+
 /* ---- The driver: one per-image loop for both paths and both directions.
  * A job holds what every image needs; a part is a run of consecutive images done in order by
  * one thread, with that thread's scratch and (backward) the part's own dW and db sums. */
@@ -255,6 +264,15 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
 {
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, NULL, filters);
     j.dout = dout, j.dx = dx;
+    /* The shifted products also multiply what im2col never reads: dW's, the thrown-away columns
+     * of xp (pixels of the next row) by dp's zeros; dx's, W by those zeros. With an inf or NaN
+     * there, 0 * inf = NaN would reach dW or dx where the reference has none, so such input
+     * takes the im2col path. The scan reads x (and W) once, little next to the products.
+     * Forward needs none: its thrown-away columns are dropped, and the kept ones multiply
+     * exactly im2col's entries. */
+    if (j.shifted &&
+        !(FS_FN(all_finite)(x, batch * j.image) && (!dx || FS_FN(all_finite)(w, filters * j.ck))))
+        j.shifted = 0;
     /* Per thread: col and dcol, or xp, dxp and dp. Per part: dW^T (CK x FN) or dWk per tap
      * (taps x FN x C): both FN*CK entries, transposed into dw at the end. */
     j.scratch_size = j.shifted ? 2 * j.s.xp_size + filters * j.s.n : 2 * j.ck * j.ohw;

@@ -3,7 +3,7 @@
 from fs_activations cimport (fs_relu_forward, fs_relu_backward, fs_sigmoid_forward,
                              fs_sigmoid_backward)
 from fs_checks cimport checked_array, checked_like, is_float32, need_shape, need_writeable
-from fs_flat cimport write_back
+from fs_flat cimport flat, write_back
 import numpy as np
 
 
@@ -13,9 +13,9 @@ def relu_forward(x):
     out = np.empty(x.shape, x.dtype)
     mask = np.empty(x.shape, np.bool_)
     if is_float32(x):
-        fs_relu_forward[float](x.ravel(), out.ravel(), mask.ravel())
+        fs_relu_forward[float](flat(x), out.ravel(), mask.ravel())
     else:
-        fs_relu_forward[double](x.ravel(), out.ravel(), mask.ravel())
+        fs_relu_forward[double](flat(x), out.ravel(), mask.ravel())
     return out, mask
 
 
@@ -26,7 +26,7 @@ def relu_backward(dout, mask):
     need_writeable(dout, "dout", "relu_backward zeroes it in place")
     checked_array(mask, "mask", np.bool_)
     need_shape(mask, "mask", dout.shape)
-    work = dout.ravel()
+    work = flat(dout)
     if is_float32(dout):
         fs_relu_backward[float](work, mask.ravel())
     else:
@@ -40,9 +40,9 @@ def sigmoid_forward(x):
     checked_array(x, "x")
     out = np.empty(x.shape, x.dtype)
     if is_float32(x):
-        fs_sigmoid_forward[float](x.ravel(), out.ravel())
+        fs_sigmoid_forward[float](flat(x), out.ravel())
     else:
-        fs_sigmoid_forward[double](x.ravel(), out.ravel())
+        fs_sigmoid_forward[double](flat(x), out.ravel())
     return out
 
 
@@ -52,7 +52,7 @@ def sigmoid_backward(dout, out):
     checked_like(out, "out", dout, "dout")
     dx = np.empty(dout.shape, dout.dtype)
     if is_float32(dout):
-        fs_sigmoid_backward[float](dout.ravel(), out.ravel(), dx.ravel())
+        fs_sigmoid_backward[float](flat(dout), flat(out), dx.ravel())
     else:
-        fs_sigmoid_backward[double](dout.ravel(), out.ravel(), dx.ravel())
+        fs_sigmoid_backward[double](flat(dout), flat(out), dx.ravel())
     return dx

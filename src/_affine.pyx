@@ -4,8 +4,8 @@
 # W costs no copy. Only other layouts (negative or non-unit inner strides) are copied.
 from fs_kernels cimport fs_index
 from fs_affine cimport fs_matrix_layout, fs_affine_forward, fs_affine_backward
-from fs_checks cimport (checked_array, is_float32, need_input_and_weights, need_shape,
-                        blas_size)
+from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights,
+                        need_shape, blas_size)
 import numpy as np
 
 
@@ -46,7 +46,7 @@ def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M), C-contiguous, x's dtype."""
     cdef fs_matrix_layout lx, lw
     x, W = _checked(x, W)
-    b = np.ascontiguousarray(checked_array(b, "b"))
+    b = contiguous(checked_array(b, "b"))
     checked_array(b, "b", x.dtype, "x")
     need_shape(b, "b", (W.shape[1],))
     out = np.empty((x.shape[0], W.shape[1]), dtype=x.dtype)

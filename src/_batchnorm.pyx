@@ -2,7 +2,8 @@
 # what the C trusts, allocate the results, call C on C-contiguous arrays.
 from fs_batchnorm cimport (fs_batchnorm_forward_train, fs_batchnorm_forward_test,
                            fs_batchnorm_backward)
-from fs_checks cimport checked_array, checked_like, is_float32, need_ndim
+from fs_checks cimport checked_array, contiguous, checked_like, is_float32, need_ndim
+from fs_flat cimport flat
 import numpy as np
 
 
@@ -13,7 +14,7 @@ cdef object _batch(object x, str name):
     if x.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample to compute batch statistics, "
                          "got 0")
-    return np.ascontiguousarray(x)
+    return contiguous(x)
 
 
 cdef object _per_column(object a, str name, object x, str x_name):
@@ -23,7 +24,7 @@ cdef object _per_column(object a, str name, object x, str x_name):
     if a.size != x.shape[1]:
         raise ValueError(f"{name} must have {x.shape[1]} elements (one per column of {x_name}), "
                          f"got shape {a.shape}")
-    return a.ravel()
+    return flat(a)
 
 
 def batchnorm_forward_train(x, gamma, beta, double eps):
@@ -47,7 +48,7 @@ def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, double eps
     """-> gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
     checked_array(x, "x")
     need_ndim(x, "x", 2)
-    x = np.ascontiguousarray(x)
+    x = contiguous(x)
     gamma = _per_column(gamma, "gamma", x, "x")
     beta = _per_column(beta, "beta", x, "x")
     running_mean = _per_column(running_mean, "running_mean", x, "x")
@@ -65,8 +66,8 @@ def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, double eps
 def batchnorm_backward(dout, gamma, xc, xn, std):
     """-> (dx, dgamma, dbeta) through the book's staged graph (kernels.batchnorm_backward)."""
     dout = _batch(dout, "dout")
-    xc = np.ascontiguousarray(checked_like(xc, "xc", dout, "dout"))
-    xn = np.ascontiguousarray(checked_like(xn, "xn", dout, "dout"))
+    xc = contiguous(checked_like(xc, "xc", dout, "dout"))
+    xn = contiguous(checked_like(xn, "xn", dout, "dout"))
     gamma = _per_column(gamma, "gamma", dout, "dout")
     std = _per_column(std, "std", dout, "dout")
     dtype, D = dout.dtype, dout.shape[1]

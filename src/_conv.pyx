@@ -2,8 +2,8 @@
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
                       fs_conv_forward, fs_conv_backward)
-from fs_checks cimport (checked_array, is_float32, need_input_and_weights, need_ndim, need_shape,
-                        patch_geometry, blas_size)
+from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights, need_ndim,
+                        need_shape, patch_geometry, blas_size)
 import numpy as np
 
 _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
@@ -19,7 +19,7 @@ cdef int _strategy(str threading) except -1:
 cdef tuple _checked(x, W, fs_index stride, fs_index pad, fs_patch_geometry *g):
     """x and W contiguous, checked against each other; fills the patch geometry."""
     need_input_and_weights(x, W, 4)
-    x, W = np.ascontiguousarray(x), np.ascontiguousarray(W)
+    x, W = contiguous(x), contiguous(W)
     if x.shape[1] != W.shape[1]:
         raise ValueError(f"x must have {W.shape[1]} channels to match W {W.shape}, "
                          f"got {x.shape[1]} (x shape {x.shape})")
@@ -36,7 +36,7 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
     empty. `threading` ('auto', 'images', 'blas') is for benchmarks: how cores are used."""
     cdef fs_patch_geometry g
     x, W = _checked(x, W, stride, pad, &g)
-    b = np.ascontiguousarray(checked_array(b, "b"))
+    b = contiguous(checked_array(b, "b"))
     need_ndim(b, "b", 1)
     checked_array(b, "b", x.dtype, "x")
     need_shape(b, "b", (W.shape[0],))
@@ -59,7 +59,7 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
     """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db)."""
     cdef fs_patch_geometry g
     x, W = _checked(x, W, stride, pad, &g)
-    dout = np.ascontiguousarray(checked_array(dout, "dout"))
+    dout = contiguous(checked_array(dout, "dout"))
     checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
     cdef int strategy = _strategy(threading)

@@ -2,6 +2,7 @@
 # allocate the results, call C on the arrays' flat memory (see fs_flat.pxd).
 from fs_dropout cimport fs_dropout_forward_train, fs_dropout_backward
 from fs_checks cimport need_ndarray, checked_array, is_float32, need_shape
+from fs_flat cimport flat
 import numpy as np
 
 
@@ -22,9 +23,9 @@ def dropout_forward_train(x, rand, double ratio):
     out = np.empty(x.shape, x.dtype)
     mask = np.empty(x.shape, np.bool_)
     if is_float32(x):
-        fs_dropout_forward_train[float](x.ravel(), rand.ravel(), ratio, out.ravel(), mask.ravel())
+        fs_dropout_forward_train[float](flat(x), flat(rand), ratio, out.ravel(), mask.ravel())
     else:
-        fs_dropout_forward_train[double](x.ravel(), rand.ravel(), ratio, out.ravel(),
+        fs_dropout_forward_train[double](flat(x), flat(rand), ratio, out.ravel(),
                                          mask.ravel())
     return out, mask
 
@@ -36,7 +37,7 @@ def dropout_backward(dout, mask):
     need_shape(mask, "mask", dout.shape)
     dx = np.empty(dout.shape, dout.dtype)
     if is_float32(dout):
-        fs_dropout_backward[float](dout.ravel(), mask.ravel(), dx.ravel())
+        fs_dropout_backward[float](flat(dout), mask.ravel(), dx.ravel())
     else:
-        fs_dropout_backward[double](dout.ravel(), mask.ravel(), dx.ravel())
+        fs_dropout_backward[double](flat(dout), mask.ravel(), dx.ravel())
     return dx

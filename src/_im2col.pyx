@@ -1,13 +1,13 @@
 # Bindings for im2col / col2im in the book's layout (fastscratch.util.im2col / col2im).
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_im2col cimport fs_im2col_rows, fs_col2im_rows
-from fs_checks cimport checked_array, is_float32, need_ndim, patch_geometry
+from fs_checks cimport checked_array, contiguous, is_float32, need_ndim, patch_geometry
 import numpy as np
 
 
 def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index pad=0):
     """(N, C, H, W) -> (N*out_h*out_w, C*filter_h*filter_w), the book's layout, x's dtype."""
-    x = np.ascontiguousarray(checked_array(x, "x"))
+    x = contiguous(checked_array(x, "x"))
     need_ndim(x, "x", 4)
     cdef fs_index N = x.shape[0]
     cdef fs_patch_geometry g = patch_geometry(x.shape[1], x.shape[2], x.shape[3],
@@ -27,7 +27,7 @@ def im2col(x, fs_index filter_h, fs_index filter_w, fs_index stride=1, fs_index 
 def col2im(col, input_shape, fs_index filter_h, fs_index filter_w, fs_index stride=1,
            fs_index pad=0):
     """The accumulating adjoint of im2col: (N*out_h*out_w, C*FH*FW) -> (N, C, H, W)."""
-    col = np.ascontiguousarray(checked_array(col, "col"))
+    col = contiguous(checked_array(col, "col"))
     need_ndim(col, "col", 2)
     if len(input_shape) != 4:
         raise ValueError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")

@@ -1,7 +1,8 @@
 # Bindings for max pooling (fastscratch.kernels.pool_forward / pool_backward).
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_pool cimport fs_pool_forward, fs_pool_backward
-from fs_checks cimport checked_array, is_float32, need_ndim, need_shape, patch_geometry
+from fs_checks cimport (checked_array, contiguous, is_float32, need_ndim, need_shape,
+                        patch_geometry)
 import numpy as np
 
 
@@ -28,7 +29,7 @@ def pool_forward(x, fs_index pool_h, fs_index pool_w, fs_index stride=1, fs_inde
     """Max pooling x (N, C, H, W) -> (out (N, C, out_h, out_w), arg_max int64
     (N*out_h*out_w*C,) in (n, oy, ox, c) order, holding ky*pool_w + kx of the first maximum)."""
     cdef fs_patch_geometry g
-    x = np.ascontiguousarray(checked_array(x, "x"))
+    x = contiguous(checked_array(x, "x"))
     need_ndim(x, "x", 4)
     g = _window(x.shape[0] * x.shape[1], x.shape[1], x.shape[2], x.shape[3], pool_h, pool_w,
                 stride, pad)
@@ -50,7 +51,7 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     """dout (N, C, out_h, out_w) routed to each window's arg_max position -> dx (x_shape);
     overlapping windows accumulate. A bad arg_max raises ValueError and writes nothing."""
     cdef fs_patch_geometry g
-    dout = np.ascontiguousarray(checked_array(dout, "dout"))
+    dout = contiguous(checked_array(dout, "dout"))
     try:
         x_shape = tuple(int(s) for s in x_shape)
     except TypeError:
@@ -63,7 +64,7 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
     checked_array(arg_max, "arg_max", np.int64)
     need_ndim(arg_max, "arg_max", 1)
     need_shape(arg_max, "arg_max", (dout.size,))
-    arg_max = np.ascontiguousarray(arg_max)
+    arg_max = contiguous(arg_max)
     dx = np.empty(x_shape, dtype=dout.dtype)
     if dx.size == 0 or dout.size == 0:
         dx[...] = 0

@@ -4,7 +4,8 @@ from libc.stdint cimport int64_t
 from fs_kernels cimport fs_index
 from fs_softmax cimport (fs_first_bad_label, fs_softmax, fs_softmax_loss_forward,
                          fs_softmax_loss_backward, fs_softmax_loss_backward_onehot)
-from fs_checks cimport checked_array, is_float32, need_ndim, need_shape
+from fs_checks cimport checked_array, contiguous, is_float32, need_ndim, need_shape
+from fs_flat cimport flat
 import numpy as np
 
 
@@ -13,7 +14,7 @@ cdef const int64_t[::1] _labels(object labels, fs_index rows, fs_index classes) 
     checked_array(labels, "labels", np.int64)
     if labels.shape != (rows,):
         raise ValueError(f"labels must have shape ({rows},) (one per row), got {labels.shape}")
-    cdef const int64_t[::1] checked = labels.ravel()
+    cdef const int64_t[::1] checked = flat(labels)
     cdef fs_index bad = fs_first_bad_label(&checked[0], rows, classes)
     if bad >= 0:
         raise ValueError(f"labels must be in [0, {classes}), got {labels[bad]} at {bad}")
@@ -30,9 +31,9 @@ def softmax(x):
         raise ValueError(f"x must have at least one entry along its last axis, got shape {x.shape}")
     y = np.empty(x.shape, x.dtype)
     if is_float32(x):
-        fs_softmax[float](x.ravel(), cols, y.ravel())
+        fs_softmax[float](flat(x), cols, y.ravel())
     else:
-        fs_softmax[double](x.ravel(), cols, y.ravel())
+        fs_softmax[double](flat(x), cols, y.ravel())
     return y
 
 
@@ -46,9 +47,9 @@ def softmax_loss_forward(x, labels):
     cdef const int64_t[::1] checked = _labels(labels, x.shape[0], x.shape[1])
     y = np.empty(x.shape, x.dtype)
     if is_float32(x):
-        loss = fs_softmax_loss_forward[float](np.ascontiguousarray(x), checked, y)
+        loss = fs_softmax_loss_forward[float](contiguous(x), checked, y)
     else:
-        loss = fs_softmax_loss_forward[double](np.ascontiguousarray(x), checked, y)
+        loss = fs_softmax_loss_forward[double](contiguous(x), checked, y)
     return x.dtype.type(loss), y
 
 
@@ -62,9 +63,9 @@ def softmax_loss_backward(y, labels, one_hot):
         checked = _labels(labels, y.shape[0], y.shape[1])
         dx = np.empty(y.shape, y.dtype)
         if is_float32(y):
-            fs_softmax_loss_backward[float](np.ascontiguousarray(y), checked, dx)
+            fs_softmax_loss_backward[float](contiguous(y), checked, dx)
         else:
-            fs_softmax_loss_backward[double](np.ascontiguousarray(y), checked, dx)
+            fs_softmax_loss_backward[double](contiguous(y), checked, dx)
         return dx
     checked_array(one_hot, "one_hot")
     if one_hot.dtype != y.dtype:
@@ -73,9 +74,7 @@ def softmax_loss_backward(y, labels, one_hot):
     need_shape(one_hot, "one_hot", y.shape, "y")
     dx = np.empty(y.shape, y.dtype)
     if is_float32(y):
-        fs_softmax_loss_backward_onehot[float](np.ascontiguousarray(y),
-                                               np.ascontiguousarray(one_hot), dx)
+        fs_softmax_loss_backward_onehot[float](contiguous(y), contiguous(one_hot), dx)
     else:
-        fs_softmax_loss_backward_onehot[double](np.ascontiguousarray(y),
-                                                np.ascontiguousarray(one_hot), dx)
+        fs_softmax_loss_backward_onehot[double](contiguous(y), contiguous(one_hot), dx)
     return dx

@@ -26,6 +26,21 @@ cdef inline object checked_array(object a, str name, object dtype=None, str dtyp
     return a
 
 
+cdef inline object aligned(object a):
+    """`a`, or a C-ordered copy of it when its data or strides are not aligned for its dtype (a
+    float64 view at an odd byte offset into a buffer or a bytes object): C that loads a double
+    from such an address has undefined behaviour (UBSan: misaligned load), so the kernels only
+    ever see aligned memory. In the usual case this reads one flag. (Issue 11 item 6.)"""
+    if a.flags.aligned:
+        return a
+    return np.array(a, order="C")
+
+
+cdef inline object contiguous(object a):
+    """`a` C-contiguous and aligned: itself when it already is, else a copy."""
+    return aligned(np.ascontiguousarray(a))
+
+
 cdef inline bint is_float32(object a):
     """For an array checked_array let through as float32 or float64: whether it is float32
     (the item size is the cheapest attribute that tells them apart)."""

@@ -86,6 +86,84 @@ def test_stride_one_conv_with_16_or_more_channels_matches_reference(
     _check_against_reference(x, w, b, 1, pad, threading, seed)
 
 
+def _spoil(rng, a, count):
+    """`a` with `count` random entries set to NaN, inf or -inf."""
+    a = a.copy()
+    if a.size:
+        at = rng.integers(0, a.size, size=count)
+        a.flat[at] = rng.choice([np.nan, np.inf, -np.inf], size=count)
+    return a
+
+
+def _finite(a):
+    return np.where(np.isfinite(a), a, 0).astype(a.dtype)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    N=st.integers(1, 3),
+    C=st.sampled_from([1, 2, 3, 16, 17]),
+    H=st.integers(1, 7),
+    W=st.integers(1, 7),
+    FN=st.integers(1, 4),
+    FH=st.integers(1, 3),
+    FW=st.integers(1, 3),
+    stride=st.sampled_from([1, 1, 2]),
+    pad=st.integers(0, 2),
+    spoiled=st.sampled_from(["x", "W", "dout", "x W"]),
+    dtype=st.sampled_from(DTYPES),
+    threading=st.sampled_from(["auto", "images", "blas"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_conv_nan_and_inf_stand_where_the_reference_has_them(
+    N, C, H, W, FN, FH, FW, stride, pad, spoiled, dtype, threading, seed
+):
+    """Issue 11 item 4: on the shifted path (stride 1, C >= 16) an inf or NaN in x or W gave
+    extra NaNs in dW and dx (products with the padded plane's thrown-away columns). Every path,
+    both directions: NaN and inf at the reference's places, the finite entries within bounds."""
+    assume(H + 2 * pad >= FH and W + 2 * pad >= FW)
+    rng = np.random.default_rng(seed)
+    x, w, b = _problem(rng, N, C, H, W, FN, FH, FW, dtype)
+    if "x" in spoiled:
+        x = _spoil(rng, x, int(rng.integers(1, 3)))
+    if "W" in spoiled:
+        w = _spoil(rng, w, 1)
+    out, cache = native.conv_forward(x, w, b, stride, pad, threading=threading)
+    ref_out, ref_cache = reference.conv_forward(x, w, b, stride, pad)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    if spoiled == "dout":
+        dout = _spoil(rng, dout, 1)
+    ax, aw, ad = np.abs(_finite(x)), np.abs(_finite(w)), np.abs(_finite(dout))
+    scale_out, scale_cache = reference.conv_forward(ax, aw, np.abs(b), stride, pad)
+    scales = reference.conv_backward(ad, ax, aw, scale_cache, stride, pad)
+    assert_close(out, ref_out, floor=np.linalg.norm(scale_out))
+    grads = native.conv_backward(dout, x, w, cache, stride, pad, threading=threading)
+    ref_grads = reference.conv_backward(dout, x, w, ref_cache, stride, pad)
+    for name, got, want, scale in zip(("dx", "dW", "db"), grads, ref_grads, scales):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"NaNs of {name}")
+        assert_close(got, want, floor=np.linalg.norm(scale))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["x", "W"])
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+@pytest.mark.parametrize("pad", [0, 1])
+def test_shifted_conv_gives_no_extra_nan_for_one_non_finite_input(rng, dtype, where, value, pad):
+    """The defect's smallest case: one inf or NaN among 16 channels, stride 1."""
+    x, w, b = _problem(rng, 2, 16, 6, 6, 4, 3, 3, dtype)
+    if where == "x":
+        x[0, 3, 2, 5] = value
+    else:
+        w[1, 2, 2, 2] = value
+    out, cache = native.conv_forward(x, w, b, 1, pad)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    grads = native.conv_backward(dout, x, w, cache, 1, pad)
+    ref_grads = reference.conv_backward(dout, x, w, None, 1, pad)
+    for name, got, want in zip(("dx", "dW", "db"), grads, ref_grads):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"NaNs of {name}")
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want), err_msg=f"infs of {name}")
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "shape, wshape, stride, pad",

@@ -115,3 +115,36 @@ def test_a_broken_argument_raises_and_writes_nothing(name, which, seed, how):
         for a, saved in zip(args, before):
             if saved is not None:  # a failed call writes nothing
                 np.testing.assert_array_equal(a, saved, strict=True)
+
+
+@settings(deadline=None, max_examples=150, derandomize=True)
+@given(
+    st.sampled_from([3, 16]),
+    st.sampled_from(["x", "W", "dout"]),
+    st.sampled_from([np.nan, np.inf, -np.inf]),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([np.float32, np.float64]),
+)
+def test_conv_with_a_non_finite_entry_matches_the_reference(channels, where, value, seed, dtype):
+    """Hostile values rather than broken arguments: one NaN or inf in x, W or dout gives NaN and
+    inf where the reference has them, on the im2col path (3 channels) and on the shifted one (16
+    channels, stride 1: issue 11 item 4, extra NaNs in dW and dx)."""
+    from fastscratch import reference
+    from fastscratch.testing import relative_error
+
+    rng = np.random.default_rng(seed)
+    args = {
+        "x": rng.standard_normal((2, channels, 5, 6)).astype(dtype),
+        "W": rng.standard_normal((3, channels, 3, 3)).astype(dtype),
+        "dout": rng.standard_normal((2, 3, 5, 6)).astype(dtype),
+    }
+    args[where].flat[rng.integers(args[where].size)] = value
+    x, W, dout = args["x"], args["W"], args["dout"]
+    b = np.zeros(3, dtype)
+    results = []
+    for kernels in (_native, reference):
+        with np.errstate(invalid="ignore"):
+            out, _ = kernels.conv_forward(x, W, b, 1, 1)
+            results.append((out,) + tuple(kernels.conv_backward(dout, x, W, None, 1, 1)))
+    for name, got, want in zip(("out", "dx", "dW", "db"), *results):
+        assert relative_error(got, want) < 1e-4, name

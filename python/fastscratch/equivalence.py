@@ -22,10 +22,16 @@ class Scaled:
 
 def awkward(a, rng, writeable=False):
     """`a` in a randomly chosen memory layout with the same values (never read-only when the
-    kernel must write it)."""
+    kernel must write it), misaligned for its dtype included."""
     layouts = memory_layouts(a)
     if writeable:
         layouts.pop("readonly")
+    if a.ndim and a.dtype.itemsize > 1:
+        # One byte off the dtype's alignment (a view into a byte buffer): the native bindings
+        # must hand C aligned memory (issue 11 item 6).
+        raw = np.zeros(a.nbytes + 1, np.uint8)
+        layouts["misaligned"] = raw[1:].view(a.dtype).reshape(a.shape)
+        layouts["misaligned"][...] = a
     names = sorted(layouts)
     return layouts[names[rng.integers(len(names))]]
 
@@ -46,6 +52,14 @@ def _n(rng, big, small, large):
     return int(rng.integers(lo, hi))
 
 
+def _non_finite(a, rng):
+    """`a` with one to three entries set to NaN, inf or -inf (none when `a` is empty)."""
+    if a.size:
+        count = int(rng.integers(1, 4))
+        a.flat[rng.integers(0, a.size, size=count)] = rng.choice([np.nan, np.inf, -np.inf], count)
+    return a
+
+
 def _conv(rng, dtype, big=False):
     N, C, FN = (
         _n(rng, big, (0, 4), (8, 17)),
@@ -54,10 +68,19 @@ def _conv(rng, dtype, big=False):
     )
     FH, FW = rng.integers(1, 5), rng.integers(1, 5)
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    if rng.random() < 0.3:  # stride 1 and 16 or more channels: the native shifted-products path
+        C, stride = int(rng.integers(16, 20)), 1
     H, W = FH + _n(rng, big, (0, 7), (12, 25)), FW + _n(rng, big, (0, 7), (12, 25))
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     Wt = rng.standard_normal((FN, C, FH, FW)).astype(dtype)
     b = rng.standard_normal(FN).astype(dtype)
+    # NaN and inf in the input or the weights must give NaN and inf where the reference has them
+    # on every path (issue 11 item 4: the shifted path made extra NaNs in dW and dx).
+    spoil = rng.random()
+    if spoil < 0.15:
+        _non_finite(x, rng)
+    elif spoil < 0.3:
+        _non_finite(Wt, rng)
     x, Wt, b = awkward(x, rng), awkward(Wt, rng), awkward(b, rng)
 
     def run():
