@@ -1,40 +1,50 @@
 """The native backend: every kernel of `fastscratch.kernels`, bound from the C in csrc/.
 
-Each submodule is one Cython binding (src/*.pyx); this package gathers their kernels under the
-names the contract gives them.
+The bindings are one extension module, `_core` (src/_core.pyx, which includes one src/_*.pxi
+per kernel family); this package gives its kernels the names the contract gives them.
 """
 
-from ._activations import relu_backward, relu_forward, sigmoid_backward, sigmoid_forward
-from ._affine import affine_backward, affine_forward
-from ._batchnorm import batchnorm_backward, batchnorm_forward_test, batchnorm_forward_train
-from ._conv import conv_backward, conv_forward
-from ._dropout import dropout_backward, dropout_forward_train
-from ._im2col import col2im, im2col
-from ._optimizers import (
+from ._core import (
     adagrad_update,
     adam_update,
-    momentum_update,
-    nesterov_update,
-    rmsprop_update,
-    sgd_update,
-)
-from ._pool import pool_backward, pool_forward
-from ._runtime import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward,
+    batchnorm_forward_test,
+    batchnorm_forward_train,
     blas_config,
     blas_corename,
+    col2im,
+    conv_backward,
+    conv_forward,
     cpu_set_size,
     cpu_simd_levels,
+    dropout_backward,
+    dropout_forward_train,
     foreign_load,
     free_cores,
     get_adaptive_threads,
     get_blas_threads,
     get_omp_threads,
+    im2col,
     in_forked_child,
     max_threads,
+    momentum_update,
+    nesterov_update,
     openmp_version,
     plan_threads,
+    pool_backward,
+    pool_forward,
+    relu_backward,
+    relu_forward,
+    rmsprop_update,
     set_adaptive_threads,
     set_num_threads,
+    sgd_update,
+    sigmoid_backward,
+    sigmoid_forward,
     simd_clones,
+    softmax,
+    softmax_loss_backward,
+    softmax_loss_forward,
 )
-from ._softmax import softmax, softmax_loss_backward, softmax_loss_forward

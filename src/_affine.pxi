@@ -32,7 +32,7 @@ cdef object _gemm_operand(object a, fs_matrix_layout *layout):
     return np.array(a, order="C")
 
 
-cdef tuple _checked(x, W):
+cdef tuple _checked_affine(x, W):
     need_input_and_weights(x, W, 2)
     if x.shape[1] != W.shape[0]:
         raise ValueError(f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
@@ -45,7 +45,7 @@ cdef tuple _checked(x, W):
 def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M), C-contiguous, x's dtype."""
     cdef fs_matrix_layout lx, lw
-    x, W = _checked(x, W)
+    x, W = _checked_affine(x, W)
     b = contiguous(checked_array(b, "b"))
     checked_array(b, "b", x.dtype, "x")
     need_shape(b, "b", (W.shape[1],))
@@ -65,7 +65,7 @@ def affine_forward(x, W, b):
 def affine_backward(dout, x, W):
     """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,))."""
     cdef fs_matrix_layout ldout, lx, lw
-    x, W = _checked(x, W)
+    x, W = _checked_affine(x, W)
     checked_array(dout, "dout")
     checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[1]))

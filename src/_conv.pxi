@@ -16,7 +16,7 @@ cdef int _strategy(str threading) except -1:
     return _STRATEGIES[threading]
 
 
-cdef tuple _checked(x, W, fs_index stride, fs_index pad, fs_patch_geometry *g):
+cdef tuple _checked_conv(x, W, fs_index stride, fs_index pad, fs_patch_geometry *g):
     """x and W contiguous, checked against each other; fills the patch geometry."""
     need_input_and_weights(x, W, 4)
     x, W = contiguous(x), contiguous(W)
@@ -35,7 +35,7 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
     The patch matrices live in per-thread scratch only; backward rebuilds them, so the cache is
     empty. `threading` ('auto', 'images', 'blas') is for benchmarks: how cores are used."""
     cdef fs_patch_geometry g
-    x, W = _checked(x, W, stride, pad, &g)
+    x, W = _checked_conv(x, W, stride, pad, &g)
     b = contiguous(checked_array(b, "b"))
     need_ndim(b, "b", 1)
     checked_array(b, "b", x.dtype, "x")
@@ -58,7 +58,7 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
                   str threading="auto"):
     """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db)."""
     cdef fs_patch_geometry g
-    x, W = _checked(x, W, stride, pad, &g)
+    x, W = _checked_conv(x, W, stride, pad, &g)
     dout = contiguous(checked_array(dout, "dout"))
     checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
