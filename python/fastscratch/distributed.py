@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from .trainer import Trainer, _stdout_is_terminal
+from .trainer import Trainer
 
 __all__ = [
     "init",
@@ -352,22 +352,6 @@ class DistributedTrainer(Trainer):
         if self.checkpoint is not None and self.current_iter % self.checkpoint_every == 0:
             self.save_checkpoint(self.checkpoint)
 
-    def _evaluate(self):
-        x_train_sample, t_train_sample = self.x_train, self.t_train
-        x_test_sample, t_test_sample = self.x_test, self.t_test
-        if self.evaluate_sample_num_per_epoch is not None:
-            n = self.evaluate_sample_num_per_epoch
-            x_train_sample, t_train_sample = self.x_train[:n], self.t_train[:n]
-            x_test_sample, t_test_sample = self.x_test[:n], self.t_test[:n]
-        train_acc = self.network.accuracy(x_train_sample, t_train_sample)
-        test_acc = self.network.accuracy(x_test_sample, t_test_sample)
-        self.train_acc_list.append(train_acc)
-        self.test_acc_list.append(test_acc)
-        if self.verbose:
-            self._print(
-                f"=== epoch:{self.current_epoch}, train acc:{train_acc}, test acc:{test_acc} ==="
-            )
-
     def save_checkpoint(self, path):
         """Rank 0 saves (the state is the same on every rank); the others do nothing."""
         if self.rank == 0:
@@ -380,26 +364,7 @@ class DistributedTrainer(Trainer):
         check_in_sync(self.network.params, f"parameters loaded from {path}")
 
     def train(self):
-        if self.verbose and _stdout_is_terminal():
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=self.max_iter, initial=self._steps_restored, unit="iter", dynamic_ncols=True
-            )
-        steps, self._steps_restored = self.max_iter - self._steps_restored, 0
-        try:
-            for _ in range(steps):
-                self.train_step()
-        finally:
-            if self._bar is not None:
-                self._bar.close()
-                self._bar = None
-
-        if self.checkpoint is not None and self.current_iter % self.checkpoint_every:
-            self.save_checkpoint(self.checkpoint)
+        self._run_steps()
         check_in_sync(self.network.params, "parameters at the end of training")
         if self.rank == 0:
-            test_acc = self.network.accuracy(self.x_test, self.t_test)
-            if self.verbose:
-                print("=============== Final Test Accuracy ===============")
-                print("test acc:" + str(test_acc))
+            self._final_test()

@@ -133,30 +133,34 @@ class Trainer:
 
         if self.current_iter % self.iter_per_epoch == 0:
             self.current_epoch += 1
-            x_train_sample, t_train_sample = self.x_train, self.t_train
-            x_test_sample, t_test_sample = self.x_test, self.t_test
-            if self.evaluate_sample_num_per_epoch is not None:
-                n = self.evaluate_sample_num_per_epoch
-                x_train_sample, t_train_sample = self.x_train[:n], self.t_train[:n]
-                x_test_sample, t_test_sample = self.x_test[:n], self.t_test[:n]
-
-            train_acc = self.network.accuracy(x_train_sample, t_train_sample)
-            test_acc = self.network.accuracy(x_test_sample, t_test_sample)
-            self.train_acc_list.append(train_acc)
-            self.test_acc_list.append(test_acc)
-            if self.verbose:
-                self._print(
-                    "=== epoch:"
-                    + str(self.current_epoch)
-                    + ", train acc:"
-                    + str(train_acc)
-                    + ", test acc:"
-                    + str(test_acc)
-                    + " ==="
-                )
+            self._evaluate()
         self.current_iter += 1
         if self.checkpoint is not None and self.current_iter % self.checkpoint_every == 0:
             self.save_checkpoint(self.checkpoint)
+
+    def _evaluate(self):
+        """The book's per-epoch accuracies (on the first evaluate_sample_num_per_epoch samples
+        when given), recorded and printed."""
+        x_train_sample, t_train_sample = self.x_train, self.t_train
+        x_test_sample, t_test_sample = self.x_test, self.t_test
+        if self.evaluate_sample_num_per_epoch is not None:
+            n = self.evaluate_sample_num_per_epoch
+            x_train_sample, t_train_sample = self.x_train[:n], self.t_train[:n]
+            x_test_sample, t_test_sample = self.x_test[:n], self.t_test[:n]
+        train_acc = self.network.accuracy(x_train_sample, t_train_sample)
+        test_acc = self.network.accuracy(x_test_sample, t_test_sample)
+        self.train_acc_list.append(train_acc)
+        self.test_acc_list.append(test_acc)
+        if self.verbose:
+            self._print(
+                "=== epoch:"
+                + str(self.current_epoch)
+                + ", train acc:"
+                + str(train_acc)
+                + ", test acc:"
+                + str(test_acc)
+                + " ==="
+            )
 
     def save_checkpoint(self, path):
         """Save the run's whole state (parameters, optimizer state, counters, history, NumPy's
@@ -178,6 +182,12 @@ class Trainer:
         self.train()
 
     def train(self):
+        self._run_steps()
+        self._final_test()
+
+    def _run_steps(self):
+        """The steps left (all of them, unless a checkpoint was loaded), then the last
+        checkpoint."""
         if self.verbose and _stdout_is_terminal():
             from tqdm import tqdm
 
@@ -196,6 +206,7 @@ class Trainer:
         if self.checkpoint is not None and self.current_iter % self.checkpoint_every:
             self.save_checkpoint(self.checkpoint)  # the last steps, past the last multiple
 
+    def _final_test(self):
         test_acc = self.network.accuracy(self.x_test, self.t_test)
         if self.verbose:
             print("=============== Final Test Accuracy ===============")
