@@ -11,7 +11,6 @@ target.
 
 import contextlib
 import os
-import secrets
 import stat
 
 __all__ = ["atomic_write"]
@@ -22,7 +21,8 @@ def _create_temporary(folder, name):
     0o666 as `open` does, so that the umask applies as for any other file the user writes
     (tempfile.mkstemp would make it 0o600)."""
     for _ in range(100):
-        path = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        # os.urandom, not the secrets module: importing secrets costs every start-up ~3 ms
+        path = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
         except FileExistsError:
