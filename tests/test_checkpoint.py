@@ -225,6 +225,7 @@ def _demo(tmp_path, *args):
 
 
 def test_demo_resume_ends_where_an_unstopped_demo_ends(tmp_path):
+    pytest.importorskip("sklearn", reason="trains on scikit-learn's digits (no MNIST here)")
     whole, resumed = tmp_path / "whole.npz", tmp_path / "resumed.npz"
     run = tmp_path / "run.npz"
     _demo(tmp_path, "--epochs", "2", "--save", str(whole))

@@ -190,6 +190,7 @@ def test_sweep_prints_the_same_lines_on_one_and_on_two_ranks():
 
 
 def test_sweep_runs_alone_without_mpi4py_and_refuses_under_mpirun():
+    pytest.importorskip("sklearn", reason="trains on scikit-learn's digits (no MNIST here)")
     code = (
         "import sys; sys.modules['mpi4py'] = None\n"
         "from fastscratch.__main__ import main\n"
