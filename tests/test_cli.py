@@ -251,3 +251,10 @@ def test_demo_on_the_digits_reaches_95_percent_in_under_a_minute(tmp_path):
     seconds = float(out.stdout.split("trained in")[1].split()[0])
     assert accuracy >= 0.95 and seconds < 60
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_the_demo_offers_the_trainers_optimizers():
+    from fastscratch.cli.demo import OPTIMIZER_NAMES
+    from fastscratch.trainer import OPTIMIZERS
+
+    assert OPTIMIZER_NAMES == tuple(OPTIMIZERS)

@@ -98,49 +98,44 @@ __all__ = [
     "show_config",
 ]
 
-# The book's API at the top level too (`from fastscratch import Affine, Adam`).
-from .layers import (  # noqa: E402
-    Affine,
-    BatchNormalization,
-    Convolution,
-    Dropout,
-    Pooling,
-    Relu,
-    Sigmoid,
-    SoftmaxWithLoss,
-)
-from .optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop  # noqa: E402
+# The book's API at the top level too (`from fastscratch import Affine, Adam, SimpleConvNet`),
+# imported on first use (PEP 562): a script run through `python -m fastscratch run` that never
+# touches a layer or a net does not pay for importing them all at start-up.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "Relu",
+            "Sigmoid",
+            "Affine",
+            "SoftmaxWithLoss",
+            "Dropout",
+            "BatchNormalization",
+            "Convolution",
+            "Pooling",
+        ),
+        "layers",
+    ),
+    **dict.fromkeys(("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"), "optimizer"),
+    "TwoLayerNet": "two_layer_net",
+    "MultiLayerNet": "multi_layer_net",
+    "MultiLayerNetExtend": "multi_layer_net_extend",
+    "SimpleConvNet": "simple_convnet",
+    "DeepConvNet": "deep_convnet",
+    "Trainer": "trainer",
+}
+__all__ += list(_LAZY)
 
-__all__ += [
-    "Relu",
-    "Sigmoid",
-    "Affine",
-    "SoftmaxWithLoss",
-    "Dropout",
-    "BatchNormalization",
-    "Convolution",
-    "Pooling",
-    "SGD",
-    "Momentum",
-    "Nesterov",
-    "AdaGrad",
-    "RMSprop",
-    "Adam",
-]
 
-# The book's nets and Trainer (`from fastscratch import SimpleConvNet, Trainer`).
-from .deep_convnet import DeepConvNet  # noqa: E402
-from .multi_layer_net import MultiLayerNet  # noqa: E402
-from .multi_layer_net_extend import MultiLayerNetExtend  # noqa: E402
-from .simple_convnet import SimpleConvNet  # noqa: E402
-from .trainer import Trainer  # noqa: E402
-from .two_layer_net import TwoLayerNet  # noqa: E402
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-__all__ += [
-    "TwoLayerNet",
-    "MultiLayerNet",
-    "MultiLayerNetExtend",
-    "SimpleConvNet",
-    "DeepConvNet",
-    "Trainer",
-]
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -14,8 +14,12 @@ import time
 
 import numpy as np
 
-from ..trainer import OPTIMIZERS, optimizer_class
 from . import UsageError, check_output
+
+# trainer.OPTIMIZERS' names, written out: importing the trainer (and with it the optimizers and
+# kernels) only to list them would cost every `python -m fastscratch` start-up, `run` included.
+# tests/test_cli.py checks that the two agree.
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
 def add_arguments(parser):
@@ -33,7 +37,7 @@ def add_arguments(parser):
     )
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (100)")
     parser.add_argument(
-        "--optimizer", choices=tuple(OPTIMIZERS), default="adam", help="optimizer (adam)"
+        "--optimizer", choices=OPTIMIZER_NAMES, default="adam", help="optimizer (adam)"
     )
     parser.add_argument(
         "--lr",
@@ -224,6 +228,8 @@ def build_net(kind, dtype):
 
 
 def build_optimizer(name, lr):
+    from ..trainer import optimizer_class
+
     cls = optimizer_class(name)
     return cls() if lr is None else cls(lr=lr)
 
