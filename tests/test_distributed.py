@@ -244,3 +244,19 @@ def test_abort_on_exit_turns_one_rank_exiting_into_the_end_of_the_job():
     assert out.returncode != 0 and "rank 1 exits" in out.stderr
     assert "rank 0 passed the barrier" not in out.stdout
     assert time.monotonic() - started < 30
+
+
+def test_sweep_plot_draws_the_best_trials_and_keeps_the_lines(tmp_path):
+    pytest.importorskip("sklearn", reason="trains on scikit-learn's digits (no MNIST here)")
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib")
+    plain = run_plain("-m", "fastscratch", "sweep", "--trials", "3", "--epochs", "2")
+    _ok(plain)
+    png = tmp_path / "best.png"
+    plotted = run_plain(
+        "-m", "fastscratch", "sweep", "--trials", "3", "--epochs", "2", "--plot", png
+    )
+    _ok(plotted)
+    assert _sweep_lines(plotted.stdout) == _sweep_lines(plain.stdout)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = run_plain("-m", "fastscratch", "sweep", "--plot", tmp_path / "no" / "p.png")
+    assert bad.returncode == 2 and "--plot" in bad.stderr

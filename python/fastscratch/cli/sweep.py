@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from . import UsageError
+from . import UsageError, check_output
 
 # Set by the launchers of Open MPI, MPICH/Hydra and PMIx: a process started by mpirun.
 _LAUNCHED_BY_MPIRUN = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")
@@ -32,6 +32,12 @@ def add_arguments(parser):
         help="training images used, 20%% of them for validation (500, as the book)",
     )
     parser.add_argument("--data", metavar="DIR", help="folder holding the MNIST IDX files")
+    parser.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="draw the best trials' accuracy curves in a grid, as the book does "
+        "(needs matplotlib: pip install 'fastscratch[plot]')",
+    )
 
 
 def _check(args):
@@ -45,6 +51,13 @@ def _check(args):
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.data and not os.path.isdir(args.data):
         raise UsageError(f"--data: no such folder: {args.data}")
+    # Before the trials, not after: a mistyped path must not cost the whole sweep.
+    check_output("--plot", args.plot)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'fastscratch[plot]'") from None
 
 
 def _communicator():
@@ -76,8 +89,9 @@ def load_split(data_dir, train_size, seed):
 
 
 def run_trial(index, seed, epochs, x_train, t_train, x_val, t_val):
-    """(lr, weight_decay, val_acc) of trial `index`: its draws and its training (weights and
-    batches) come from generators seeded by (seed, index) alone."""
+    """(lr, weight_decay, val_acc, train_accs, val_accs) of trial `index` (the last two: per
+    epoch): its draws and its training (weights and batches) come from generators seeded by
+    (seed, index) alone."""
     from ..multi_layer_net import MultiLayerNet
     from ..trainer import Trainer
 
@@ -105,11 +119,17 @@ def run_trial(index, seed, epochs, x_train, t_train, x_val, t_val):
         verbose=False,
     )
     trainer.train()
-    return lr, weight_decay, float(trainer.test_acc_list[-1])
+    return (
+        lr,
+        weight_decay,
+        float(trainer.test_acc_list[-1]),
+        [float(a) for a in trainer.train_acc_list],
+        [float(a) for a in trainer.test_acc_list],
+    )
 
 
 def line(index, result):
-    lr, weight_decay, val_acc = result
+    lr, weight_decay, val_acc = result[:3]
     return f"trial {index} lr={lr:.6e} weight_decay={weight_decay:.6e} val_acc={val_acc:.4f}"
 
 
@@ -146,6 +166,43 @@ def _sweep(args, comm):
         mine = {i: r for part in gathered for i, r in part.items()}
     for i in range(args.trials):
         print(line(i, mine[i]))
-    best = max(range(args.trials), key=lambda i: (mine[i][2], -i))
-    print("best: " + line(best, mine[best]))
+    ranked = sorted(range(args.trials), key=lambda i: (-mine[i][2], i))
+    print("best: " + line(ranked[0], mine[ranked[0]]))
+    if args.plot:
+        plot_best(args.plot, [(i, mine[i]) for i in ranked[:20]])
+        print(f"saved the best trials' curves to {args.plot}")
     return 0
+
+
+def plot_best(path, trials):
+    """The book's figure: one panel per trial, best first, 5 to a row; validation accuracy per
+    epoch solid, training accuracy dashed, on 0..1."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..atomic_file import atomic_write
+
+    cols = 5
+    rows = -(-len(trials) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.0 * rows), squeeze=False)
+    for rank, ax in enumerate(axes.flat):
+        if rank >= len(trials):
+            ax.set_visible(False)
+            continue
+        index, (lr, weight_decay, val_acc, train_accs, val_accs) = trials[rank]
+        epochs = np.arange(1, len(val_accs) + 1)
+        ax.plot(epochs, val_accs, label="validation")
+        ax.plot(epochs, train_accs, "--", label="training")
+        ax.set_title(f"Best-{rank + 1} (trial {index})", fontsize=8)
+        ax.set_ylim(0.0, 1.0)
+        ax.set_xticks([])
+        if rank % cols:
+            ax.set_yticks([])
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    suffix = os.path.splitext(path)[1][1:].lower() or "png"
+    with atomic_write(path) as f:
+        fig.savefig(f, format=suffix)
+    plt.close(fig)
