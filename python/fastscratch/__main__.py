@@ -7,17 +7,24 @@ traceback.
 import argparse
 import sys
 
-from .cli import SUBCOMMANDS, UsageError
+from .cli import SUBCOMMANDS, UsageError, subcommand
 
 
-def build_parser():
+def build_parser(argv=None):
+    """The parser. When `argv` names a subcommand, only that one's module is imported (the
+    others are listed by name); otherwise, for `--help` and mistakes, all of them."""
     parser = argparse.ArgumentParser(
         prog="python -m fastscratch",
         description="fastscratch: the layers of 'Deep Learning from Scratch', fast.",
     )
     # Required: without one, usage and exit status 2, as argparse does for any missing argument.
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
-    for name, module in SUBCOMMANDS.items():
+    first = next((a for a in (argv or []) if not a.startswith("-")), None)
+    for name in SUBCOMMANDS:
+        if first in SUBCOMMANDS and name != first:
+            sub.add_parser(name)
+            continue
+        module = subcommand(name)
         doc = module.__doc__.strip().splitlines()[0]
         sub_parser = sub.add_parser(name, help=doc, description=module.__doc__.strip())
         module.add_arguments(sub_parser)
@@ -26,7 +33,8 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.run(args) or 0

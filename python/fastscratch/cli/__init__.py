@@ -25,15 +25,14 @@ def check_output(option, path):
     return path
 
 
-# After UsageError: each subcommand module imports it from here.
-from . import bench, check, demo, export, info, run, sweep  # noqa: E402
+# The subcommands, each a module of this package (add_arguments, run, a docstring), in the order
+# `--help` lists them. Imported only when used: `python -m fastscratch run SCRIPT` should not
+# pay for importing the benchmark, the exporter and the demo before the script starts.
+SUBCOMMANDS = ("demo", "run", "check", "bench", "info", "export", "sweep")
 
-SUBCOMMANDS = {
-    "demo": demo,
-    "run": run,
-    "check": check,
-    "bench": bench,
-    "info": info,
-    "export": export,
-    "sweep": sweep,
-}
+
+def subcommand(name):
+    """The module of subcommand `name`."""
+    import importlib
+
+    return importlib.import_module(f".{name}", __name__)
