@@ -13,8 +13,10 @@
  * CPU time (CLOCK_PROCESS_CPUTIME_ID, all our threads) is the other processes' load, in cores,
  * over the window. The free cores are the CPU set's size minus that load, rounded so that a
  * core counts as free when at most a quarter of it is taken. Before the first window has passed
- * the instant count of runnable tasks (procs_running) stands in. Cost: one read of /proc/stat
- * per window, none for work that runs on one thread anyway. */
+ * the instant count of runnable tasks (procs_running) stands in, less this process's own
+ * runnable threads (a BLAS pool still spinning after its last product is ours, not another
+ * process's load). Cost: one read of /proc/stat per window, none for work that runs on one
+ * thread anyway. */
 #define _GNU_SOURCE
 #include "thread_policy.h"
 
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +119,31 @@ static void setup(void)
     pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
+/* This process's threads that are runnable now (state R in /proc/self/task/<tid>/stat), the
+ * calling one included; 1 when they cannot be read. Read once, before the first window. */
+static long own_running_threads(void)
+{
+    DIR *tasks = opendir("/proc/self/task");
+    if (!tasks) return 1;
+    long running = 0;
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL) {
+        if (entry->d_name[0] == '.') continue;
+        char path[64], line[512];
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", entry->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        const size_t n = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[n] = 0;
+        /* "tid (name) S ...": the state follows the last ')' (a name may hold parentheses). */
+        const char *close = strrchr(line, ')');
+        if (close && close[1] == ' ' && close[2] == 'R') ++running;
+    }
+    closedir(tasks);
+    return running > 0 ? running : 1;
+}
+
 static int free_cores_from(double load)
 {
     int n = (int)((double)state.cpu_count - load + FS_FREE_CORE_SLACK);
@@ -142,8 +170,9 @@ static void measure(double wall)
         atomic_store(&foreign_load, load);
         atomic_store(&free_cores, free_cores_from(load));
     } else if (atomic_load(&free_cores) == 0 && running > 0) {
-        /* No window yet: the runnable tasks now, less the one asking (us). */
-        atomic_store(&free_cores, free_cores_from((double)(running - 1)));
+        /* No window yet: the runnable tasks now, less our own (the one asking among them). */
+        const long others = running - own_running_threads();
+        atomic_store(&free_cores, free_cores_from((double)(others > 0 ? others : 0)));
     }
     state.previous.wall = wall;
     state.previous.own_cpu = own;

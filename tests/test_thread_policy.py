@@ -295,3 +295,38 @@ print("child", os.WEXITSTATUS(status))
     out = _python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "child 0"
+
+
+# Before the first load window, the policy counts the runnable tasks: this process's own
+# threads (a pool still spinning after its last product) are not another process's load. Run in
+# a fresh process, whose first question comes before any window, while one of its own threads
+# is runnable (a NumPy sort, which releases the GIL).
+_FIRST_CALL = """
+import threading, time
+import numpy as np
+from fastscratch import _native
+stop = False
+big = np.random.default_rng(0).random(2_000_000)
+def busy():
+    while not stop:
+        np.sort(big)
+worker = threading.Thread(target=busy)
+worker.start()
+time.sleep(0.1)
+try:
+    print(_native.free_cores())
+finally:
+    stop = True
+    worker.join()
+"""
+
+
+@needs_two_cores
+def test_the_first_call_does_not_count_this_processs_own_threads_as_load():
+    if os.getloadavg()[0] > 0.7:
+        pytest.skip("the machine is busy: other processes' load would count, rightly")
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_CALL], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == CORES
