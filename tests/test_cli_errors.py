@@ -176,3 +176,8 @@ def test_ctrl_c_in_a_script_exits_130_with_its_traceback(tmp_path):
     assert out.returncode == 128 + signal.SIGINT, out.stderr
     assert "KeyboardInterrupt" in out.stderr and "in train" in out.stderr
     assert "runpy" not in out.stderr and "fastscratch/cli" not in out.stderr
+
+
+def test_distributed_demo_refuses_what_it_cannot_do_yet(tmp_path):
+    out = fastscratch("demo", "--distributed", "--checkpoint", str(tmp_path / "c.npz"))
+    assert_one_line_error(out, "--checkpoint cannot be combined with --distributed")
