@@ -5,13 +5,8 @@
 #   scripts/sanitize-tests.sh [extra pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=build/asan-venv
-python3 -m venv "$venv"
-. "$venv/bin/activate"
-python -m pip install --quiet scikit-build-core cython cython-cmake scipy-openblas32 numpy \
-    threadpoolctl tqdm pytest hypothesis
-python -m pip install --quiet --no-build-isolation --force-reinstall --no-deps \
-    -Cbuild-dir=build/asan -Ccmake.define.FASTSCRATCH_SANITIZE=ON .
+. scripts/build-variant.sh
+build_variant asan FASTSCRATCH_SANITIZE=ON
 
 # Python itself is not instrumented: preload the runtimes, and leave leak checks off (CPython
 # keeps objects alive until exit by design). A refused huge allocation must come back to NumPy

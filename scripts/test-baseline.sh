@@ -6,13 +6,8 @@
 #   scripts/test-baseline.sh [extra pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=build/baseline-venv
-python3 -m venv "$venv"
-. "$venv/bin/activate"
-python -m pip install --quiet scikit-build-core cython cython-cmake scipy-openblas32 numpy \
-    threadpoolctl tqdm pytest hypothesis
-python -m pip install --quiet --no-build-isolation --force-reinstall --no-deps \
-    -Cbuild-dir=build/baseline -Ccmake.define.FASTSCRATCH_SIMD_CLONES=OFF .
+. scripts/build-variant.sh
+build_variant baseline FASTSCRATCH_SIMD_CLONES=OFF
 python -c "import fastscratch._native as n; assert n.simd_clones() == [], n.simd_clones()"
 python -m pytest -q -p no:cacheprovider --backend native tests/test_native_*.py "$@"
 python -m fastscratch check
