@@ -9,12 +9,16 @@ void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, 
             ? fs_parts_for(2.0 * (double)m * (double)n * (double)k, FS_GRAIN_GEMM_FLOPS)
             : 1;
     fs_blas_single_threaded();
-    if (parts == 1) {
+    /* Each row of C is the same sum whichever block of rows it is computed in (the split is
+     * bit-identical to one product: tests/test_thread_policy.py), so a team of one thread, on a
+     * busy machine, runs one product rather than the parts one after the other. */
+    const int team = parts > 1 ? fs_team_for(parts) : 1;
+    if (team == 1) {
         FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
                 (int)ldb, beta, c, (int)ldc);
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(fs_team_for(parts))
+#pragma omp parallel for schedule(static) num_threads(team)
     for (int p = 0; p < parts; ++p) {
         const fs_index r0 = m * p / parts, r1 = m * (p + 1) / parts;
         /* Rows r0.. of op(A): rows of A, or columns of A when it is transposed. */

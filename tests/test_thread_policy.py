@@ -152,7 +152,10 @@ def test_results_do_not_depend_on_the_load(channels):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(100, 784, 100), (37, 300, 21), (9, 5000, 3)])
+@pytest.mark.parametrize(
+    "shape",
+    [(100, 784, 100), (37, 300, 21), (9, 5000, 3), (33, 129, 17), (1000, 50, 10), (61, 288, 64)],
+)
 def test_split_products_equal_the_one_thread_product_bit_for_bit(dtype, shape):
     """gemm.h splits a product by rows of C over the threads: each element is the same dot
     product, so one thread and several give the same bits (affine forward and backward)."""
