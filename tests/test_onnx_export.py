@@ -392,3 +392,37 @@ def test_demo_exports_the_trained_net(tmp_path, write_mnist):
     model = onnx.load(tmp_path / "demo.onnx")
     onnx.checker.check_model(model, full_check=True)
     assert fastscratch.onnx is fs_onnx
+
+
+def test_a_failed_export_keeps_the_previous_model(tmp_path):
+    # A write that fails half-way (here a file-size limit, as a full disk would): the model
+    # exported before is still whole, and no temporary file is left.
+    pytest.importorskip("onnx")
+    import subprocess
+    import sys
+    import textwrap
+
+    from fastscratch import onnx as onnx_export
+    from fastscratch.two_layer_net import TwoLayerNet
+
+    path = tmp_path / "m.onnx"
+    onnx_export.export(TwoLayerNet(20, 10, 10, dtype=np.float32), path)
+    before = path.read_bytes()
+    code = textwrap.dedent(f"""
+        import resource, signal, sys
+        import numpy as np
+        from fastscratch import onnx as onnx_export
+        from fastscratch.two_layer_net import TwoLayerNet
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+        try:
+            onnx_export.export(TwoLayerNet(784, 50, 10, dtype=np.float32), {str(path)!r})
+        except OSError as exc:
+            print("failed:", exc)
+            sys.exit(0)
+        sys.exit("the export did not fail")
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "failed:" in out.stdout, out.stdout + out.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]

@@ -361,6 +361,9 @@ def export(net, path, opset=None, *, dtype=None, input_shape=None):
     except TypeError:
         raise TypeError(f"path must be a file name, got {type(path).__name__}") from None
     model = _model(net, opset, dtype, input_shape, stacklevel=3)
-    onnx = _import_onnx()
-    onnx.save(model, path)
+    from .atomic_file import atomic_write
+
+    # Through a temporary file: a failed export leaves a previous model whole.
+    with atomic_write(path) as f:
+        f.write(model.SerializeToString())
     return model
