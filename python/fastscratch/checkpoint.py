@@ -96,11 +96,14 @@ def load_run(path, net, opt, counter_limits, history_names):
     Nothing changes unless the whole file fits."""
     import zipfile
 
+    from .params_io import load_params
+
     path = os.fspath(path)
     if not zipfile.is_zipfile(path):
         raise ValueError(f"checkpoint {path} is not a checkpoint (.npz) file")
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
+    # params_io's reader: each member's header checked before its data is read (no objects,
+    # never more data than the zip declares), as for a net's parameter file.
+    arrays = load_params(path)
     fmt = arrays.get("format")
     if fmt is None or fmt.shape != () or fmt.dtype.kind not in "iu" or int(fmt) != _FORMAT:
         raise ValueError(f"checkpoint {path} is not a fastscratch checkpoint (format {_FORMAT})")

@@ -728,7 +728,7 @@ def _checked_update(kind, param, grad, states, hyper):
         native = _native_order(param.dtype)
         held = [a.astype(native) for a in (param, *states)]
         getattr(_backend.current(), kind)(held[0], grad.astype(native), *held[1:], *hyper)
-        for target, result in zip((param, *states), held, strict=True):
+        for target, result in zip((param, *states), held):
             target[...] = result
         return
     getattr(_backend.current(), kind)(param, grad, *states, *hyper)

@@ -82,7 +82,7 @@ def _read_npz(path, expected_shapes):
                     f"{path} holds {', '.join(unknown)}, which this net does not have (it "
                     f"has {', '.join(map(str, expected_shapes))})"
                 )
-        for key, info in zip(keys, infos, strict=True):
+        for key, info in zip(keys, infos):
             with archive.open(info) as member:
                 try:
                     version = npy.read_magic(member)

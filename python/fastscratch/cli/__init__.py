@@ -25,6 +25,46 @@ def check_output(option, path):
     return path
 
 
+def check_plot_output(option, path):
+    """check_output for a figure: also that matplotlib is there and writes the format that
+    `path`'s suffix names. Before the work, like check_output."""
+    if check_output(option, path) is None:
+        return None
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise UsageError(f"{option} needs matplotlib: pip install 'fastscratch[plot]'") from None
+    kind = _figure_format(path)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if kind is not None and kind not in formats:
+        raise UsageError(
+            f"{option} must name a file of a format matplotlib writes "
+            f"({', '.join(sorted(formats))}), got {path!r}"
+        )
+    return path
+
+
+def _figure_format(path):
+    """The format of a figure file from its suffix, as matplotlib infers it (None: its default,
+    png). Named explicitly when saving, since the figure is written to a temporary file."""
+    import os
+
+    suffix = os.path.splitext(path)[1][1:].lower()
+    return suffix or None
+
+
+def save_figure(fig, path):
+    """Write the matplotlib figure `fig` to `path` through a temporary file (a failed save leaves
+    an older figure whole), in the format its suffix names, and close it."""
+    import matplotlib.pyplot as plt
+
+    from ..atomic_file import atomic_write
+
+    with atomic_write(path) as file:
+        fig.savefig(file, format=_figure_format(path))
+    plt.close(fig)
+
+
 # The subcommands, each a module of this package (add_arguments, run, a docstring), in the order
 # `--help` lists them. Imported only when used: `python -m fastscratch run SCRIPT` should not
 # pay for importing the benchmark, the exporter and the demo before the script starts.

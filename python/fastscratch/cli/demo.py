@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from . import UsageError, check_output
+from . import UsageError, check_output, check_plot_output, save_figure
 
 # trainer.OPTIMIZERS' names, written out: importing the trainer (and with it the optimizers and
 # kernels) only to list them would cost every `python -m fastscratch` start-up, `run` included.
@@ -113,29 +113,10 @@ def _check(args):
         raise UsageError(f"--data: no such folder: {args.data}")
     # Before training, not after: a mistyped path must not cost the trained parameters.
     check_output("--save", args.save)
-    check_output("--plot", args.plot)
+    check_plot_output("--plot", args.plot)
     check_output("--checkpoint", args.checkpoint)
     if args.resume and not os.path.isfile(args.resume):
         raise UsageError(f"--resume: no such file: {args.resume}")
-    if args.plot:
-        try:
-            from matplotlib.backend_bases import FigureCanvasBase
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'fastscratch[plot]'") from None
-        kind = _plot_format(args.plot)
-        formats = FigureCanvasBase.get_supported_filetypes()
-        if kind is not None and kind not in formats:
-            raise UsageError(
-                f"--plot must name a file of a format matplotlib writes "
-                f"({', '.join(sorted(formats))}), got {args.plot!r}"
-            )
-
-
-def _plot_format(path):
-    """The format of the --plot file from its suffix, as matplotlib infers it (None: its default,
-    png). Named explicitly when saving, since the figure is written to a temporary file."""
-    suffix = os.path.splitext(path)[1][1:].lower()
-    return suffix or None
 
 
 def _check_export(args):
@@ -409,8 +390,4 @@ def _plot(path, losses, test_accs, steps_per_epoch):
     ax_acc.set_ylabel("test accuracy")
     ax_acc.set_ylim(0, 1)
     fig.tight_layout()
-    from ..atomic_file import atomic_write
-
-    with atomic_write(path) as file:  # a failed save leaves an older plot whole
-        fig.savefig(file, format=_plot_format(path))
-    plt.close(fig)
+    save_figure(fig, path)

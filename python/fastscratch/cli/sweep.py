@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from . import UsageError, check_output
+from . import UsageError, check_plot_output, save_figure
 
 # Set by the launchers of Open MPI, MPICH/Hydra and PMIx: a process started by mpirun.
 _LAUNCHED_BY_MPIRUN = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")
@@ -52,12 +52,7 @@ def _check(args):
     if args.data and not os.path.isdir(args.data):
         raise UsageError(f"--data: no such folder: {args.data}")
     # Before the trials, not after: a mistyped path must not cost the whole sweep.
-    check_output("--plot", args.plot)
-    if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'fastscratch[plot]'") from None
+    check_plot_output("--plot", args.plot)
 
 
 def _communicator():
@@ -182,8 +177,6 @@ def plot_best(path, trials):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..atomic_file import atomic_write
-
     cols = 5
     rows = -(-len(trials) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.0 * rows), squeeze=False)
@@ -202,7 +195,4 @@ def plot_best(path, trials):
             ax.set_yticks([])
     axes.flat[0].legend(fontsize=6)
     fig.tight_layout()
-    suffix = os.path.splitext(path)[1][1:].lower() or "png"
-    with atomic_write(path) as f:
-        fig.savefig(f, format=suffix)
-    plt.close(fig)
+    save_figure(fig, path)
