@@ -322,12 +322,12 @@ class DistributedTrainer(Trainer):
         self.verbose = self.verbose and self.rank == 0
         broadcast_params(self.network.params)
 
-    def train_step(self):
-        batch_mask = np.random.choice(self.train_size, self.batch_size)
+    def _learn(self, batch_mask):
+        """Trainer's step on this rank's shard of the global batch: the gradients averaged over
+        the ranks, the same update everywhere; returns the global batch's loss."""
         local = batch_mask[shard(self.batch_size)]
         x_batch = self.x_train[local]
         t_batch = self.t_train[local]
-
         with local_random_stream():
             grads = self.network.gradient(x_batch, t_batch)
             allreduce_gradients(grads, weight=len(local))
@@ -335,22 +335,13 @@ class DistributedTrainer(Trainer):
             loss = self.network.loss(x_batch, t_batch)
         # The global batch's loss, as Trainer records it: the shards' losses weighted by size.
         loss = allreduce_gradients({"loss": np.array([loss], dtype=np.float64)}, len(local))
-        loss = float(loss["loss"][0])
-        self.train_loss_list.append(loss)
-        if self.verbose:
-            self._print("train loss:" + str(loss))
-        if self._bar is not None:
-            self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-            self._bar.update(1)
+        return float(loss["loss"][0])
 
-        if self.current_iter % self.iter_per_epoch == 0:
-            self.current_epoch += 1
-            check_in_sync(self.network.params, f"parameters after epoch {self.current_epoch}")
-            if self.rank == 0:
-                self._evaluate()
-        self.current_iter += 1
-        if self.checkpoint is not None and self.current_iter % self.checkpoint_every == 0:
-            self.save_checkpoint(self.checkpoint)
+    def _evaluate(self):
+        """Every epoch the ranks compare their parameters; rank 0 alone evaluates."""
+        check_in_sync(self.network.params, f"parameters after epoch {self.current_epoch}")
+        if self.rank == 0:
+            super()._evaluate()
 
     def save_checkpoint(self, path):
         """Rank 0 saves (the state is the same on every rank); the others do nothing."""

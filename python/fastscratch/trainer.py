@@ -117,13 +117,7 @@ class Trainer:
 
     def train_step(self):
         batch_mask = np.random.choice(self.train_size, self.batch_size)
-        x_batch = self.x_train[batch_mask]
-        t_batch = self.t_train[batch_mask]
-
-        grads = self.network.gradient(x_batch, t_batch)
-        self.optimizer.update(self.network.params, grads)
-
-        loss = self.network.loss(x_batch, t_batch)
+        loss = self._learn(batch_mask)
         self.train_loss_list.append(loss)
         if self.verbose:
             self._print("train loss:" + str(loss))
@@ -137,6 +131,15 @@ class Trainer:
         self.current_iter += 1
         if self.checkpoint is not None and self.current_iter % self.checkpoint_every == 0:
             self.save_checkpoint(self.checkpoint)
+
+    def _learn(self, batch_mask):
+        """One update on the samples `batch_mask` picks; returns the loss the book records (after
+        the update, on the same batch)."""
+        x_batch = self.x_train[batch_mask]
+        t_batch = self.t_train[batch_mask]
+        grads = self.network.gradient(x_batch, t_batch)
+        self.optimizer.update(self.network.params, grads)
+        return self.network.loss(x_batch, t_batch)
 
     def _evaluate(self):
         """The book's per-epoch accuracies (on the first evaluate_sample_num_per_epoch samples
