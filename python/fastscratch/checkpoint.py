@@ -96,7 +96,7 @@ def load_run(path, net, opt, counter_limits, history_names):
     Nothing changes unless the whole file fits."""
     import zipfile
 
-    from .params_io import load_params
+    from .params_io import checked_state, load_params
 
     path = os.fspath(path)
     if not zipfile.is_zipfile(path):
@@ -121,18 +121,14 @@ def load_run(path, net, opt, counter_limits, history_names):
     }
     # A fastscratch net's extra state (BatchNorm's running statistics) exists only once a
     # forward pass made it: what the net may hold is what _state_shapes names.
-    state_shapes = getattr(net, "_state_shapes", None)
-    net_state = {}
-    for key, shape in (state_shapes() if state_shapes else {}).items():
-        val = arrays.get(f"netstate/{key}")
-        if val is None:
-            continue
-        if val.shape != tuple(shape) or val.dtype.kind != "f":
-            raise ValueError(
-                f"checkpoint {path}: netstate/{key} must be a floating array of shape "
-                f"{tuple(shape)} for this net, got {val.dtype} {val.shape}"
-            )
-        net_state[key] = val
+    shapes_of = getattr(net, "_state_shapes", None)
+    state_shapes = shapes_of() if shapes_of else {}
+    net_state = checked_state(
+        {key: arrays[f"netstate/{key}"] for key in state_shapes if f"netstate/{key}" in arrays},
+        state_shapes,
+        f"checkpoint {path}",
+        "netstate/",
+    )
     opt_state = {}
     for name in getattr(opt, "_state_names", ()):
         held = {k[len(f"opt/{name}/") :] for k in arrays if k.startswith(f"opt/{name}/")}

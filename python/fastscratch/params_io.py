@@ -173,6 +173,19 @@ def _checked(loaded, expected, dtype, path):
     return checked
 
 
+def checked_state(state, shapes, where, label=""):
+    """`state` (name -> array, the names among `shapes`: a net's extra state such as BatchNorm's
+    running statistics), each checked to be a floating array of its shape; the error names
+    `where` (the file) and `label` + the name."""
+    for key, val in state.items():
+        if val.shape != tuple(shapes[key]) or val.dtype.kind != "f":
+            raise ValueError(
+                f"{where}: {label}{key} must be a floating array of shape "
+                f"{tuple(shapes[key])}, got {val.dtype} {val.shape}"
+            )
+    return state
+
+
 class ParamsIO:
     """`save_params` / `load_params` for a net with `params` (dict) and `_dtype`, which binds its
     layers to its params in `_bind_params()`. A net with extra state to keep (BatchNorm's running
@@ -197,13 +210,9 @@ class ParamsIO:
                 f"{path} holds {', '.join(map(str, unknown))}, which this net does "
                 f"not have (its parameters: {', '.join(self.params)})"
             )
-        state = {key: loaded[key] for key in state_shapes if key in loaded}
-        for key, val in state.items():
-            if val.shape != state_shapes[key] or val.dtype.kind != "f":
-                raise ValueError(
-                    f"{path}: {key} must be a floating array of shape "
-                    f"{state_shapes[key]}, got {val.dtype} {val.shape}"
-                )
+        state = checked_state(
+            {key: loaded[key] for key in state_shapes if key in loaded}, state_shapes, path
+        )
         for key, val in params.items():
             self.params[key] = val
         self._bind_params()
