@@ -3,6 +3,7 @@
 claims; the single-process API and the message without mpi4py run as plain processes."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -227,6 +228,7 @@ def test_demo_distributed_trains_as_one_process_does(tmp_path):
     two = run_mpi("-m", "fastscratch", *demo, "--save", tmp_path / "params.npz")
     _ok(two)
     assert "data-parallel on 2 MPI rank(s)" in two.stdout
+    assert re.search(r"ms per step.*averaging the gradients took \d+% of it", two.stdout)
     assert (tmp_path / "params.npz").exists()
     alone = run_plain("-m", "fastscratch", *demo)
     _ok(alone)

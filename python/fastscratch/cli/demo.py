@@ -256,6 +256,16 @@ def _load_note():
     return f" (load average {load:.2f} on {cores} cores{busy})"
 
 
+def epochs_and_lr(args, source):
+    """The epochs and learning rate to train with: the options, else defaults for the data
+    (`source` as load_data says it). lr None means the optimizer's own default."""
+    epochs = args.epochs or (40 if source == "digits" else 1)
+    lr = args.lr
+    if lr is None and source == "digits" and args.optimizer == "adam":
+        lr = 0.002  # the small digits set wants a few more, larger steps to settle above 96%
+    return epochs, lr
+
+
 def run(args):
     _check(args)
     if args.distributed:
@@ -278,10 +288,7 @@ def run(args):
         fastscratch.set_num_threads(args.threads)
     (x_train, t_train), (x_test, t_test), what, source = load_data(args.data, dtype)
     print(f"data: {what}")
-    epochs = args.epochs or (40 if source == "digits" else 1)
-    lr = args.lr
-    if lr is None and source == "digits" and args.optimizer == "adam":
-        lr = 0.002  # the small digits set wants a few more, larger steps to settle above 96%
+    epochs, lr = epochs_and_lr(args, source)
     net = build_net(args.net, dtype)
     opt = build_optimizer(args.optimizer, lr)
     batch = min(args.batch_size, len(x_train))
