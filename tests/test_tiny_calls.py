@@ -98,3 +98,28 @@ def test_the_fast_paths_still_refuse_what_the_checks_refuse():
     # A float32 dout with float64 W and x: promoted, as NumPy would.
     dx, dW, db = kernels.affine_backward(np.ones((3, 2), np.float32), x, W)
     assert dx.dtype == dW.dtype == db.dtype == np.float64
+
+
+@pytest.mark.parametrize("shape", [(3, 50, 10), (7, 13, 5), (1, 1, 1), (130, 257, 33)])
+def test_float32_input_against_float64_weights_computes_in_float64(backend, shape):
+    # The book's float32 MNIST against its float64 weights: the cheap promotion path, also with
+    # non-contiguous inputs, must give what NumPy's promotion gives.
+    n, d, m = shape
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((d, n)).astype(np.float32).T  # a transposed (non-contiguous) view
+    W = rng.standard_normal((d, m))
+    b = rng.standard_normal(m)
+    out = kernels.affine_forward(x, W, b)
+    assert out.dtype == np.float64
+    assert_close(out, x.astype(np.float64) @ W + b)
+    dout = rng.standard_normal((n, m)).astype(np.float32)[:, ::-1]
+    dx, dW, db = kernels.affine_backward(dout, x, W)
+    assert dx.dtype == dW.dtype == db.dtype == np.float64
+    d64 = dout.astype(np.float64)
+    assert_close(dx, d64 @ W.T)
+    assert_close(dW, x.astype(np.float64).T @ d64)
+    assert_close(db, d64.sum(axis=0))
+    t = np.eye(m, dtype=np.float32)[rng.integers(0, m, n)]
+    scores, labels, one_hot = kernels.prepare_targets(out, t)
+    assert one_hot.dtype == np.float64 and labels.dtype == np.int64
+    assert np.array_equal(labels, t.argmax(axis=1))
