@@ -5,7 +5,6 @@ chapter-local simple_convnet, deep_convnet and two_layer_net to ours); sys.argv,
 sys.path[0] are as if it were run with `python SCRIPT.py`.
 """
 
-import argparse
 import os
 import runpy
 import sys
@@ -15,6 +14,8 @@ from . import UsageError
 
 
 def add_arguments(parser):
+    import argparse  # here, not at the top: `run` skips argparse (__main__.parse_run_quickly)
+
     parser.add_argument(
         "--nets",
         action="store_true",
