@@ -79,7 +79,9 @@ def cross_entropy_error(y, t):
     if y.ndim == 1:
         y = y.reshape(1, y.size)
     batch_size = y.shape[0]
-    return -np.sum(np.log(y[np.arange(batch_size), labels] + 1e-7)) / batch_size
+    # .sum(): the same reduction as np.sum without its dispatch (~1 us, the cost of a
+    # numerical gradient's every evaluation on chapter 4's batches)
+    return -np.log(y[np.arange(batch_size), labels] + 1e-7).sum() / batch_size
 
 
 def softmax_loss(X, t):

@@ -88,13 +88,6 @@ class Relu:
         mask = self.mask
         if mask is None:
             _forwarded(self, mask)
-        if not (
-            type(dout) is np.ndarray
-            and (dout.dtype is _F64 or dout.dtype is _F32)
-            and dout.flags.writeable
-        ):
-            dout = _array(dout, "dout")
-            dout = np.array(dout, dtype=kernels.compute_dtype(dout))
         return kernels.relu_backward(dout, mask)
 
 

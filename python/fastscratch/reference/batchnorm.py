@@ -1,4 +1,6 @@
-"""Batch normalisation per activation on (N, D) input, backward through the book's staged graph."""
+"""Batch normalisation per activation on (N, D) input, backward through the book's staged graph.
+The reductions are ndarray methods: np.sum and np.mean compute the same, after microseconds of
+dispatch on the book's gradient checks' batches."""
 
 import numpy as np
 
@@ -6,7 +8,7 @@ import numpy as np
 def batchnorm_forward_train(x, gamma, beta, eps):
     mu = x.mean(axis=0)
     xc = x - mu
-    var = np.mean(xc**2, axis=0)
+    var = (xc**2).mean(axis=0)
     std = np.sqrt(var + eps)
     xn = xc / std
     return gamma * xn + beta, mu, var, xc, xn, std
@@ -20,12 +22,12 @@ def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, eps):
 def batchnorm_backward(dout, gamma, xc, xn, std):
     N = dout.shape[0]
     dbeta = dout.sum(axis=0)
-    dgamma = np.sum(xn * dout, axis=0)
+    dgamma = (xn * dout).sum(axis=0)
     dxn = gamma * dout
     dxc = dxn / std
-    dstd = -np.sum((dxn * xc) / (std * std), axis=0)
+    dstd = -((dxn * xc) / (std * std)).sum(axis=0)
     dvar = 0.5 * dstd / std
     dxc += (2.0 / N) * xc * dvar
-    dmu = np.sum(dxc, axis=0)
+    dmu = dxc.sum(axis=0)
     dx = dxc - dmu / N
     return dx, dgamma, dbeta

@@ -13,7 +13,7 @@ def softmax_loss_forward(x, labels):
     N = y.shape[0]
     if N == 0:  # the mean over no samples is NaN, as natively; NumPy would also warn 0/0
         return x.dtype.type(np.nan), y
-    loss = -np.sum(np.log(y[np.arange(N), labels] + 1e-7)) / N
+    loss = -np.log(y[np.arange(N), labels] + 1e-7).sum() / N  # .sum(): np.sum, less dispatch
     return x.dtype.type(loss), y
 
 
