@@ -18,12 +18,21 @@ def test_step_function_returns_int_ones_above_zero():
     np.testing.assert_array_equal(out, [0, 0, 1])
 
 
-def test_sigmoid_keeps_float32_and_saturates_without_warnings():
+def test_sigmoid_keeps_float32_and_saturates_with_the_books_warning():
     x = np.array([-1000.0, 0.0, 2.0], dtype=np.float32)
-    with np.errstate(all="raise"):
+    with pytest.warns(RuntimeWarning, match="overflow encountered in exp"):
         out = F.sigmoid(x)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, [0.0, 0.5, 1 / (1 + np.exp(-2.0))], rtol=1e-6)
+    with np.errstate(over="ignore"):  # NumPy's settings apply, as to the book's expression
+        F.sigmoid(x)
+
+
+def test_sigmoid_gives_the_books_numbers_bit_for_bit():
+    x = np.random.default_rng(0).standard_normal(1000) * 10
+    for dtype in (np.float32, np.float64):
+        xs = x.astype(dtype)
+        assert np.array_equal(F.sigmoid(xs), 1 / (1 + np.exp(-xs)))
 
 
 def test_sigmoid_grad_is_s_times_one_minus_s():

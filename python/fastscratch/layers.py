@@ -182,7 +182,10 @@ class Dropout:
         return x * (1.0 - self.dropout_ratio)
 
     def backward(self, dout):
-        return kernels.dropout_backward(dout, _forwarded(self, self.mask))
+        mask = self.mask
+        if mask is None:
+            _forwarded(self, mask)
+        return kernels.dropout_backward(dout, mask)
 
 
 class BatchNormalization:
