@@ -9,15 +9,18 @@ void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, 
             ? fs_parts_for(2.0 * (double)m * (double)n * (double)k, FS_GRAIN_GEMM_FLOPS)
             : 1;
     fs_blas_single_threaded();
-    /* Each row of C is the same sum whichever block of rows it is computed in (the split is
-     * bit-identical to one product: tests/test_thread_policy.py), so a team of one thread, on a
-     * busy machine, runs one product rather than the parts one after the other. */
-    const int team = parts > 1 ? fs_team_for(parts) : 1;
-    if (team == 1) {
+    if (parts == 1) {
         FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
                 (int)ldb, beta, c, (int)ldc);
         return;
     }
+    /* The parts depend only on the sizes and the configured threads; the load decides only how
+     * many threads run them (on a busy machine one thread runs them one after the other). A
+     * block of rows is not always the same sums as the whole product: OpenBLAS picks its kernel
+     * by size (its small-matrix kernels for dgemm below ~100^3 multiply-adds accumulate in
+     * another order), so running one product instead of the parts would make the bits depend
+     * on the load (tests/test_thread_policy.py). */
+    const int team = fs_team_for(parts);
 #pragma omp parallel for schedule(static) num_threads(team)
     for (int p = 0; p < parts; ++p) {
         const fs_index r0 = m * p / parts, r1 = m * (p + 1) / parts;
