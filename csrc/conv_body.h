@@ -5,6 +5,7 @@
  *                 for DeepConvNet's layers, docs/performance.md; transposed once at the end)
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
+ * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead (forward).
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - the batch cut into parts of consecutive images, spread over OpenMP
  *                     threads, each part with a one-thread GEMM and (backward) its own dW / db,
@@ -149,6 +150,205 @@ static int FS_FN(all_finite)(const real *a, fs_index n)
     return finite;
 }
 
+/* ---- Winograd F(2x2,3x3): 3x3 filters, stride 1 (Lavin & Gray 2015).
+ * The output is cut into 2x2 tiles; tile (ty, tx) needs the 4x4 input tile d at padded rows
+ * 2ty.., columns 2tx.. (zeros outside the image, and past it for the partial tiles of an odd
+ * output size, whose extra outputs are dropped). With U = G g G^T (4x4, per filter and channel)
+ * and V = B^T d B (4x4, per tile and channel), the tile's output is
+ *   Y = A^T [ sum over c of U[f,c] .* V[c] ] A,
+ * and the sum over c of each of the 16 entries k is a product U[k] (FN x C) x V[k] (C x tiles):
+ * 16 products with K = C over a block of tiles, against 9 per output position for the shifted
+ * products, so 2.25x fewer multiplications; the transforms cost additions and traffic instead.
+ * A block is whole rows of tiles of the part's consecutive images (tiles stored row by row),
+ * sized so its V and products stay in L2. The transforms mix entries (inf - inf = NaN where a
+ * direct sum gives inf), so only finite input takes this path. */
+
+/* U[k][o][i] (k = 4 * row + column of G g G^T) for output channel o and input channel i of the
+ * filters w (outs x ins x 3 x 3); `flipped`: the filters are w's transposed (w is ins x outs)
+ * and rotated 180 degrees, the correlation that gives a convolution's dx from dout. */
+static void FS_FN(wino_weights)(const real *w, fs_index outs, fs_index ins, int flipped, real *u)
+{
+    for (fs_index o = 0; o < outs; ++o)
+        for (fs_index i = 0; i < ins; ++i) {
+            real g[3][3], t[4][3];
+            const real *src = flipped ? w + (i * outs + o) * 9 : w + (o * ins + i) * 9;
+            for (int r = 0; r < 3; ++r)
+                for (int c = 0; c < 3; ++c)
+                    g[r][c] = flipped ? src[(2 - r) * 3 + (2 - c)] : src[r * 3 + c];
+            for (int c = 0; c < 3; ++c) { /* t = G g */
+                t[0][c] = g[0][c];
+                t[1][c] = (real)0.5 * (g[0][c] + g[1][c] + g[2][c]);
+                t[2][c] = (real)0.5 * (g[0][c] - g[1][c] + g[2][c]);
+                t[3][c] = g[2][c];
+            }
+            for (int r = 0; r < 4; ++r) { /* U = t G^T */
+                real *d = u + ((r * 4) * outs + o) * ins + i;
+                const fs_index next = outs * ins;
+                d[0] = t[r][0];
+                d[next] = (real)0.5 * (t[r][0] + t[r][1] + t[r][2]);
+                d[2 * next] = (real)0.5 * (t[r][0] - t[r][1] + t[r][2]);
+                d[3 * next] = t[r][2];
+            }
+        }
+}
+
+/* xp (C planes of (2 * (ty1 - ty0) + 2) x (2 * tw + 2)) = the padded rows 2 * ty0 .. that tile
+ * rows ty0 .. ty1 of x_n read, zeros outside the image and past it (partial tiles). */
+static void FS_FN(wino_pad_rows)(const real *x_n, const fs_wino_geometry *q, fs_index ty0,
+                                 fs_index ty1, real *xp)
+{
+    const fs_index width = 2 * q->tw + 2, height = 2 * (ty1 - ty0) + 2;
+    const fs_index x1 = q->pad + q->W < width ? q->pad + q->W : width;
+    memset(xp, 0, (size_t)(q->C * height * width) * sizeof(real));
+    if (q->pad >= x1) return;
+    for (fs_index c = 0; c < q->C; ++c)
+        for (fs_index r = 0; r < height; ++r) {
+            const fs_index y = 2 * ty0 + r - q->pad;
+            if (y >= 0 && y < q->H)
+                memcpy(xp + (c * height + r) * width + q->pad, x_n + (c * q->H + y) * q->W,
+                       (size_t)(x1 - q->pad) * sizeof(real));
+        }
+}
+
+/* v[k * kstride + ty * tw + tx] = (B^T d B)[k] of the tiles of one padded plane xp_c
+ * (width 2 * tw + 2), tile rows ty < rows. */
+FS_HOT static void FS_FN(wino_input_tiles)(const real *restrict xp_c, fs_index rows, fs_index tw,
+                                           real *restrict v, fs_index kstride)
+{
+    const fs_index width = 2 * tw + 2;
+    for (fs_index ty = 0; ty < rows; ++ty) {
+        const real *r0 = xp_c + 2 * ty * width, *r1 = r0 + width, *r2 = r1 + width,
+                   *r3 = r2 + width;
+        real *vt = v + ty * tw;
+        for (fs_index tx = 0; tx < tw; ++tx) {
+            const fs_index x = 2 * tx;
+            real e[4][4]; /* e = d B, row by row */
+            const real *r[4] = {r0 + x, r1 + x, r2 + x, r3 + x};
+            for (int i = 0; i < 4; ++i) {
+                e[i][0] = r[i][0] - r[i][2];
+                e[i][1] = r[i][1] + r[i][2];
+                e[i][2] = r[i][2] - r[i][1];
+                e[i][3] = r[i][1] - r[i][3];
+            }
+            for (int j = 0; j < 4; ++j) { /* V = B^T e */
+                vt[(0 + j) * kstride + tx] = e[0][j] - e[2][j];
+                vt[(4 + j) * kstride + tx] = e[1][j] + e[2][j];
+                vt[(8 + j) * kstride + tx] = e[2][j] - e[1][j];
+                vt[(12 + j) * kstride + tx] = e[1][j] - e[3][j];
+            }
+        }
+    }
+}
+
+/* The 2x2 outputs A^T m A + bias of one tile, m[k] at m[k * kstride]. */
+static inline void FS_FN(wino_output_tile)(const real *restrict m, fs_index kstride, real bias,
+                                           real y[4])
+{
+    real s[2][4]; /* s = A^T m */
+    for (int j = 0; j < 4; ++j) {
+        s[0][j] = m[j * kstride] + m[(4 + j) * kstride] + m[(8 + j) * kstride];
+        s[1][j] = m[(4 + j) * kstride] - m[(8 + j) * kstride] - m[(12 + j) * kstride];
+    }
+    y[0] = s[0][0] + s[0][1] + s[0][2] + bias;
+    y[1] = s[0][1] - s[0][2] - s[0][3] + bias;
+    y[2] = s[1][0] + s[1][1] + s[1][2] + bias;
+    y[3] = s[1][1] - s[1][2] - s[1][3] + bias;
+}
+
+/* One filter's output plane rows 2 * ty0 .. from tile rows ty0 .. ty1 of the products
+ * (m[k * kstride + (ty - ty0) * tw + tx]); the outputs past an odd size are dropped. */
+FS_HOT static void FS_FN(wino_output_plane)(const real *restrict m, fs_index kstride,
+                                            const fs_wino_geometry *q, fs_index ty0, fs_index ty1,
+                                            real bias, real *restrict out_f)
+{
+    const fs_index full = q->ow / 2; /* tiles whose two columns both exist */
+    for (fs_index ty = ty0; ty < ty1; ++ty) {
+        const real *mt = m + (ty - ty0) * q->tw;
+        real *o0 = out_f + 2 * ty * q->ow, *o1 = o0 + q->ow, y[4];
+        if (2 * ty + 1 < q->oh) {
+            for (fs_index tx = 0; tx < full; ++tx) {
+                FS_FN(wino_output_tile)(mt + tx, kstride, bias, y);
+                o0[2 * tx] = y[0], o0[2 * tx + 1] = y[1], o1[2 * tx] = y[2], o1[2 * tx + 1] = y[3];
+            }
+        } else { /* the last row of tiles of an odd height: their first rows only */
+            for (fs_index tx = 0; tx < full; ++tx) {
+                FS_FN(wino_output_tile)(mt + tx, kstride, bias, y);
+                o0[2 * tx] = y[0], o0[2 * tx + 1] = y[1];
+            }
+        }
+        if (full < q->tw) { /* odd width: the last tile's first column only */
+            FS_FN(wino_output_tile)(mt + full, kstride, bias, y);
+            o0[2 * full] = y[0];
+            if (2 * ty + 1 < q->oh) o1[2 * full] = y[2];
+        }
+    }
+}
+
+/* What every block of a Winograd convolution needs: x (batch, C, H, W) -> out (batch, outs,
+ * oh, ow), U from wino_weights, bias or NULL. */
+typedef struct {
+    const real *x, *u, *b;
+    real *out;
+    fs_wino_geometry q;
+    fs_index outs;
+} FS_FN(wino_job);
+
+/* Scratch per thread: V (16 x C x block), the products M (16 x outs x block), the padded rows
+ * of one image (at most rows + 1 tile rows' worth: wino_pad_rows). The 16 matrices of V and of
+ * M are FS_WINO_SKEW entries more than their size apart: the transforms touch all 16 per tile,
+ * and at a power-of-two size (64 channels x 256 tiles) those 16 lines fall in one cache set
+ * (measured: the 7x7 layers ran 2x slower). */
+static fs_index FS_FN(wino_scratch_size)(const fs_wino_geometry *q, fs_index outs)
+{
+    const fs_index rows = q->rows < q->th ? q->rows : q->th;
+    return 16 * ((q->C + outs) * q->block + 2 * FS_WINO_SKEW) +
+           q->C * (2 * rows + 2) * (2 * q->tw + 2);
+}
+
+/* Tile rows ty0 .. ty1 of each of the images n0 .. n1: all of them when the block holds whole
+ * images, else a run of one image's rows. */
+static void FS_FN(wino_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, fs_index ty0,
+                              fs_index ty1, real *scratch)
+{
+    const fs_wino_geometry *q = &j->q;
+    const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
+    const fs_index plane = (2 * (ty1 - ty0) + 2) * (2 * q->tw + 2);
+    const fs_index vk = q->C * cols + FS_WINO_SKEW, mk = j->outs * cols + FS_WINO_SKEW;
+    real *v = scratch, *m = v + 16 * vk, *xp = m + 16 * mk;
+    for (fs_index n = n0; n < n1; ++n) {
+        FS_FN(wino_pad_rows)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
+        for (fs_index c = 0; c < q->C; ++c)
+            FS_FN(wino_input_tiles)(xp + c * plane, ty1 - ty0, q->tw, v + c * cols + (n - n0) * per,
+                                    vk);
+    }
+    for (int k = 0; k < 16; ++k)
+        FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)j->outs, (int)cols, (int)q->C, 1,
+                       j->u + k * j->outs * q->C, (int)q->C, v + k * vk, (int)cols, 0, m + k * mk,
+                       (int)cols);
+    for (fs_index n = n0; n < n1; ++n)
+        for (fs_index f = 0; f < j->outs; ++f)
+            FS_FN(wino_output_plane)(m + f * cols + (n - n0) * per, mk, q, ty0, ty1,
+                                     j->b ? j->b[f] : 0,
+                                     j->out + (n * j->outs + f) * q->oh * q->ow);
+}
+
+/* Images n0 .. n1, block by block: several whole images per block, or (big images) runs of
+ * tile rows of one. */
+static void FS_FN(wino_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, real *scratch)
+{
+    const fs_wino_geometry *q = &j->q;
+    if (q->rows >= q->th) {
+        const fs_index images = q->rows / q->th;
+        for (fs_index n = n0; n < n1; n += images)
+            FS_FN(wino_block)(j, n, n + images < n1 ? n + images : n1, 0, q->th, scratch);
+        return;
+    }
+    for (fs_index n = n0; n < n1; ++n)
+        for (fs_index ty = 0; ty < q->th; ty += q->rows)
+            FS_FN(wino_block)(j, n, n + 1, ty, ty + q->rows < q->th ? ty + q->rows : q->th,
+                              scratch);
+}
+
 /* ---- The driver: one per-image loop for both paths and both directions.
  * A job holds what every image needs; a part is a run of consecutive images done in order by
  * one thread, with that thread's scratch and (backward) the part's own dW and db sums. */
@@ -235,9 +435,54 @@ static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch, const f
     return j;
 }
 
+/* Runs a Winograd convolution of x with the filters w (flipped: see wino_weights) over the
+ * images in parts, as conv_run does (parts over at most fs_team_for threads, each with its own
+ * scratch; one part: on this thread, its products on every thread). */
+static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                            const real *w, int flipped, const real *b, fs_index outs, real *out,
+                            int strategy)
+{
+    FS_FN(wino_job) j;
+    j.x = x, j.b = b, j.out = out, j.outs = outs, j.q = wino_geometry_of(g);
+    const fs_index size = FS_FN(wino_scratch_size)(&j.q, outs);
+    const int parts = conv_parts(batch, g, outs, strategy);
+    const int team = fs_team_for(parts);
+    real *u = malloc((size_t)(16 * outs * j.q.C + 1) * sizeof(real));
+    real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
+    int rc = -1;
+    if (u && scratch) {
+        FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
+        j.u = u;
+        if (parts == 1) {
+            FS_FN(wino_part)(&j, 0, batch, scratch);
+        } else {
+#pragma omp parallel for schedule(static) num_threads(team)
+            for (int p = 0; p < parts; ++p)
+                FS_FN(wino_part)(&j, batch * p / parts, batch * (p + 1) / parts,
+                                 scratch + omp_get_thread_num() * size);
+        }
+        rc = 0;
+    }
+    free(u);
+    free(scratch);
+    return rc;
+}
+
+int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                                const real *w, fs_index filters)
+{
+    if (conv_winograd(g, filters) &&
+        FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
+        FS_FN(all_finite)(w, filters * g->channels * 9))
+        return FS_CONV_PATH_WINOGRAD;
+    return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
+}
+
 int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, const real *w,
                            const real *b, fs_index filters, real *out, int strategy)
 {
+    if (FS_FN(fs_conv_forward_path)(x, batch, g, w, filters) == FS_CONV_PATH_WINOGRAD)
+        return FS_FN(wino_conv)(x, batch, g, w, 0, b, filters, out, strategy);
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, b, filters);
     j.out = out;
     /* Per thread: im2col's col, or the shifted path's padded image and accumulator. */

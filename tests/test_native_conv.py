@@ -262,3 +262,97 @@ def test_conv_binding_refuses_bad_input(rng, call, error, words):
     x, w, b = _problem(rng, 2, 2, 5, 5, 3, 3, 3, np.float64)
     with pytest.raises(error, match=words):
         call(x, w, b)
+
+
+@pytest.fixture
+def winograd_always():
+    """Winograd F(2x2,3x3) on every 3x3 stride-1 conv whose input is finite, whatever the
+    channels and filters: the rule (csrc/conv.c) would leave most small shapes to the others."""
+    before = native.conv_winograd("always")
+    yield
+    native.conv_winograd(before)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    N=st.integers(1, 3),
+    C=st.sampled_from([1, 2, 3, 16, 17]),
+    H=st.integers(1, 9),
+    W=st.integers(1, 9),
+    FN=st.sampled_from([1, 2, 5, 32]),
+    pad=st.integers(0, 3),
+    dtype=st.sampled_from(DTYPES),
+    threading=st.sampled_from(["auto", "images", "blas"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, seed):
+    """Every 3x3 stride-1 geometry through Winograd: odd sizes (partial tiles, their extra
+    outputs dropped), pads up to 3 (tiles of zeros only), outputs of one row or column."""
+    assume(H + 2 * pad >= 3 and W + 2 * pad >= 3)
+    before = native.conv_winograd("always")
+    try:
+        x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, 3, 3, dtype)
+        assert native.conv_path(x, w, 1, pad) == "winograd"
+        _check_against_reference(x, w, b, 1, pad, threading, seed)
+    finally:
+        native.conv_winograd(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape, FN, pad, path",
+    [
+        ((3, 16, 28, 28), 16, 1, "shifted"),  # DeepConvNet conv2: too few filters
+        ((1, 16, 14, 14), 32, 1, "winograd"),  # conv3, batch 1
+        ((3, 32, 14, 14), 64, 1, "winograd"),  # conv5
+        ((2, 64, 7, 7), 64, 1, "winograd"),  # conv6, odd output: partial tiles
+        ((2, 32, 9, 11), 32, 0, "winograd"),  # pad 0, odd 7 x 9 output
+        ((5, 16, 13, 5), 48, 2, "winograd"),
+        ((2, 8, 14, 14), 64, 1, "im2col"),  # too few channels for either
+        ((2, 32, 14, 14), 64, 1, "shifted"),  # off: see the test
+    ],
+)
+def test_3x3_stride_one_takes_the_path_of_the_rule_and_matches_reference(
+    rng, dtype, shape, FN, pad, path
+):
+    """The rule of csrc/conv.c (Winograd from 16 channels and 32 filters), checked through the
+    same C function the kernel asks, and the result of that path against the reference."""
+    x, w, b = _problem(rng, *shape, FN, 3, 3, dtype)
+    before = native.conv_winograd("off" if path == "shifted" and FN > 16 else "auto")
+    try:
+        assert native.conv_path(x, w, 1, pad) == path
+        assert native.conv_path(x, w, 2, pad) == "im2col"
+        for threading in ("images", "blas"):
+            _check_against_reference(x, w, b, 1, pad, threading)
+    finally:
+        native.conv_winograd(before)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["x", "W"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_winograd_leaves_non_finite_input_to_the_direct_paths(
+    rng, winograd_always, dtype, where, value
+):
+    """The transforms subtract neighbours (inf - inf = NaN where the direct sum is inf): an inf
+    or NaN in x or W sends the call to the shifted path, NaNs and infs where the reference's."""
+    x, w, b = _problem(rng, 2, 16, 7, 6, 32, 3, 3, dtype)
+    assert native.conv_path(x, w, 1, 1) == "winograd"
+    if where == "x":
+        x[1, 3, 2, 4] = value
+    else:
+        w[5, 2, 1, 1] = value
+    assert native.conv_path(x, w, 1, 1) == "shifted"
+    out, _ = native.conv_forward(x, w, b, 1, 1)
+    ref_out, _ = reference.conv_forward(x, w, b, 1, 1)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref_out))
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(ref_out))
+
+
+def test_conv_winograd_mode_is_checked_and_restored():
+    before = native.conv_winograd()
+    assert before in ("auto", "off", "always")
+    with pytest.raises(ValueError, match="mode"):
+        native.conv_winograd("sometimes")
+    assert native.conv_winograd(before) == before
