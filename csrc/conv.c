@@ -98,21 +98,30 @@ static int conv_winograd_fits(const fs_patch_geometry *g)
 }
 
 /* The rule (FS_CONV_WINOGRAD_AUTO), measured against the shifted products on DeepConvNet's six
- * 3x3 layers (docs/performance.md, "Winograd F(2x2,3x3)"): 1.15-1.4x faster with 16-64
- * channels and 32 or 64 filters, both element types; 0.85-0.93x with 16 channels and 16
- * filters, where the 16 products (16 x 16 x tiles) are too thin to pay for the transforms.
- * Below 16 channels the shifted path is not taken either, and nothing was measured. */
+ * 3x3 layers (docs/performance.md, "Winograd F(2x2,3x3)"): forward 1.16-1.5x faster (1 and 2
+ * threads, float32; float64 1.2-1.7x) with 16-64 channels and 16-64 filters. Below 16 channels
+ * the shifted path is not taken either, and nothing was measured. */
 #ifndef FS_CONV_WINO_MIN_CHANNELS
 #define FS_CONV_WINO_MIN_CHANNELS 16
 #endif
 #ifndef FS_CONV_WINO_MIN_FILTERS
-#define FS_CONV_WINO_MIN_FILTERS 32
+#define FS_CONV_WINO_MIN_FILTERS 16
 #endif
 static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
 {
     if (conv_winograd_mode == FS_CONV_WINOGRAD_OFF || !conv_winograd_fits(g)) return 0;
     return conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS ||
            (g->channels >= FS_CONV_WINO_MIN_CHANNELS && filters >= FS_CONV_WINO_MIN_FILTERS);
+}
+
+/* dx as a Winograd conv of dout (geometry d: FN channels in, `outs` = C out) replaces the
+ * shifted path's dx products only when it has at least as many outputs as inputs: C = FN
+ * layers gained 0-9% of the backward, C = FN / 2 ones lost 1-10% (thin 16 products, M = C,
+ * and a transform of FN channels for them). */
+static int conv_winograd_dx(const fs_patch_geometry *d, fs_index outs)
+{
+    return conv_winograd(d, outs) &&
+           (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS || outs >= d->channels);
 }
 
 #define FS_BODY "conv_body.h"

@@ -512,10 +512,47 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
     return rc;
 }
 
+/* dx of a 3x3 stride-1 conv with pad <= 2 is itself one: the correlation of dout padded by
+ * 2 - pad with the filters transposed (C x FN) and rotated 180 degrees, giving H x W. */
+static int FS_FN(dx_geometry)(const fs_patch_geometry *g, fs_index filters, fs_patch_geometry *d)
+{
+    if (g->stride != 1 || g->kernel_h != 3 || g->kernel_w != 3 || g->pad > 2) return 0;
+    *d = *g;
+    d->channels = filters, d->height = g->out_h, d->width = g->out_w, d->pad = 2 - g->pad;
+    d->out_h = g->height, d->out_w = g->width;
+    return 1;
+}
+
+/* Whether dx takes Winograd: conv_winograd_dx on dx's own shape (FN channels in, C out), dout
+ * and W finite (x does not enter dx). */
+static int FS_FN(dx_winograd)(const real *dout, fs_index batch, const fs_patch_geometry *g,
+                              const real *w, fs_index filters, fs_patch_geometry *d)
+{
+    return FS_FN(dx_geometry)(g, filters, d) && conv_winograd_dx(d, g->channels) &&
+           FS_FN(all_finite)(dout, batch * filters * g->out_h * g->out_w) &&
+           FS_FN(all_finite)(w, filters * g->channels * 9);
+}
+
+int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
+                           const fs_patch_geometry *g, const real *w, fs_index filters)
+{
+    fs_patch_geometry d;
+    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d)) return FS_CONV_PATH_WINOGRAD;
+    /* The shifted path's own test (fs_conv_backward): x and W finite. */
+    return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
+                   FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
+               ? FS_CONV_PATH_SHIFTED
+               : FS_CONV_PATH_IM2COL;
+}
+
 int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
                             const fs_patch_geometry *g, const real *w, fs_index filters, real *dx,
                             real *dw, real *db, int strategy)
 {
+    /* dx by Winograd is a second pass over dout after dW and db (which stay on their path). */
+    fs_patch_geometry d;
+    real *wino_dx = dx && FS_FN(dx_winograd)(dout, batch, g, w, filters, &d) ? dx : NULL;
+    if (wino_dx) dx = NULL;
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, NULL, filters);
     j.dout = dout, j.dx = dx;
     /* The shifted products also multiply what im2col never reads: dW's, the thrown-away columns
@@ -564,5 +601,7 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     free(scratch);
     free(dw_parts);
     free(db_parts);
+    if (rc == 0 && wino_dx)
+        rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx, strategy);
     return rc;
 }
