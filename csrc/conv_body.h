@@ -165,31 +165,43 @@ static int FS_FN(all_finite)(const real *a, fs_index n)
 
 /* U[k][o][i] (k = 4 * row + column of G g G^T) for output channel o and input channel i of the
  * filters w (outs x ins x 3 x 3); `flipped`: the filters are w's transposed (w is ins x outs)
- * and rotated 180 degrees, the correlation that gives a convolution's dx from dout. */
-static void FS_FN(wino_weights)(const real *w, fs_index outs, fs_index ins, int flipped, real *u)
+ * and rotated 180 degrees, the correlation that gives a convolution's dx from dout. Once per
+ * call, but at batch 1 it was most of a 64 x 64 layer's time as scalar code: vectorised along i
+ * (strided loads, contiguous stores). */
+FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs_index ins,
+                                       int flipped, real *restrict u)
 {
-    for (fs_index o = 0; o < outs; ++o)
+    const fs_index so = flipped ? 9 : ins * 9, si = flipped ? outs * 9 : 9, next = outs * ins;
+    /* tap (r, c) of the kernel used, in w: rotated, (2 - r, 2 - c) is 8 - (3r + c) */
+    fs_index tap[9];
+    for (int t = 0; t < 9; ++t) tap[t] = flipped ? 8 - t : t;
+    for (fs_index o = 0; o < outs; ++o) {
+        real *restrict uo = u + o * ins;
+#pragma omp simd
         for (fs_index i = 0; i < ins; ++i) {
-            real g[3][3], t[4][3];
-            const real *src = flipped ? w + (i * outs + o) * 9 : w + (o * ins + i) * 9;
-            for (int r = 0; r < 3; ++r)
-                for (int c = 0; c < 3; ++c)
-                    g[r][c] = flipped ? src[(2 - r) * 3 + (2 - c)] : src[r * 3 + c];
-            for (int c = 0; c < 3; ++c) { /* t = G g */
-                t[0][c] = g[0][c];
-                t[1][c] = (real)0.5 * (g[0][c] + g[1][c] + g[2][c]);
-                t[2][c] = (real)0.5 * (g[0][c] - g[1][c] + g[2][c]);
-                t[3][c] = g[2][c];
-            }
-            for (int r = 0; r < 4; ++r) { /* U = t G^T */
-                real *d = u + ((r * 4) * outs + o) * ins + i;
-                const fs_index next = outs * ins;
-                d[0] = t[r][0];
-                d[next] = (real)0.5 * (t[r][0] + t[r][1] + t[r][2]);
-                d[2 * next] = (real)0.5 * (t[r][0] - t[r][1] + t[r][2]);
-                d[3 * next] = t[r][2];
-            }
+            const real *g = w + o * so + i * si;
+            const real g00 = g[tap[0]], g01 = g[tap[1]], g02 = g[tap[2]];
+            const real g10 = g[tap[3]], g11 = g[tap[4]], g12 = g[tap[5]];
+            const real g20 = g[tap[6]], g21 = g[tap[7]], g22 = g[tap[8]];
+            const real h = (real)0.5;
+            /* t = G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
+            const real t00 = g00, t01 = g01, t02 = g02;
+            const real t10 = h * (g00 + g10 + g20), t11 = h * (g01 + g11 + g21),
+                       t12 = h * (g02 + g12 + g22);
+            const real t20 = h * (g00 - g10 + g20), t21 = h * (g01 - g11 + g21),
+                       t22 = h * (g02 - g12 + g22);
+            const real t30 = g20, t31 = g21, t32 = g22;
+            /* U = t G^T: columns t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2 */
+            uo[0 * next + i] = t00, uo[1 * next + i] = h * (t00 + t01 + t02);
+            uo[2 * next + i] = h * (t00 - t01 + t02), uo[3 * next + i] = t02;
+            uo[4 * next + i] = t10, uo[5 * next + i] = h * (t10 + t11 + t12);
+            uo[6 * next + i] = h * (t10 - t11 + t12), uo[7 * next + i] = t12;
+            uo[8 * next + i] = t20, uo[9 * next + i] = h * (t20 + t21 + t22);
+            uo[10 * next + i] = h * (t20 - t21 + t22), uo[11 * next + i] = t22;
+            uo[12 * next + i] = t30, uo[13 * next + i] = h * (t30 + t31 + t32);
+            uo[14 * next + i] = h * (t30 - t31 + t32), uo[15 * next + i] = t32;
         }
+    }
 }
 
 /* xp (C planes of (2 * (ty1 - ty0) + 2) x (2 * tw + 2)) = the padded rows 2 * ty0 .. that tile
