@@ -582,13 +582,15 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     j.dw_size = filters * j.ck;
     const int parts = conv_parts(batch, g, filters, strategy);
     const int threads = fs_team_for(parts);
-    real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
+    /* The weights per tap serve only the shifted dx products (not wanted, or by Winograd). */
+    const int taps = j.shifted && dx;
+    real *wk = taps ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
     real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));
     real *dw_parts = malloc((size_t)(parts * j.dw_size + 1) * sizeof(real));
     double *db_parts = calloc((size_t)(parts * filters + 1), sizeof(double));
     int rc = -1;
-    if (scratch && dw_parts && db_parts && (wk || !j.shifted)) {
-        if (j.shifted) FS_FN(shift_weights)(w, &j.s, filters, wk);
+    if (scratch && dw_parts && db_parts && (wk || !taps)) {
+        if (taps) FS_FN(shift_weights)(w, &j.s, filters, wk);
         j.wk = wk;
         FS_FN(conv_run)(&j, parts, threads, scratch, dw_parts, db_parts);
         /* dw[f][i] = the parts' sums in part order; i = (c, ky, kx). */
