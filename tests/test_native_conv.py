@@ -371,6 +371,17 @@ def test_winograd_leaves_non_finite_input_to_the_direct_paths(
         np.testing.assert_array_equal(np.isinf(g), np.isinf(r), err_msg=f"infs of {name}")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 16, 531, 5), (1, 17, 3, 521)])
+def test_winograd_on_images_bigger_than_a_block(rng, winograd_always, dtype, shape):
+    """A block holds at most 256 tiles: a tall image is done in runs of its tile rows (the last
+    one short), a row of more than 256 tiles one row at a time."""
+    x, w, b = _problem(rng, *shape, 4, 3, 3, dtype)
+    dout = np.zeros((shape[0], 4, shape[2], shape[3]), dtype)
+    assert native.conv_path(x, w, 1, 1) == native.conv_path(x, w, 1, 1, dout=dout) == "winograd"
+    _check_against_reference(x, w, b, 1, 1)
+
+
 def test_conv_winograd_mode_is_checked_and_restored():
     before = native.conv_winograd()
     assert before in ("auto", "off", "always")
