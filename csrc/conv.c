@@ -57,5 +57,72 @@ static fs_shift_geometry shift_geometry_of(const fs_patch_geometry *g)
     return s;
 }
 
+/* ---- Winograd F(2x2,3x3) for 3x3 stride-1 convs (conv_body.h describes it). */
+static int conv_winograd_mode = FS_CONV_WINOGRAD_AUTO;
+
+void fs_conv_set_winograd(int mode)
+{ conv_winograd_mode = mode; }
+int fs_conv_get_winograd(void)
+{ return conv_winograd_mode; }
+
+/* Tiles per block: the transformed input and products of a block, 16 * (C + FN) * tiles
+ * entries, stay in L2 for DeepConvNet's widths (1 MB per core here). */
+#ifndef FS_WINO_BLOCK_TILES
+#define FS_WINO_BLOCK_TILES 256
+#endif
+
+/* Entries between consecutive matrices of the transformed data (conv_body.h, scratch). */
+#define FS_WINO_SKEW 16
+
+typedef struct {
+    fs_index C, H, W, pad, oh, ow, th, tw, rows, block;
+} fs_wino_geometry;
+
+static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g)
+{
+    fs_wino_geometry q;
+    q.C = g->channels, q.H = g->height, q.W = g->width, q.pad = g->pad;
+    q.oh = g->out_h, q.ow = g->out_w;
+    q.th = (q.oh + 1) / 2, q.tw = (q.ow + 1) / 2;
+    /* A block is whole rows of tiles (so the transforms run along a row): as many as fit. */
+    q.rows = q.tw >= FS_WINO_BLOCK_TILES ? 1 : FS_WINO_BLOCK_TILES / q.tw;
+    q.block = q.rows * q.tw;
+    return q;
+}
+
+/* Whether the geometry allows the Winograd path at all: 3x3, stride 1, sizes the BLAS takes. */
+static int conv_winograd_fits(const fs_patch_geometry *g)
+{
+    return g->stride == 1 && g->kernel_h == 3 && g->kernel_w == 3 && g->channels > 0 &&
+           g->out_h > 0 && g->out_w > 0 && (g->out_w + 1) / 2 <= INT_MAX / 16;
+}
+
+/* The rule (FS_CONV_WINOGRAD_AUTO), measured against the shifted products on DeepConvNet's six
+ * 3x3 layers (docs/performance.md, "Winograd F(2x2,3x3)"): forward 1.16-1.5x faster (1 and 2
+ * threads, float32; float64 1.2-1.7x) with 16-64 channels and 16-64 filters. Below 16 channels
+ * the shifted path is not taken either, and nothing was measured. */
+#ifndef FS_CONV_WINO_MIN_CHANNELS
+#define FS_CONV_WINO_MIN_CHANNELS 16
+#endif
+#ifndef FS_CONV_WINO_MIN_FILTERS
+#define FS_CONV_WINO_MIN_FILTERS 16
+#endif
+static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
+{
+    if (conv_winograd_mode == FS_CONV_WINOGRAD_OFF || !conv_winograd_fits(g)) return 0;
+    return conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS ||
+           (g->channels >= FS_CONV_WINO_MIN_CHANNELS && filters >= FS_CONV_WINO_MIN_FILTERS);
+}
+
+/* dx as a Winograd conv of dout (geometry d: FN channels in, `outs` = C out) replaces the
+ * shifted path's dx products only when it has at least as many outputs as inputs: C = FN
+ * layers gained 0-9% of the backward, C = FN / 2 ones lost 1-10% (thin 16 products, M = C,
+ * and a transform of FN channels for them). */
+static int conv_winograd_dx(const fs_patch_geometry *d, fs_index outs)
+{
+    return conv_winograd(d, outs) &&
+           (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS || outs >= d->channels);
+}
+
 #define FS_BODY "conv_body.h"
 #include "fs_instantiate.h"

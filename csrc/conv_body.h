@@ -5,6 +5,7 @@
  *                 for DeepConvNet's layers, docs/performance.md; transposed once at the end)
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
+ * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead (forward).
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - the batch cut into parts of consecutive images, spread over OpenMP
  *                     threads, each part with a one-thread GEMM and (backward) its own dW / db,
@@ -61,14 +62,15 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
  * nothing). The shifted rows of the last channel run FW-1 entries past xp: it has that tail.
  * Costs FW-1 wasted columns per output row, saves writing and re-reading C*FH*FW*OHW patches. */
 
-/* Wk[tap] (FN x C) = w[:, :, ky, kx], tap = ky*FW + kx. */
+/* Wk[tap] (FN x C) = w[:, :, ky, kx], tap = ky*FW + kx. Written in order, read with stride
+ * taps: in w's order the taps' rows are FN*C entries apart, 16 KB at 64 x 64, so 9 streams in
+ * one cache set (a batch-1 call of (1,64,7,7)x64 spent ~90 us here). */
 static void FS_FN(shift_weights)(const real *w, const fs_shift_geometry *s, fs_index filters,
                                  real *wk)
 {
-    for (fs_index f = 0; f < filters; ++f)
-        for (fs_index c = 0; c < s->C; ++c)
-            for (fs_index t = 0; t < s->taps; ++t)
-                wk[(t * filters + f) * s->C + c] = w[(f * s->C + c) * s->taps + t];
+    const fs_index fc = filters * s->C;
+    for (fs_index t = 0; t < s->taps; ++t)
+        for (fs_index i = 0; i < fc; ++i) wk[t * fc + i] = w[i * s->taps + t];
 }
 
 static void FS_FN(shift_pad_image)(const real *x_n, const fs_shift_geometry *s, real *xp)
@@ -147,6 +149,226 @@ static int FS_FN(all_finite)(const real *a, fs_index n)
     int finite = 1;
     for (fs_index i = 0; i < n; ++i) finite &= (a[i] - a[i] == 0);
     return finite;
+}
+
+/* ---- Winograd F(2x2,3x3): 3x3 filters, stride 1 (Lavin & Gray 2015).
+ * The output is cut into 2x2 tiles; tile (ty, tx) needs the 4x4 input tile d at padded rows
+ * 2ty.., columns 2tx.. (zeros outside the image, and past it for the partial tiles of an odd
+ * output size, whose extra outputs are dropped). With U = G g G^T (4x4, per filter and channel)
+ * and V = B^T d B (4x4, per tile and channel), the tile's output is
+ *   Y = A^T [ sum over c of U[f,c] .* V[c] ] A,
+ * and the sum over c of each of the 16 entries k is a product U[k] (FN x C) x V[k] (C x tiles):
+ * 16 products with K = C over a block of tiles, against 9 per output position for the shifted
+ * products, so 2.25x fewer multiplications; the transforms cost additions and traffic instead.
+ * A block is whole rows of tiles of the part's consecutive images (tiles stored row by row),
+ * sized so its V and products stay in L2. The transforms mix entries (inf - inf = NaN where a
+ * direct sum gives inf), so only finite input takes this path. */
+
+/* U[k][o][i] (k = 4 * row + column of G g G^T) for output channel o and input channel i of the
+ * filters w (outs x ins x 3 x 3); `flipped`: the filters are w's transposed (w is ins x outs)
+ * and rotated 180 degrees, the correlation that gives a convolution's dx from dout. Once per
+ * call, but at batch 1 it was most of a 64 x 64 layer's time as scalar code: vectorised along i
+ * (strided loads, contiguous stores). */
+FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs_index ins,
+                                       int flipped, real *restrict u)
+{
+    const fs_index so = flipped ? 9 : ins * 9, si = flipped ? outs * 9 : 9, next = outs * ins;
+    /* tap (r, c) of the kernel used, in w: rotated, (2 - r, 2 - c) is 8 - (3r + c) */
+    fs_index tap[9];
+    for (int t = 0; t < 9; ++t) tap[t] = flipped ? 8 - t : t;
+    for (fs_index o = 0; o < outs; ++o) {
+        real *restrict uo = u + o * ins;
+#pragma omp simd
+        for (fs_index i = 0; i < ins; ++i) {
+            const real *g = w + o * so + i * si;
+            const real g00 = g[tap[0]], g01 = g[tap[1]], g02 = g[tap[2]];
+            const real g10 = g[tap[3]], g11 = g[tap[4]], g12 = g[tap[5]];
+            const real g20 = g[tap[6]], g21 = g[tap[7]], g22 = g[tap[8]];
+            const real h = (real)0.5;
+            /* t = G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
+            const real t00 = g00, t01 = g01, t02 = g02;
+            const real t10 = h * (g00 + g10 + g20), t11 = h * (g01 + g11 + g21),
+                       t12 = h * (g02 + g12 + g22);
+            const real t20 = h * (g00 - g10 + g20), t21 = h * (g01 - g11 + g21),
+                       t22 = h * (g02 - g12 + g22);
+            const real t30 = g20, t31 = g21, t32 = g22;
+            /* U = t G^T: columns t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2 */
+            uo[0 * next + i] = t00, uo[1 * next + i] = h * (t00 + t01 + t02);
+            uo[2 * next + i] = h * (t00 - t01 + t02), uo[3 * next + i] = t02;
+            uo[4 * next + i] = t10, uo[5 * next + i] = h * (t10 + t11 + t12);
+            uo[6 * next + i] = h * (t10 - t11 + t12), uo[7 * next + i] = t12;
+            uo[8 * next + i] = t20, uo[9 * next + i] = h * (t20 + t21 + t22);
+            uo[10 * next + i] = h * (t20 - t21 + t22), uo[11 * next + i] = t22;
+            uo[12 * next + i] = t30, uo[13 * next + i] = h * (t30 + t31 + t32);
+            uo[14 * next + i] = h * (t30 - t31 + t32), uo[15 * next + i] = t32;
+        }
+    }
+}
+
+/* xp (C planes of (2 * (ty1 - ty0) + 2) x (2 * tw + 2)) = the padded rows 2 * ty0 .. that tile
+ * rows ty0 .. ty1 of x_n read, zeros outside the image and past it (partial tiles). */
+static void FS_FN(wino_pad_rows)(const real *x_n, const fs_wino_geometry *q, fs_index ty0,
+                                 fs_index ty1, real *xp)
+{
+    const fs_index width = 2 * q->tw + 2, height = 2 * (ty1 - ty0) + 2;
+    const fs_index x1 = q->pad + q->W < width ? q->pad + q->W : width;
+    memset(xp, 0, (size_t)(q->C * height * width) * sizeof(real));
+    if (q->pad >= x1) return;
+    for (fs_index c = 0; c < q->C; ++c)
+        for (fs_index r = 0; r < height; ++r) {
+            const fs_index y = 2 * ty0 + r - q->pad;
+            if (y >= 0 && y < q->H)
+                memcpy(xp + (c * height + r) * width + q->pad, x_n + (c * q->H + y) * q->W,
+                       (size_t)(x1 - q->pad) * sizeof(real));
+        }
+}
+
+/* v[k * kstride + ty * tw + tx] = (B^T d B)[k] of the tiles of one padded plane xp_c
+ * (width 2 * tw + 2), tile rows ty < rows. Vectorised along tx (omp simd: the 16 output
+ * streams exceed gcc's alias checks, so restrict alone left the loop scalar). */
+FS_HOT static void FS_FN(wino_input_tiles)(const real *restrict xp_c, fs_index rows, fs_index tw,
+                                           real *restrict v, fs_index kstride)
+{
+    const fs_index width = 2 * tw + 2;
+    for (fs_index ty = 0; ty < rows; ++ty) {
+        const real *restrict r0 = xp_c + 2 * ty * width;
+        const real *restrict r1 = r0 + width, *restrict r2 = r1 + width, *restrict r3 = r2 + width;
+        real *restrict vt = v + ty * tw;
+#pragma omp simd
+        for (fs_index tx = 0; tx < tw; ++tx) {
+            const fs_index x = 2 * tx;
+            /* e = d B, row by row: columns (d0 - d2, d1 + d2, d2 - d1, d1 - d3) */
+            const real e00 = r0[x] - r0[x + 2], e01 = r0[x + 1] + r0[x + 2];
+            const real e02 = r0[x + 2] - r0[x + 1], e03 = r0[x + 1] - r0[x + 3];
+            const real e10 = r1[x] - r1[x + 2], e11 = r1[x + 1] + r1[x + 2];
+            const real e12 = r1[x + 2] - r1[x + 1], e13 = r1[x + 1] - r1[x + 3];
+            const real e20 = r2[x] - r2[x + 2], e21 = r2[x + 1] + r2[x + 2];
+            const real e22 = r2[x + 2] - r2[x + 1], e23 = r2[x + 1] - r2[x + 3];
+            const real e30 = r3[x] - r3[x + 2], e31 = r3[x + 1] + r3[x + 2];
+            const real e32 = r3[x + 2] - r3[x + 1], e33 = r3[x + 1] - r3[x + 3];
+            /* V = B^T e: rows (e0 - e2, e1 + e2, e2 - e1, e1 - e3) */
+            vt[0 * kstride + tx] = e00 - e20, vt[1 * kstride + tx] = e01 - e21;
+            vt[2 * kstride + tx] = e02 - e22, vt[3 * kstride + tx] = e03 - e23;
+            vt[4 * kstride + tx] = e10 + e20, vt[5 * kstride + tx] = e11 + e21;
+            vt[6 * kstride + tx] = e12 + e22, vt[7 * kstride + tx] = e13 + e23;
+            vt[8 * kstride + tx] = e20 - e10, vt[9 * kstride + tx] = e21 - e11;
+            vt[10 * kstride + tx] = e22 - e12, vt[11 * kstride + tx] = e23 - e13;
+            vt[12 * kstride + tx] = e10 - e30, vt[13 * kstride + tx] = e11 - e31;
+            vt[14 * kstride + tx] = e12 - e32, vt[15 * kstride + tx] = e13 - e33;
+        }
+    }
+}
+
+/* The 2x2 outputs A^T m A + bias of one tile, m[k] at m[k * kstride]. */
+static inline void FS_FN(wino_output_tile)(const real *restrict m, fs_index kstride, real bias,
+                                           real *y00, real *y01, real *y10, real *y11)
+{
+    /* s = A^T m: rows (m0 + m1 + m2, m1 - m2 - m3); then columns the same way */
+    const real s00 = m[0] + m[4 * kstride] + m[8 * kstride];
+    const real s01 = m[kstride] + m[5 * kstride] + m[9 * kstride];
+    const real s02 = m[2 * kstride] + m[6 * kstride] + m[10 * kstride];
+    const real s03 = m[3 * kstride] + m[7 * kstride] + m[11 * kstride];
+    const real s10 = m[4 * kstride] - m[8 * kstride] - m[12 * kstride];
+    const real s11 = m[5 * kstride] - m[9 * kstride] - m[13 * kstride];
+    const real s12 = m[6 * kstride] - m[10 * kstride] - m[14 * kstride];
+    const real s13 = m[7 * kstride] - m[11 * kstride] - m[15 * kstride];
+    *y00 = s00 + s01 + s02 + bias, *y01 = s01 - s02 - s03 + bias;
+    *y10 = s10 + s11 + s12 + bias, *y11 = s11 - s12 - s13 + bias;
+}
+
+/* One filter's output plane rows 2 * ty0 .. from tile rows ty0 .. ty1 of the products
+ * (m[k * kstride + (ty - ty0) * tw + tx]); the outputs past an odd size are dropped. The
+ * transform runs over all the tiles at once into y (4 x tiles), then the outputs are put in
+ * place row by row: a row has only 4-7 tiles in the 7x7 and 14x14 layers, too few for a vector
+ * loop along it. */
+FS_HOT static void FS_FN(wino_output_plane)(const real *restrict m, fs_index kstride,
+                                            const fs_wino_geometry *q, fs_index ty0, fs_index ty1,
+                                            real bias, real *restrict y, real *restrict out_f)
+{
+    const fs_index tiles = (ty1 - ty0) * q->tw, full = q->ow / 2;
+    real *restrict y00 = y, *restrict y01 = y + tiles, *restrict y10 = y + 2 * tiles,
+                   *restrict y11 = y + 3 * tiles;
+#pragma omp simd
+    for (fs_index t = 0; t < tiles; ++t)
+        FS_FN(wino_output_tile)(m + t, kstride, bias, y00 + t, y01 + t, y10 + t, y11 + t);
+    for (fs_index ty = ty0; ty < ty1; ++ty) {
+        const fs_index at = (ty - ty0) * q->tw;
+        real *restrict o0 = out_f + 2 * ty * q->ow;
+        for (fs_index tx = 0; tx < full; ++tx)
+            o0[2 * tx] = y00[at + tx], o0[2 * tx + 1] = y01[at + tx];
+        if (full < q->tw) o0[2 * full] = y00[at + full]; /* odd width: first column only */
+        if (2 * ty + 1 >= q->oh) continue;               /* odd height: first row only */
+        real *restrict o1 = o0 + q->ow;
+        for (fs_index tx = 0; tx < full; ++tx)
+            o1[2 * tx] = y10[at + tx], o1[2 * tx + 1] = y11[at + tx];
+        if (full < q->tw) o1[2 * full] = y10[at + full];
+    }
+}
+
+/* What every block of a Winograd convolution needs: x (batch, C, H, W) -> out (batch, outs,
+ * oh, ow), U from wino_weights, bias or NULL. */
+typedef struct {
+    const real *x, *u, *b;
+    real *out;
+    fs_wino_geometry q;
+    fs_index outs;
+} FS_FN(wino_job);
+
+/* Scratch per thread: V (16 x C x block), the products M (16 x outs x block), the padded rows
+ * of one image (at most rows + 1 tile rows' worth: wino_pad_rows), one plane's transformed
+ * outputs (4 x block: wino_output_plane). The 16 matrices of V and of
+ * M are FS_WINO_SKEW entries more than their size apart: the transforms touch all 16 per tile,
+ * and at a power-of-two size (64 channels x 256 tiles) those 16 lines fall in one cache set
+ * (measured: the 7x7 layers ran 2x slower). */
+static fs_index FS_FN(wino_scratch_size)(const fs_wino_geometry *q, fs_index outs)
+{
+    const fs_index rows = q->rows < q->th ? q->rows : q->th;
+    return 16 * ((q->C + outs) * q->block + 2 * FS_WINO_SKEW) +
+           q->C * (2 * rows + 2) * (2 * q->tw + 2) + 4 * q->block;
+}
+
+/* Tile rows ty0 .. ty1 of each of the images n0 .. n1: all of them when the block holds whole
+ * images, else a run of one image's rows. */
+static void FS_FN(wino_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, fs_index ty0,
+                              fs_index ty1, real *scratch)
+{
+    const fs_wino_geometry *q = &j->q;
+    const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
+    const fs_index plane = (2 * (ty1 - ty0) + 2) * (2 * q->tw + 2);
+    const fs_index vk = q->C * cols + FS_WINO_SKEW, mk = j->outs * cols + FS_WINO_SKEW;
+    real *v = scratch, *m = v + 16 * vk, *y = m + 16 * mk, *xp = y + 4 * q->block;
+    for (fs_index n = n0; n < n1; ++n) {
+        FS_FN(wino_pad_rows)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
+        for (fs_index c = 0; c < q->C; ++c)
+            FS_FN(wino_input_tiles)(xp + c * plane, ty1 - ty0, q->tw, v + c * cols + (n - n0) * per,
+                                    vk);
+    }
+    for (int k = 0; k < 16; ++k)
+        FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)j->outs, (int)cols, (int)q->C, 1,
+                       j->u + k * j->outs * q->C, (int)q->C, v + k * vk, (int)cols, 0, m + k * mk,
+                       (int)cols);
+    for (fs_index n = n0; n < n1; ++n)
+        for (fs_index f = 0; f < j->outs; ++f)
+            FS_FN(wino_output_plane)(m + f * cols + (n - n0) * per, mk, q, ty0, ty1,
+                                     j->b ? j->b[f] : 0, y,
+                                     j->out + (n * j->outs + f) * q->oh * q->ow);
+}
+
+/* Images n0 .. n1, block by block: several whole images per block, or (big images) runs of
+ * tile rows of one. */
+static void FS_FN(wino_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, real *scratch)
+{
+    const fs_wino_geometry *q = &j->q;
+    if (q->rows >= q->th) {
+        const fs_index images = q->rows / q->th;
+        for (fs_index n = n0; n < n1; n += images)
+            FS_FN(wino_block)(j, n, n + images < n1 ? n + images : n1, 0, q->th, scratch);
+        return;
+    }
+    for (fs_index n = n0; n < n1; ++n)
+        for (fs_index ty = 0; ty < q->th; ty += q->rows)
+            FS_FN(wino_block)(j, n, n + 1, ty, ty + q->rows < q->th ? ty + q->rows : q->th,
+                              scratch);
 }
 
 /* ---- The driver: one per-image loop for both paths and both directions.
@@ -235,9 +457,54 @@ static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch, const f
     return j;
 }
 
+/* Runs a Winograd convolution of x with the filters w (flipped: see wino_weights) over the
+ * images in parts, as conv_run does (parts over at most fs_team_for threads, each with its own
+ * scratch; one part: on this thread, its products on every thread). */
+static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                            const real *w, int flipped, const real *b, fs_index outs, real *out,
+                            int strategy)
+{
+    FS_FN(wino_job) j;
+    j.x = x, j.b = b, j.out = out, j.outs = outs, j.q = wino_geometry_of(g);
+    const fs_index size = FS_FN(wino_scratch_size)(&j.q, outs);
+    const int parts = conv_parts(batch, g, outs, strategy);
+    const int team = fs_team_for(parts);
+    real *u = malloc((size_t)(16 * outs * j.q.C + 1) * sizeof(real));
+    real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
+    int rc = -1;
+    if (u && scratch) {
+        FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
+        j.u = u;
+        if (parts == 1) {
+            FS_FN(wino_part)(&j, 0, batch, scratch);
+        } else {
+#pragma omp parallel for schedule(static) num_threads(team)
+            for (int p = 0; p < parts; ++p)
+                FS_FN(wino_part)(&j, batch * p / parts, batch * (p + 1) / parts,
+                                 scratch + omp_get_thread_num() * size);
+        }
+        rc = 0;
+    }
+    free(u);
+    free(scratch);
+    return rc;
+}
+
+int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                                const real *w, fs_index filters)
+{
+    if (conv_winograd(g, filters) &&
+        FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
+        FS_FN(all_finite)(w, filters * g->channels * 9))
+        return FS_CONV_PATH_WINOGRAD;
+    return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
+}
+
 int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, const real *w,
                            const real *b, fs_index filters, real *out, int strategy)
 {
+    if (FS_FN(fs_conv_forward_path)(x, batch, g, w, filters) == FS_CONV_PATH_WINOGRAD)
+        return FS_FN(wino_conv)(x, batch, g, w, 0, b, filters, out, strategy);
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, b, filters);
     j.out = out;
     /* Per thread: im2col's col, or the shifted path's padded image and accumulator. */
@@ -258,10 +525,47 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
     return rc;
 }
 
+/* dx of a 3x3 stride-1 conv with pad <= 2 is itself one: the correlation of dout padded by
+ * 2 - pad with the filters transposed (C x FN) and rotated 180 degrees, giving H x W. */
+static int FS_FN(dx_geometry)(const fs_patch_geometry *g, fs_index filters, fs_patch_geometry *d)
+{
+    if (g->stride != 1 || g->kernel_h != 3 || g->kernel_w != 3 || g->pad > 2) return 0;
+    *d = *g;
+    d->channels = filters, d->height = g->out_h, d->width = g->out_w, d->pad = 2 - g->pad;
+    d->out_h = g->height, d->out_w = g->width;
+    return 1;
+}
+
+/* Whether dx takes Winograd: conv_winograd_dx on dx's own shape (FN channels in, C out), dout
+ * and W finite (x does not enter dx). */
+static int FS_FN(dx_winograd)(const real *dout, fs_index batch, const fs_patch_geometry *g,
+                              const real *w, fs_index filters, fs_patch_geometry *d)
+{
+    return FS_FN(dx_geometry)(g, filters, d) && conv_winograd_dx(d, g->channels) &&
+           FS_FN(all_finite)(dout, batch * filters * g->out_h * g->out_w) &&
+           FS_FN(all_finite)(w, filters * g->channels * 9);
+}
+
+int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
+                           const fs_patch_geometry *g, const real *w, fs_index filters)
+{
+    fs_patch_geometry d;
+    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d)) return FS_CONV_PATH_WINOGRAD;
+    /* The shifted path's own test (fs_conv_backward): x and W finite. */
+    return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
+                   FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
+               ? FS_CONV_PATH_SHIFTED
+               : FS_CONV_PATH_IM2COL;
+}
+
 int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
                             const fs_patch_geometry *g, const real *w, fs_index filters, real *dx,
                             real *dw, real *db, int strategy)
 {
+    /* dx by Winograd is a second pass over dout after dW and db (which stay on their path). */
+    fs_patch_geometry d;
+    real *wino_dx = dx && FS_FN(dx_winograd)(dout, batch, g, w, filters, &d) ? dx : NULL;
+    if (wino_dx) dx = NULL;
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, NULL, filters);
     j.dout = dout, j.dx = dx;
     /* The shifted products also multiply what im2col never reads: dW's, the thrown-away columns
@@ -279,13 +583,15 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     j.dw_size = filters * j.ck;
     const int parts = conv_parts(batch, g, filters, strategy);
     const int threads = fs_team_for(parts);
-    real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
+    /* The weights per tap serve only the shifted dx products (not wanted, or by Winograd). */
+    const int taps = j.shifted && dx;
+    real *wk = taps ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
     real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));
     real *dw_parts = malloc((size_t)(parts * j.dw_size + 1) * sizeof(real));
     double *db_parts = calloc((size_t)(parts * filters + 1), sizeof(double));
     int rc = -1;
-    if (scratch && dw_parts && db_parts && (wk || !j.shifted)) {
-        if (j.shifted) FS_FN(shift_weights)(w, &j.s, filters, wk);
+    if (scratch && dw_parts && db_parts && (wk || !taps)) {
+        if (taps) FS_FN(shift_weights)(w, &j.s, filters, wk);
         j.wk = wk;
         FS_FN(conv_run)(&j, parts, threads, scratch, dw_parts, db_parts);
         /* dw[f][i] = the parts' sums in part order; i = (c, ky, kx). */
@@ -310,5 +616,7 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     free(scratch);
     free(dw_parts);
     free(db_parts);
+    if (rc == 0 && wino_dx)
+        rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx, strategy);
     return rc;
 }

@@ -1,13 +1,22 @@
 # Bindings for the convolution kernels (fastscratch.kernels.conv_forward / conv_backward).
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
-                      fs_conv_forward, fs_conv_backward)
+                      fs_conv_forward, fs_conv_backward, FS_CONV_WINOGRAD_AUTO,
+                      FS_CONV_WINOGRAD_OFF, FS_CONV_WINOGRAD_ALWAYS, FS_CONV_PATH_IM2COL,
+                      FS_CONV_PATH_SHIFTED, FS_CONV_PATH_WINOGRAD, fs_conv_set_winograd,
+                      fs_conv_get_winograd, fs_conv_forward_path_f32, fs_conv_forward_path_f64,
+                      fs_conv_dx_path_f32, fs_conv_dx_path_f64)
 from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights, need_ndim,
                         need_shape, patch_geometry, blas_size)
 import numpy as np
 
 _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
                "blas": FS_CONV_BLAS_PARALLEL}
+
+_WINOGRAD_MODES = {"auto": FS_CONV_WINOGRAD_AUTO, "off": FS_CONV_WINOGRAD_OFF,
+                   "always": FS_CONV_WINOGRAD_ALWAYS}
+_PATHS = {FS_CONV_PATH_IM2COL: "im2col", FS_CONV_PATH_SHIFTED: "shifted",
+          FS_CONV_PATH_WINOGRAD: "winograd"}
 
 
 cdef int _strategy(str threading) except -1:
@@ -78,3 +87,46 @@ def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
     if rc != 0:
         raise MemoryError("conv_backward could not allocate its patch buffers")
     return dx, dW, db
+
+
+def conv_winograd(mode=None):
+    """When 3x3 stride-1 convs take the Winograd path: 'auto' (the rule in csrc/conv.c), 'off',
+    or 'always' (whenever the geometry allows: for tests of the path and benchmarks). Returns
+    the mode before the call; sets `mode` when given. Process-wide, for tests and benchmarks."""
+    cdef int before = fs_conv_get_winograd()
+    if mode is not None:
+        if mode not in _WINOGRAD_MODES:
+            raise ValueError(f"mode must be one of {sorted(_WINOGRAD_MODES)}, got {mode!r}")
+        fs_conv_set_winograd(_WINOGRAD_MODES[mode])
+    return {v: k for k, v in _WINOGRAD_MODES.items()}[before]
+
+
+def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None):
+    """The path conv_forward(x, W, b, stride, pad) takes, or with `dout` the path of
+    conv_backward's dx: 'im2col', 'shifted' or 'winograd' (decided by the same C function the
+    kernel calls)."""
+    cdef fs_patch_geometry g
+    x, W = _checked_conv(x, W, stride, pad, &g)
+    cdef const float[:, :, :, ::1] xf, wf, df
+    cdef const double[:, :, :, ::1] xd, wd, dd
+    if x.size == 0 or W.shape[0] == 0 or g.channels == 0:
+        return "im2col"
+    if dout is not None:
+        dout = contiguous(checked_array(dout, "dout"))
+        checked_array(dout, "dout", x.dtype, "x")
+        need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
+    if is_float32(x):
+        xf, wf = x, W
+        if dout is None:
+            return _PATHS[fs_conv_forward_path_f32(&xf[0, 0, 0, 0], x.shape[0], &g,
+                                                   &wf[0, 0, 0, 0], W.shape[0])]
+        df = dout
+        return _PATHS[fs_conv_dx_path_f32(&df[0, 0, 0, 0], &xf[0, 0, 0, 0], x.shape[0], &g,
+                                          &wf[0, 0, 0, 0], W.shape[0])]
+    xd, wd = x, W
+    if dout is None:
+        return _PATHS[fs_conv_forward_path_f64(&xd[0, 0, 0, 0], x.shape[0], &g, &wd[0, 0, 0, 0],
+                                               W.shape[0])]
+    dd = dout
+    return _PATHS[fs_conv_dx_path_f64(&dd[0, 0, 0, 0], &xd[0, 0, 0, 0], x.shape[0], &g,
+                                      &wd[0, 0, 0, 0], W.shape[0])]

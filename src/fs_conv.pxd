@@ -52,3 +52,23 @@ cdef inline int fs_conv_backward(const floating[:, :, :, ::1] dout,
                                       &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
                                       &dw[0, 0, 0, 0], &db[0], strategy)
     return rc
+
+
+cdef extern from "conv.h" nogil:
+    enum:
+        FS_CONV_WINOGRAD_AUTO
+        FS_CONV_WINOGRAD_OFF
+        FS_CONV_WINOGRAD_ALWAYS
+        FS_CONV_PATH_IM2COL
+        FS_CONV_PATH_SHIFTED
+        FS_CONV_PATH_WINOGRAD
+    void fs_conv_set_winograd(int mode)
+    int fs_conv_get_winograd()
+    int fs_conv_forward_path_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
+                                 const float *w, fs_index filters)
+    int fs_conv_forward_path_f64(const double *x, fs_index batch, const fs_patch_geometry *g,
+                                 const double *w, fs_index filters)
+    int fs_conv_dx_path_f32(const float *dout, const float *x, fs_index batch,
+                            const fs_patch_geometry *g, const float *w, fs_index filters)
+    int fs_conv_dx_path_f64(const double *dout, const double *x, fs_index batch,
+                            const fs_patch_geometry *g, const double *w, fs_index filters)

@@ -262,3 +262,129 @@ def test_conv_binding_refuses_bad_input(rng, call, error, words):
     x, w, b = _problem(rng, 2, 2, 5, 5, 3, 3, 3, np.float64)
     with pytest.raises(error, match=words):
         call(x, w, b)
+
+
+@pytest.fixture
+def winograd_always():
+    """Winograd F(2x2,3x3) on every 3x3 stride-1 conv whose input is finite, whatever the
+    channels and filters: the rule (csrc/conv.c) would leave most small shapes to the others."""
+    before = native.conv_winograd("always")
+    yield
+    native.conv_winograd(before)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    N=st.integers(1, 3),
+    C=st.sampled_from([1, 2, 3, 16, 17]),
+    H=st.integers(1, 9),
+    W=st.integers(1, 9),
+    FN=st.sampled_from([1, 2, 5, 32]),
+    pad=st.integers(0, 3),
+    dtype=st.sampled_from(DTYPES),
+    threading=st.sampled_from(["auto", "images", "blas"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, seed):
+    """Every 3x3 stride-1 geometry through Winograd, forward and dx: odd sizes (partial tiles,
+    their extra outputs dropped), pads up to 3 (tiles of zeros only), outputs of one row or
+    column."""
+    assume(H + 2 * pad >= 3 and W + 2 * pad >= 3)
+    before = native.conv_winograd("always")
+    try:
+        x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, 3, 3, dtype)
+        assert native.conv_path(x, w, 1, pad) == "winograd"
+        dout = np.zeros((N, FN, H + 2 * pad - 2, W + 2 * pad - 2), dtype)
+        # dx is a 3x3 conv of dout padded by 2 - pad: no Winograd past pad 2.
+        assert (native.conv_path(x, w, 1, pad, dout=dout) == "winograd") == (pad <= 2)
+        _check_against_reference(x, w, b, 1, pad, threading, seed)
+    finally:
+        native.conv_winograd(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape, FN, pad, path, dx_path",
+    [
+        ((3, 16, 28, 28), 16, 1, "winograd", "winograd"),  # DeepConvNet conv2
+        ((1, 16, 14, 14), 32, 1, "winograd", "shifted"),  # conv3, batch 1: dx has C < FN
+        ((3, 32, 14, 14), 64, 1, "winograd", "shifted"),  # conv5
+        ((2, 64, 7, 7), 64, 1, "winograd", "winograd"),  # conv6, odd output: partial tiles
+        ((2, 32, 9, 11), 32, 0, "winograd", "winograd"),  # pad 0, odd 7 x 9 output
+        ((5, 16, 13, 5), 16, 2, "winograd", "winograd"),
+        ((2, 16, 6, 5), 16, 3, "winograd", "shifted"),  # pad 3: dx would need pad -1
+        ((2, 8, 14, 14), 64, 1, "im2col", "im2col"),  # too few channels for either
+    ],
+)
+def test_3x3_stride_one_takes_the_path_of_the_rule_and_matches_reference(
+    rng, dtype, shape, FN, pad, path, dx_path
+):
+    """The rules of csrc/conv.c (Winograd from 16 channels and 16 filters; its dx when C >= FN),
+    checked through the same C functions the kernels ask, and those paths against the
+    reference."""
+    x, w, b = _problem(rng, *shape, FN, 3, 3, dtype)
+    out, _ = native.conv_forward(x, w, b, 1, pad)
+    assert native.conv_path(x, w, 1, pad) == path
+    assert native.conv_path(x, w, 1, pad, dout=out) == dx_path
+    assert native.conv_path(x, w, 2, pad) == "im2col"
+    for threading in ("images", "blas"):
+        _check_against_reference(x, w, b, 1, pad, threading)
+
+
+def test_conv_winograd_off_leaves_3x3_to_the_shifted_products(rng):
+    x, w, b = _problem(rng, 2, 32, 14, 14, 32, 3, 3, np.float32)
+    out, _ = native.conv_forward(x, w, b, 1, 1)
+    before = native.conv_winograd("off")
+    try:
+        assert native.conv_path(x, w, 1, 1) == "shifted"
+        assert native.conv_path(x, w, 1, 1, dout=out) == "shifted"
+        _check_against_reference(x, w, b, 1, 1)
+    finally:
+        native.conv_winograd(before)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["x", "W", "dout"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_winograd_leaves_non_finite_input_to_the_direct_paths(
+    rng, winograd_always, dtype, where, value
+):
+    """The transforms subtract neighbours (inf - inf = NaN where the direct sum is inf): an inf
+    or NaN in x or W sends the forward to the shifted path, one in dout or W sends dx there
+    (x does not enter dx); NaNs and infs where the reference has them."""
+    x, w, b = _problem(rng, 2, 16, 7, 6, 32, 3, 3, dtype)
+    dout = rng.standard_normal((2, 32, 7, 6)).astype(dtype)
+    assert native.conv_path(x, w, 1, 1) == "winograd"
+    assert native.conv_path(x, w, 1, 1, dout=dout) == "winograd"
+    spoilt = {"x": x, "W": w, "dout": dout}[where]
+    spoilt[1, 3, 2, 1] = value
+    assert native.conv_path(x, w, 1, 1) == ("winograd" if where == "dout" else "shifted")
+    dx_path = native.conv_path(x, w, 1, 1, dout=dout)
+    assert dx_path == ("winograd" if where == "x" else "shifted" if where == "dout" else "im2col")
+    out, cache = native.conv_forward(x, w, b, 1, 1)
+    ref_out, _ = reference.conv_forward(x, w, b, 1, 1)
+    got = (out, *native.conv_backward(dout, x, w, cache, 1, 1))
+    want = (ref_out, *reference.conv_backward(dout, x, w, None, 1, 1))
+    for name, g, r in zip(("out", "dx", "dW", "db"), got, want):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=f"NaNs of {name}")
+        np.testing.assert_array_equal(np.isinf(g), np.isinf(r), err_msg=f"infs of {name}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 16, 531, 5), (1, 17, 3, 521)])
+def test_winograd_on_images_bigger_than_a_block(rng, winograd_always, dtype, shape):
+    """A block holds at most 256 tiles: a tall image is done in runs of its tile rows (the last
+    one short), a row of more than 256 tiles one row at a time."""
+    x, w, b = _problem(rng, *shape, 4, 3, 3, dtype)
+    dout = np.zeros((shape[0], 4, shape[2], shape[3]), dtype)
+    assert native.conv_path(x, w, 1, 1) == native.conv_path(x, w, 1, 1, dout=dout) == "winograd"
+    _check_against_reference(x, w, b, 1, 1)
+
+
+def test_conv_winograd_mode_is_checked_and_restored():
+    before = native.conv_winograd()
+    assert before in ("auto", "off", "always")
+    with pytest.raises(ValueError, match="mode"):
+        native.conv_winograd("sometimes")
+    assert native.conv_winograd(before) == before

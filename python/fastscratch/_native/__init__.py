@@ -17,6 +17,8 @@ from ._core import (
     col2im,
     conv_backward,
     conv_forward,
+    conv_path,
+    conv_winograd,
     cpu_set_size,
     cpu_simd_levels,
     dropout_backward,
