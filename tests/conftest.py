@@ -28,6 +28,15 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", BACKENDS if chosen == "both" else (chosen,), indirect=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _decoded_copies_in_a_temporary_folder(tmp_path_factory):
+    """MNIST's decoded copies (dataset/mnist.py) go to a folder of this session, not the user's
+    ~/.cache; subprocesses inherit the variable."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FASTSCRATCH_CACHE", str(tmp_path_factory.mktemp("decoded")))
+        yield
+
+
 @pytest.fixture
 def backend(request):
     """Runs the test with the kernels on one backend; the test's id says which."""

@@ -8,6 +8,7 @@ import io
 import os
 import struct
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -432,3 +433,100 @@ def test_real_t10k_file_matches_its_known_checksum(real_mnist):
 def test_real_t10k_images_read_as_uint8_via_read_idx(real_mnist):
     images = read_idx(real_mnist / key_file["test_img"])
     assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+
+
+# --- decoded copies (the book's mnist.pkl, as .npy) -------------------------------------------
+
+
+def _copies():
+    return sorted(Path(os.environ["FASTSCRATCH_CACHE"]).glob("*.npy"))
+
+
+@pytest.fixture
+def fresh_copies(tmp_path, monkeypatch):
+    folder = tmp_path / "decoded"
+    monkeypatch.setenv("FASTSCRATCH_CACHE", str(folder))
+    return folder
+
+
+def test_a_second_load_reads_the_decoded_copies_not_the_idx_files(mnist_folder, fresh_copies):
+    folder, (train_x, train_t), (test_x, test_t) = mnist_folder
+    first = load_mnist(normalize=False, data_dir=folder)
+    assert len(_copies()) == 4  # one per IDX file
+    real = mnist._decode_role
+    mnist._decode_role = None  # a second load that decoded a file would fail
+    try:
+        second = load_mnist(normalize=False, data_dir=folder)
+    finally:
+        mnist._decode_role = real
+    for a, b, want in zip(
+        (first[0][0], first[0][1], first[1][0], first[1][1]),
+        (second[0][0], second[0][1], second[1][0], second[1][1]),
+        (train_x, train_t, test_x, test_t),
+    ):
+        np.testing.assert_array_equal(a.reshape(want.shape), want)
+        np.testing.assert_array_equal(b.reshape(want.shape), want)
+        assert b.flags.writeable
+
+
+def test_a_changed_idx_file_is_decoded_again(mnist_folder, fresh_copies, rng):
+    folder, _, _ = mnist_folder
+    load_mnist_split("test", normalize=False, data_dir=folder)
+    _, labels = fake_split(folder, "test", N_TEST + 3, rng, compress=False)
+    np.testing.assert_array_equal(load_mnist_split("test", data_dir=folder)[1], labels)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["empty", "garbage", "truncated", "wrong dtype", "label 12", "huge header", "pickle"],
+)
+def test_a_damaged_copy_is_ignored_and_rewritten(mnist_folder, fresh_copies, damage):
+    folder, _, (test_x, test_t) = mnist_folder
+    load_mnist_split("test", normalize=False, data_dir=folder)
+    for copy in _copies():
+        data = copy.read_bytes()
+        is_labels = np.load(copy).ndim == 1
+        if damage == "empty":
+            copy.write_bytes(b"")
+        elif damage == "garbage":
+            copy.write_bytes(b"\x93NUMPY garbage" * 10)
+        elif damage == "truncated":
+            copy.write_bytes(data[: len(data) - 7])
+        elif damage == "wrong dtype":
+            np.save(copy, np.load(copy).astype(np.int16))
+        elif damage == "label 12":
+            np.save(copy, np.full(N_TEST, 12, np.uint8) if is_labels else np.load(copy)[:, :, :5])
+        elif damage == "huge header":  # declares 2**40 images; the file holds a few bytes
+            header = {"descr": "|u1", "fortran_order": False, "shape": (2**40, 28, 28)}
+            with open(copy, "wb") as file:
+                np.lib.format.write_array_header_1_0(file, header)
+                file.write(b"\0" * 64)
+        else:
+            np.save(copy, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    x, t = load_mnist_split("test", normalize=False, data_dir=folder)
+    np.testing.assert_array_equal(x.reshape(test_x.shape), test_x)
+    np.testing.assert_array_equal(t, test_t)
+    for copy in _copies():  # rewritten whole
+        assert np.load(copy).dtype == np.uint8
+
+
+def test_off_keeps_no_copies(mnist_folder, monkeypatch, tmp_path):
+    monkeypatch.setenv("FASTSCRATCH_CACHE", "off")
+    assert mnist.decoded_cache_dir() is None
+    folder, _, (_, test_t) = mnist_folder
+    np.testing.assert_array_equal(load_mnist_split("test", data_dir=folder)[1], test_t)
+
+
+def test_an_unwritable_cache_folder_only_means_no_copies(mnist_folder, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FASTSCRATCH_CACHE", str(blocker / "decoded"))
+    folder, _, (_, test_t) = mnist_folder
+    np.testing.assert_array_equal(load_mnist_split("test", data_dir=folder)[1], test_t)
+    np.testing.assert_array_equal(load_mnist_split("test", data_dir=folder)[1], test_t)
+
+
+def test_the_default_folder_of_copies_is_under_the_users_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("FASTSCRATCH_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert mnist.decoded_cache_dir() == tmp_path / ".cache" / "fastscratch" / "decoded"

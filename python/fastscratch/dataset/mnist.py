@@ -1,10 +1,16 @@
 """MNIST for the book's code: `load_mnist` with the book's signature, dtypes and arithmetic.
 
 Unlike the book's loader it reads the IDX files directly (gzip or raw) from a folder you choose,
-validates their headers instead of trusting fixed offsets, keeps no pickle cache, verifies
-downloads by SHA-256, and says which files to put where when it cannot fetch them.
+validates their headers instead of trusting fixed offsets, verifies downloads by SHA-256, and
+says which files to put where when it cannot fetch them.
 
 Folder: the `data_dir` argument, else $FASTSCRATCH_DATA, else ~/.cache/fastscratch/mnist.
+
+Like the book's `mnist.pkl`, the decoded arrays are kept for the next run, but as plain `.npy`
+files (no pickle) in ~/.cache/fastscratch/decoded ($FASTSCRATCH_CACHE names another folder,
+`off` keeps none), one per IDX file, keyed by its path, size and modification time: a run then
+skips the decompression (0.2-0.3 s for MNIST's training images). A copy that is unreadable or
+not what the IDX file could hold is ignored and rewritten.
 """
 
 import gzip
@@ -28,6 +34,7 @@ __all__ = [
     "default_data_dir",
     "find_file",
     "download_mnist",
+    "decoded_cache_dir",
     "key_file",
     "train_num",
     "test_num",
@@ -182,7 +189,80 @@ def read_idx(path):
     return _read_idx(path)[1]
 
 
+# --- decoded copies (see the module docstring) ----------------------------------------------
+
+_CACHE_FORMAT = 1  # part of every key: a new layout of the copies makes the old ones unused
+
+
+def decoded_cache_dir():
+    """The folder of the decoded copies, or None when $FASTSCRATCH_CACHE is `off`."""
+    value = os.environ.get("FASTSCRATCH_CACHE", "").strip()
+    if value.lower() == "off":
+        return None
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "fastscratch" / "decoded"
+
+
+def _decoded_path(path, role):
+    folder = decoded_cache_dir()
+    if folder is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = f"{os.path.realpath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{role}\0{_CACHE_FORMAT}"
+    return folder / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npy")
+
+
+def _valid_for_role(array, role):
+    """Whether `array` could be what an MNIST IDX file of `role` decodes to."""
+    if array.dtype != np.uint8:
+        return False
+    if role == "images":
+        return array.ndim == 3 and array.shape[1:] == img_dim[1:]
+    return array.ndim == 1 and (array.size == 0 or int(array.max()) <= 9)
+
+
+def _load_decoded(cache, role):
+    """The copy at `cache` (a new writable array), or None when it is absent or not valid.
+    Memory-mapped first: a header that declares more data than the file holds is refused
+    without allocating it."""
+    if cache is None:
+        return None
+    try:
+        mapped = np.load(cache, mmap_mode="r", allow_pickle=False)
+        if not isinstance(mapped, np.ndarray) or not _valid_for_role(mapped, role):
+            return None
+        return np.array(mapped, order="C")
+    except (OSError, ValueError, EOFError):
+        return None
+
+
+def _store_decoded(cache, array):
+    """Writes the copy (atomically: a reader never sees half of one); a folder that cannot be
+    written to (a read-only home) just means no copy."""
+    if cache is None:
+        return
+    from ..atomic_file import atomic_write
+
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(cache) as file:
+            np.save(file, array, allow_pickle=False)
+    except OSError:
+        pass
+
+
 def _read_role(path, role):
+    cache = _decoded_path(path, role)
+    array = _load_decoded(cache, role)
+    if array is None:
+        array = _decode_role(path, role)
+        _store_decoded(cache, array)
+    return array
+
+
+def _decode_role(path, role):
     def check_header(magic, dims):
         # before the data is read: a file of the wrong kind or size is refused unread
         if magic != _MAGIC[role]:
