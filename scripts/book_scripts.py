@@ -590,19 +590,31 @@ def probe(python, env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def prepare(python, args, env, cwd=None):
+    """One untimed preparation step before the runs: `python ARGS`, output captured."""
+    return subprocess.run(
+        [python, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def why(result):
+    """The last line of a failed preparation step's stderr, shortened for a header note."""
+    return shorten(last_stderr_line({"stderr": result.stderr}), 120)
+
+
 def compile_bytecode(python, folders, env):
     """Compiles the book's staged modules (each run's copy then holds their bytecode) and
     fastscratch's (an editable install has none until it is first imported with bytecode
     writing on; pip compiled a regular install's already). Returns a line for the header."""
     folders = [str(folder) for folder in folders if folder]
     # -q: errors only; a folder that cannot be written to (a system install) is left as it is
-    subprocess.run(
-        [python, "-m", "compileall", "-q", *folders],
-        env=env,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    prepare(python, ["-m", "compileall", "-q", *folders], env)
     return (
         "bytecode: the book's modules and fastscratch's compiled beforehand (`compileall`), so "
         "neither side times compiling its imports (a user's second run)"
@@ -618,21 +630,9 @@ def build_mnist_pickle(python, stage, env):
         "init = getattr(m, 'init_mnist', None); init and init(); "
         "print('built' if init else 'no init_mnist')"
     )
-    out = subprocess.run(
-        [python, "-c", code],
-        cwd=stage,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    out = prepare(python, ["-c", code], env, cwd=stage)
     if out.returncode != 0:
-        return (
-            "the book's init_mnist() failed ("
-            + shorten(last_stderr_line({"stderr": out.stderr}), 120)
-            + "): its loader converts at run time instead"
-        )
+        return f"the book's init_mnist() failed ({why(out)}): its loader converts each run"
     if out.stdout.strip().endswith("built"):
         return (
             "the book's `dataset/mnist.pkl` cache is built once beforehand with its own "
@@ -645,20 +645,9 @@ def build_decoded_copies(python, stage, env):
     """Loads MNIST once through fastscratch so that its decoded copies exist before any run
     (the counterpart of build_mnist_pickle)."""
     code = "from fastscratch.dataset.mnist import load_mnist; load_mnist(download=False)"
-    out = subprocess.run(
-        [python, "-c", code],
-        env=dict(env, FASTSCRATCH_DATA=str(stage / "dataset")),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    out = prepare(python, ["-c", code], dict(env, FASTSCRATCH_DATA=str(stage / "dataset")))
     if out.returncode != 0:
-        return (
-            "fastscratch's load_mnist failed beforehand ("
-            + shorten(last_stderr_line({"stderr": out.stderr}), 120)
-            + "): its runs decode the files themselves"
-        )
+        return f"fastscratch's load_mnist failed beforehand ({why(out)}): its runs decode the files"
     return (
         "fastscratch's decoded copies of the MNIST files (`$FASTSCRATCH_CACHE`, in the run's "
         "temporary folder) are made once beforehand too, so no run times the decompression"
