@@ -22,10 +22,6 @@ from .util import col2im, im2col  # noqa: F401
 # The book writes 10e-7.
 BATCHNORM_EPS = 1e-6
 
-# The kernels' float32 and float64 dtypes: NumPy's builtin dtypes are singletons, and `is` tests
-# for them cost least on the hot paths.
-_F32, _F64 = kernels._FLOATS
-
 __all__ = [
     "Relu",
     "Sigmoid",
