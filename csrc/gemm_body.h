@@ -16,10 +16,10 @@ void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, 
     }
     /* The parts depend only on the sizes and the configured threads; the load decides only how
      * many threads run them (on a busy machine one thread runs them one after the other). A
-     * block of rows is not always the same sums as the whole product: OpenBLAS picks its kernel
-     * by size (its small-matrix kernels for dgemm below ~100^3 multiply-adds accumulate in
-     * another order), so running one product instead of the parts would make the bits depend
-     * on the load (tests/test_thread_policy.py). */
+     * block of rows is not always the same sums as the whole product (a 64-row half of a
+     * 128x100x100 product comes out in other last bits, in both precisions: OpenBLAS takes
+     * another path for smaller products; halves of 128x784x100 agree), so running one product
+     * instead of the parts would make the bits depend on the load (tests/test_thread_policy.py). */
     const int team = fs_team_for(parts);
 #pragma omp parallel for schedule(static) num_threads(team)
     for (int p = 0; p < parts; ++p) {

@@ -166,8 +166,8 @@ def _affine_case(dtype, shape):
     return x, W, b, dout
 
 
-# (128, 100, 100) float64: OpenBLAS multiplies the whole product with its packed kernel and each
-# half of it (64 rows) with its small-matrix kernel, whose sums come out in another order
+# (128, 100, 100): a 64-row half of it comes out of OpenBLAS in other last bits than the whole
+# (both dtypes; OpenBLAS takes another path for smaller products)
 _PRODUCTS = [
     (100, 784, 100),
     (128, 100, 100),
