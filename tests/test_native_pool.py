@@ -178,3 +178,32 @@ def test_pool_binding_refuses_bad_input(rng, call, error, words):
     x = rng.standard_normal((2, 3, 4, 4))
     with pytest.raises(error, match=words):
         call(x)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    N=st.integers(0, 3),
+    C=st.integers(1, 4),
+    H=st.integers(2, 11),
+    half_W=st.integers(1, 6),
+    dtype=st.sampled_from(DTYPES),
+    values=st.sampled_from(["normal", "ties", "nan", "inf"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_books_2x2_window_matches_the_reference(N, C, H, half_W, dtype, values, seed):
+    """2x2 windows at stride 2 without padding on an even width take their own kernel (pairs of
+    neighbours first): first maximum, first NaN, odd heights (the last row unused)."""
+    rng = np.random.default_rng(seed)
+    shape = (N, C, H, 2 * half_W)
+    if values == "ties":
+        x = rng.integers(-2, 2, shape).astype(dtype)
+    else:
+        x = rng.standard_normal(shape).astype(dtype)
+        special = {"nan": np.nan, "inf": np.inf}.get(values)
+        if special is not None:
+            x[rng.random(shape) < 0.3] = special
+            x[rng.random(shape) < 0.1] = -np.inf
+    out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+    ref_out, ref_arg_max = reference.pool_forward(x, 2, 2, 2, 0)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(arg_max, ref_arg_max)
