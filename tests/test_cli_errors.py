@@ -181,3 +181,17 @@ def test_ctrl_c_in_a_script_exits_130_with_its_traceback(tmp_path):
 def test_distributed_demo_refuses_what_it_cannot_do_yet(tmp_path):
     out = fastscratch("demo", "--distributed", "--checkpoint", str(tmp_path / "c.npz"))
     assert_one_line_error(out, "--checkpoint cannot be combined with --distributed")
+
+
+def test_export_outputs_are_checked_like_every_other_output(tmp_path):
+    params = tmp_path / "p.npz"
+    params.write_bytes(b"")  # never read: the output is refused first
+    missing = str(tmp_path / "no" / "such" / "m.onnx")
+    out = fastscratch("export", "--net", "two", "--params", str(params), "-o", missing)
+    assert_one_line_error(out, "-o", "folder does not exist")
+    out = fastscratch("export", "--net", "two", "--params", str(params), "-o", str(tmp_path))
+    assert_one_line_error(out, "-o", "must be a file")
+    pytest.importorskip("onnx")
+    out = fastscratch("demo", "--epochs", "1", "--export", missing)
+    assert_one_line_error(out, "--export", "folder does not exist")
+    assert "training" not in out.stdout

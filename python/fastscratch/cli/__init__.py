@@ -25,6 +25,15 @@ def check_output(option, path):
     return path
 
 
+def check_data_folder(option, path):
+    """`path` if it is None or a folder (of MNIST files), else a UsageError naming `option`."""
+    import os
+
+    if path and not os.path.isdir(path):
+        raise UsageError(f"{option}: no such folder: {path}")
+    return path
+
+
 def check_plot_output(option, path):
     """check_output for a figure: also that matplotlib is there and writes the format that
     `path`'s suffix names. Before the work, like check_output."""

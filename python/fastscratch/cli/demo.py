@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from . import UsageError, check_output, check_plot_output, save_figure
+from . import UsageError, check_data_folder, check_output, check_plot_output, save_figure
 
 # trainer.OPTIMIZERS' names, written out: importing the trainer (and with it the optimizers and
 # kernels) only to list them would cost every `python -m fastscratch` start-up, `run` included.
@@ -109,8 +109,7 @@ def _check(args):
         raise UsageError(f"--lr must be a positive finite number, got {args.lr}")
     if args.reference_steps < 0:
         raise UsageError(f"--reference-steps must be >= 0, got {args.reference_steps}")
-    if args.data and not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such folder: {args.data}")
+    check_data_folder("--data", args.data)
     # Before training, not after: a mistyped path must not cost the trained parameters.
     check_output("--save", args.save)
     check_plot_output("--plot", args.plot)
@@ -129,9 +128,7 @@ def _check_export(args):
         raise UsageError(
             '--export needs the onnx package: pip install "fastscratch[onnx]"'
         ) from None
-    folder = os.path.dirname(os.path.abspath(args.export))
-    if not os.path.isdir(folder):
-        raise UsageError(f"--export: no such folder: {folder}")
+    check_output("--export", args.export)
 
 
 def load_data(data_dir, dtype):

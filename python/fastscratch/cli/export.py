@@ -10,7 +10,7 @@ The graph computes predict(x) (train_flg=False): input x (N, ...), output scores
 import os
 import re
 
-from . import UsageError
+from . import UsageError, check_output
 
 NETS = ("two", "multi", "multi-extend", "simple", "deep")
 
@@ -138,9 +138,7 @@ def _check(args):
             raise UsageError(f"--{name} applies to --net simple only, got --net {args.net}")
         if getattr(args, name) < default:
             raise UsageError(f"--{name} must be >= {default}, got {getattr(args, name)}")
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise UsageError(f"-o: no such folder: {folder}")
+    check_output("-o", args.output)
 
 
 def run(args):

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from . import UsageError, check_plot_output, save_figure
+from . import UsageError, check_data_folder, check_plot_output, save_figure
 
 # Set by the launchers of Open MPI, MPICH/Hydra and PMIx: a process started by mpirun.
 _LAUNCHED_BY_MPIRUN = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")
@@ -49,8 +49,7 @@ def _check(args):
         raise UsageError(f"--train-size must be >= 5 (1 validation image), got {args.train_size}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    if args.data and not os.path.isdir(args.data):
-        raise UsageError(f"--data: no such folder: {args.data}")
+    check_data_folder("--data", args.data)
     # Before the trials, not after: a mistyped path must not cost the whole sweep.
     check_plot_output("--plot", args.plot)
 
