@@ -19,9 +19,10 @@ void FS_FN(fs_affine_backward)(const real *dout, fs_matrix_layout ldout, const r
                                fs_matrix_layout lx, const real *w, fs_matrix_layout lw, fs_index n,
                                fs_index d, fs_index m, real *dx, real *dw, real *db)
 {
-    /* dx (N, D) = dout W^T */
-    FS_FN(fs_gemm)(FS_FN(blas_trans)(ldout.trans, 0), FS_FN(blas_trans)(lw.trans, 1), n, d, m, 1,
-                   dout, ldout.ld, w, lw.ld, 0, dx, d);
+    /* dx (N, D) = dout W^T; dx NULL: not wanted (a net's first layer) */
+    if (dx)
+        FS_FN(fs_gemm)(FS_FN(blas_trans)(ldout.trans, 0), FS_FN(blas_trans)(lw.trans, 1), n, d, m,
+                       1, dout, ldout.ld, w, lw.ld, 0, dx, d);
     /* dW (D, M) = x^T dout */
     FS_FN(fs_gemm)(FS_FN(blas_trans)(lx.trans, 1), FS_FN(blas_trans)(ldout.trans, 0), d, m, n, 1, x,
                    lx.ld, dout, ldout.ld, 0, dw, m);

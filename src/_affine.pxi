@@ -62,18 +62,20 @@ def affine_forward(x, W, b):
     return out
 
 
-def affine_backward(dout, x, W):
-    """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,))."""
+def affine_backward(dout, x, W, bint need_dx=True):
+    """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,)); dx is None
+    when not `need_dx` (its product skipped)."""
     cdef fs_matrix_layout ldout, lx, lw
     x, W = _checked_affine(x, W)
     checked_array(dout, "dout")
     checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[1]))
-    dx = np.empty(x.shape, dtype=x.dtype)
+    dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
     dW = np.empty(W.shape, dtype=x.dtype)
     db = np.empty(W.shape[1], dtype=x.dtype)
     if x.size == 0 or W.size == 0:
-        dx[...] = 0
+        if need_dx:
+            dx[...] = 0
         dW[...] = 0
         db[...] = dout.sum(axis=0)
         return dx, dW, db

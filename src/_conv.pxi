@@ -64,19 +64,21 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
 
 
 def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,
-                  str threading="auto"):
-    """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db)."""
+                  str threading="auto", bint need_dx=True):
+    """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db); dx is None when
+    not `need_dx` (its products skipped)."""
     cdef fs_patch_geometry g
     x, W = _checked_conv(x, W, stride, pad, &g)
     dout = contiguous(checked_array(dout, "dout"))
     checked_array(dout, "dout", x.dtype, "x")
     need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
     cdef int strategy = _strategy(threading)
-    dx = np.empty(x.shape, dtype=x.dtype)
+    dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
     dW = np.empty(W.shape, dtype=x.dtype)
     db = np.empty(W.shape[0], dtype=x.dtype)
     if x.size == 0 or W.size == 0 or dout.size == 0:
-        dx[...] = 0
+        if need_dx:
+            dx[...] = 0
         dW[...] = 0
         db[...] = dout.sum(axis=(0, 2, 3))
         return dx, dW, db

@@ -41,10 +41,12 @@ cdef inline void fs_affine_backward(const floating[:, :] dout, fs_matrix_layout 
                                     const floating[:, :] w, fs_matrix_layout lw,
                                     floating[:, ::1] dx, floating[:, ::1] dw,
                                     floating[::1] db) noexcept:
+    """dx None: dW and db only."""
+    cdef floating *dx_at = NULL if dx is None else &dx[0, 0]
     with nogil:
         if floating is float:
             fs_affine_backward_f32(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
-                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])
+                                   x.shape[1], w.shape[1], dx_at, &dw[0, 0], &db[0])
         else:
             fs_affine_backward_f64(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
-                                   x.shape[1], w.shape[1], &dx[0, 0], &dw[0, 0], &db[0])
+                                   x.shape[1], w.shape[1], dx_at, &dw[0, 0], &db[0])

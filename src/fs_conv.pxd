@@ -41,15 +41,17 @@ cdef inline int fs_conv_backward(const floating[:, :, :, ::1] dout,
                                  const floating[:, :, :, ::1] w, floating[:, :, :, ::1] dx,
                                  floating[:, :, :, ::1] dw, floating[::1] db,
                                  int strategy) noexcept:
+    """dx None: dW and db only."""
     cdef int rc
+    cdef floating *dx_at = NULL if dx is None else &dx[0, 0, 0, 0]
     with nogil:
         if floating is float:
             rc = fs_conv_backward_f32(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
-                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
+                                      &w[0, 0, 0, 0], w.shape[0], dx_at,
                                       &dw[0, 0, 0, 0], &db[0], strategy)
         else:
             rc = fs_conv_backward_f64(&dout[0, 0, 0, 0], &x[0, 0, 0, 0], x.shape[0], g,
-                                      &w[0, 0, 0, 0], w.shape[0], &dx[0, 0, 0, 0],
+                                      &w[0, 0, 0, 0], w.shape[0], dx_at,
                                       &dw[0, 0, 0, 0], &db[0], strategy)
     return rc
 

@@ -290,10 +290,11 @@ def conv_forward(x, W, b, stride, pad):
     )
 
 
-def conv_backward(dout, x, W, cache, stride, pad):
+def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):
     """Gradients of conv_forward: dout (N, FN, out_h, out_w) -> (dx, dW, db), with the
     x, W, cache, stride and pad of that forward call. They are computed in the promotion of
-    dout, x and W (dout carries the forward's dtype, bias included, back from the layers above)."""
+    dout, x and W (dout carries the forward's dtype, bias included, back from the layers above).
+    need_dx=False: dx is None, its products skipped (a net's first layer)."""
     (dout,) = _arrays((dout, "dout"))
     N, C, H, Wd = x.shape
     FN, _, FH, FW = W.shape
@@ -309,6 +310,7 @@ def conv_backward(dout, x, W, cache, stride, pad):
         cache,
         stride,
         pad,
+        need_dx=need_dx,
     )
 
 
@@ -405,9 +407,10 @@ def _affine_forward_args(x, W, b):
     return as_compute(x, "x", dt), as_compute(W, "W", dt), as_compute(b, "b", dt).reshape(-1)
 
 
-def affine_backward(dout, x, W):
+def affine_backward(dout, x, W, need_dx=True):
     """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,)), with the x
-    and W of that forward call."""
+    and W of that forward call. need_dx=False: dx is None, its product skipped (a net's first
+    layer)."""
     xs, ws = x.shape, W.shape
     work = xs[0] * xs[1] * ws[1]
     backend = _reference if work <= TINY_PRODUCT_BACKWARD else _backend.current()
@@ -426,7 +429,7 @@ def affine_backward(dout, x, W):
             dt = compute_dtype(dout, x, W)
             promoted = [as_compute(a, name, dt) for a, name in ((dout, "dout"), (x, "x"), (W, "W"))]
         dout, x, W = promoted
-    return backend.affine_backward(dout, x, W)
+    return backend.affine_backward(dout, x, W, need_dx)
 
 
 # ---------------------------------------------------------------------------------------------

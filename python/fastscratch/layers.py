@@ -128,6 +128,11 @@ class Affine:
         dx, self.dW, self.db = kernels.affine_backward(dout, x, self.W)
         return dx if dx.shape == self.original_x_shape else dx.reshape(self.original_x_shape)
 
+    def _backward_without_dx(self, dout):
+        """backward's dW and db, bit for bit, without dx (a net's first layer: see backprop)."""
+        x = _forwarded(self, self.x)
+        _, self.dW, self.db = kernels.affine_backward(dout, x, self.W, need_dx=False)
+
 
 class SoftmaxWithLoss:
     """Softmax then cross-entropy (+1e-7 inside the log). t: labels (N,) of any integer dtype,
@@ -265,6 +270,13 @@ class Convolution:
             dout, x, self.W, self.col, self.stride, self.pad
         )
         return dx
+
+    def _backward_without_dx(self, dout):
+        """backward's dW and db, bit for bit, without dx (a net's first layer: see backprop)."""
+        x = _forwarded(self, self.x)
+        _, self.dW, self.db = kernels.conv_backward(
+            dout, x, self.W, self.col, self.stride, self.pad, need_dx=False
+        )
 
 
 class Pooling:

@@ -5,6 +5,7 @@ import numpy as np
 
 from .gradient import numerical_gradient
 from .kernels import check_int
+from .layers import Affine, Convolution
 
 
 def labels_of(t):
@@ -31,12 +32,25 @@ def batched_accuracy(predict, x, t, batch_size):
 
 
 def backprop(last_layer, layers):
-    """Backward from the loss (dout = 1) through `layers` in reverse order; fills every layer's
-    gradients and returns the gradient of the input."""
+    """Backward from the loss (dout = 1) through `layers` in reverse order, filling every layer's
+    gradients. The first layer's dx, the gradient of the net's input, is read by no one (the
+    book's nets drop it): an Affine or Convolution there skips its product (as PyTorch does for
+    an input that needs no gradient), unless its backward was replaced (a subclass, a wrapper
+    set on the instance), which then runs as called."""
+    layers = list(layers)
     dout = last_layer.backward(1)
-    for layer in reversed(list(layers)):
+    for layer in reversed(layers[1:]):
         dout = layer.backward(dout)
-    return dout
+    if layers:
+        first = layers[0]
+        if type(first).backward in _PLAIN_BACKWARDS and "backward" not in vars(first):
+            first._backward_without_dx(dout)
+        else:
+            first.backward(dout)
+
+
+# The backward methods whose _backward_without_dx gives the same gradients.
+_PLAIN_BACKWARDS = (Affine.backward, Convolution.backward)
 
 
 def numerical_gradients(loss, params, keys):

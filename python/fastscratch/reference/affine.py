@@ -8,5 +8,6 @@ def affine_forward(x, W, b):
     return x.dot(W) + b
 
 
-def affine_backward(dout, x, W):
-    return dout.dot(W.T), x.T.dot(dout), dout.sum(axis=0)
+def affine_backward(dout, x, W, need_dx=True):
+    """need_dx=False: dx is None (a net's first layer: nobody reads its input's gradient)."""
+    return (dout.dot(W.T) if need_dx else None), x.T.dot(dout), dout.sum(axis=0)

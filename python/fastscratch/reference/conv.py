@@ -17,12 +17,15 @@ def conv_forward(x, W, b, stride, pad):
     return np.ascontiguousarray(out), col
 
 
-def conv_backward(dout, x, W, cache, stride, pad):
+def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):
+    """need_dx=False: dx is None (a net's first layer: nobody reads its input's gradient)."""
     FN, C, FH, FW = W.shape
     col = cache if cache is not None else im2col(x, FH, FW, stride, pad)
     dout = dout.transpose(0, 2, 3, 1).reshape(col.shape[0], FN)
     db = dout.sum(axis=0)
     dW = (col.T @ dout).T.reshape(FN, C, FH, FW)
+    if not need_dx:
+        return None, np.ascontiguousarray(dW), db
     dcol = dout @ W.reshape(FN, C * FH * FW)
     dx = col2im(dcol, x.shape, FH, FW, stride, pad)
     return dx, np.ascontiguousarray(dW), db
