@@ -784,7 +784,11 @@ def run_in(args, book, chapters, env, info, load_start, tmp):
     header = header_lines(args, source_text, info, load_start, load_average(), notes, edits)
     markdown = (
         "\n".join(
-            header + [""] + table_lines(rows, args.timeout) + details_lines(rows, args.timeout)
+            header
+            + [""]
+            + table_lines(rows, args.timeout)
+            + summary_lines(rows)
+            + details_lines(rows, args.timeout)
         )
         + "\n"
     )
@@ -847,29 +851,68 @@ def row_verdict(row, timeout):
     return verdict, detail
 
 
+def timed(row):
+    """Whether both sides of a row ran to the end (so their times compare)."""
+    if "skipped" in row:
+        return False
+    return not failed(row["book"][-1]) and not failed(row["fastscratch"][-1])
+
+
+def pair_ratios(row):
+    """book ÷ fastscratch of each interleaved pair of runs (run i of both sides ran back to
+    back, so a pair saw about the same load)."""
+    return [
+        b["seconds"] / f["seconds"]
+        for b, f in zip(row["book"], row["fastscratch"])
+        if f["seconds"] > 0
+    ]
+
+
 def table_lines(rows, timeout):
     lines = [
-        "| script | same output | book s | fastscratch s | book ÷ fastscratch |",
-        "|---|---|---:|---:|---:|",
+        "| script | same output | book s | fastscratch s | book ÷ fastscratch | pairs' range |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for row in rows:
         verdict, _ = row_verdict(row, timeout)
-        if "skipped" in row:
-            book_s = fs_s = ratio = "—"
-        else:
+        book_s = fs_s = ratio = spread = "—"
+        if "skipped" not in row:
             book_s = fmt_seconds(row["book"], timeout)
             fs_s = fmt_seconds(row["fastscratch"], timeout)
-            ratio = "—"
-            if not failed(row["book"][-1]) and not failed(row["fastscratch"][-1]):
-                b = statistics.median(r["seconds"] for r in row["book"])
-                f = statistics.median(r["seconds"] for r in row["fastscratch"])
-                ratio = f"{b / f:.2f}" if f > 0 else "—"
-        cell = (
-            md_cell(verdict)
-            if "skipped" in row or failed(row["book"][-1]) or failed(row["fastscratch"][-1])
-            else verdict
-        )  # else it holds code spans
-        lines.append(f"| {row['script']} | {cell} | {book_s} | {fs_s} | {ratio} |")
+        if timed(row):
+            b = statistics.median(r["seconds"] for r in row["book"])
+            f = statistics.median(r["seconds"] for r in row["fastscratch"])
+            ratio = f"{b / f:.2f}" if f > 0 else "—"
+            pairs = pair_ratios(row)
+            if len(pairs) > 1:
+                spread = f"{min(pairs):.2f}–{max(pairs):.2f}"
+        cell = md_cell(verdict) if not timed(row) else verdict  # else it holds code spans
+        lines.append(f"| {row['script']} | {cell} | {book_s} | {fs_s} | {ratio} | {spread} |")
+    return lines
+
+
+def summary_lines(rows):
+    """Which scripts were faster through fastscratch in every pair of runs, which slower in
+    every pair, and which in some pairs only (the difference within the runs' noise)."""
+    groups = {"faster": [], "slower": [], "mixed": []}
+    for row in rows:
+        pairs = pair_ratios(row) if timed(row) else []
+        if len(pairs) < 2:
+            continue
+        key = "faster" if min(pairs) > 1 else "slower" if max(pairs) < 1 else "mixed"
+        groups[key].append(row["script"])
+    if not any(groups.values()):
+        return []
+    text = {
+        "faster": "faster through fastscratch in every pair of runs",
+        "slower": "**slower through fastscratch in every pair of runs**",
+        "mixed": "faster in some pairs and slower in others (within the noise of a run)",
+    }
+    lines = ["", "Pairs of runs (book ÷ fastscratch of runs made back to back):"]
+    for key in ("faster", "slower", "mixed"):
+        names = groups[key]
+        if names:
+            lines.append(f"- {len(names)} {text[key]}: " + ", ".join(names))
     return lines
 
 

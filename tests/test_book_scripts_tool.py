@@ -127,14 +127,15 @@ def book_scripts(*args):
     )
 
 
-def table_rows(markdown):
-    """{script: (same output, book s, fastscratch s, ratio)} of the table's rows."""
+def table_rows(markdown, spread=False):
+    """{script: (same output, book s, fastscratch s, ratio)} of the table's rows (and the
+    pairs' range with `spread`)."""
     rows = {}
     for line in markdown.splitlines():
         if re.match(r"\| ch\d\d/", line):
             cells = re.split(r"(?<!\\) \| ", line[2:-2])
-            assert len(cells) == 5, line
-            rows[cells[0]] = tuple(cells[1:])
+            assert len(cells) == 6, line
+            rows[cells[0]] = tuple(cells[1:] if spread else cells[1:5])
     return rows
 
 
@@ -151,7 +152,10 @@ def test_the_table_on_a_fake_book(tmp_path, write_mnist):
     # fastscratch fails a script the book runs: exit status 1; the table is still printed
     assert out.returncode == 1, out.stderr
     assert report.read_text(encoding="utf-8") == out.stdout
-    assert "| script | same output | book s | fastscratch s | book ÷ fastscratch |" in out.stdout
+    assert (
+        "| script | same output | book s | fastscratch s | book ÷ fastscratch | pairs' range |"
+        in out.stdout
+    )
     rows = table_rows(out.stdout)
     assert sorted(rows) == [
         "ch04/differs.py",
@@ -192,6 +196,25 @@ def test_the_table_on_a_fake_book(tmp_path, write_mnist):
 
     # nothing was written into the user's checkout
     assert sorted(p.relative_to(book) for p in book.rglob("*")) == before
+
+
+def test_repeats_give_each_pairs_range_and_a_summary(tmp_path, write_mnist):
+    book = make_fake_book(tmp_path / "book")
+    data = write_mnist(tmp_path / "data", n_train=20, n_test=20)
+    out = book_scripts(
+        book, "--chapters", "ch04", "--only", "print_numbers", "--repeats", "3", "--data", data
+    )
+    assert out.returncode == 0, out.stderr
+    verdict, book_s, fs_s, ratio, spread = table_rows(out.stdout, spread=True)[
+        "ch04/print_numbers.py"
+    ]
+    assert verdict == "same"
+    low, high = (float(v) for v in spread.split("–"))
+    assert 0 < low <= float(ratio) <= high
+    # the script falls in exactly one of the summary's three groups
+    summary = [line for line in out.stdout.splitlines() if "ch04/print_numbers.py" in line]
+    assert len(summary) == 2, summary  # its table row and one summary line
+    assert any(w in summary[1] for w in ("every pair", "some pairs"))
 
 
 def test_timeout_kills_both_sides(tmp_path):
