@@ -78,14 +78,21 @@ typedef struct {
     fs_index C, H, W, pad, oh, ow, th, tw, rows, block;
 } fs_wino_geometry;
 
-static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g)
+/* Tiles per block of dW's products (M[k] += D[k] x V[k]^T, K = the block's tiles): see
+ * conv_body.h, "dW by Winograd". */
+#ifndef FS_WINO_DW_BLOCK_TILES
+#define FS_WINO_DW_BLOCK_TILES 256
+#endif
+
+/* `tiles`: at most this many tiles per block (FS_WINO_BLOCK_TILES or FS_WINO_DW_BLOCK_TILES). */
+static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g, fs_index tiles)
 {
     fs_wino_geometry q;
     q.C = g->channels, q.H = g->height, q.W = g->width, q.pad = g->pad;
     q.oh = g->out_h, q.ow = g->out_w;
     q.th = (q.oh + 1) / 2, q.tw = (q.ow + 1) / 2;
     /* A block is whole rows of tiles (so the transforms run along a row): as many as fit. */
-    q.rows = q.tw >= FS_WINO_BLOCK_TILES ? 1 : FS_WINO_BLOCK_TILES / q.tw;
+    q.rows = q.tw >= tiles ? 1 : tiles / q.tw;
     q.block = q.rows * q.tw;
     return q;
 }
@@ -122,6 +129,23 @@ static int conv_winograd_dx(const fs_patch_geometry *d, fs_index outs)
 {
     return conv_winograd(d, outs) &&
            (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS || outs >= d->channels);
+}
+
+/* dW by Winograd (conv_body.h): the rule, measured against the shifted dW products on
+ * DeepConvNet's five 3x3 layers (backward 1.08-1.59x faster, 1 and 2 threads, both dtypes) and
+ * on batch 1-32 shapes of 16-256 channels (docs/performance.md, "dW by Winograd F(2x2,3x3)"):
+ * it won wherever the forward's thresholds let Winograd in. Below 16 nothing was measured. */
+#ifndef FS_CONV_WINO_DW_MIN_CHANNELS
+#define FS_CONV_WINO_DW_MIN_CHANNELS 16
+#endif
+#ifndef FS_CONV_WINO_DW_MIN_FILTERS
+#define FS_CONV_WINO_DW_MIN_FILTERS 16
+#endif
+static int conv_winograd_dw(const fs_patch_geometry *g, fs_index filters)
+{
+    if (conv_winograd_mode == FS_CONV_WINOGRAD_OFF || !conv_winograd_fits(g)) return 0;
+    return conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS ||
+           (g->channels >= FS_CONV_WINO_DW_MIN_CHANNELS && filters >= FS_CONV_WINO_DW_MIN_FILTERS);
 }
 
 #define FS_BODY "conv_body.h"

@@ -34,7 +34,7 @@ void fs_conv_set_winograd(int mode);
 int fs_conv_get_winograd(void);
 
 /* Which path a call with these arguments takes (the drivers decide through these functions):
- * the forward, and the backward's dx. */
+ * the forward, the backward's dx, and the backward's dW and db (with dx wanted). */
 enum { FS_CONV_PATH_IM2COL = 0, FS_CONV_PATH_SHIFTED = 1, FS_CONV_PATH_WINOGRAD = 2 };
 int fs_conv_forward_path_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
                              const float *w, fs_index filters);
@@ -43,6 +43,10 @@ int fs_conv_forward_path_f64(const double *x, fs_index batch, const fs_patch_geo
 int fs_conv_dx_path_f32(const float *dout, const float *x, fs_index batch,
                         const fs_patch_geometry *g, const float *w, fs_index filters);
 int fs_conv_dx_path_f64(const double *dout, const double *x, fs_index batch,
+                        const fs_patch_geometry *g, const double *w, fs_index filters);
+int fs_conv_dw_path_f32(const float *dout, const float *x, fs_index batch,
+                        const fs_patch_geometry *g, const float *w, fs_index filters);
+int fs_conv_dw_path_f64(const double *dout, const double *x, fs_index batch,
                         const fs_patch_geometry *g, const double *w, fs_index filters);
 
 #endif

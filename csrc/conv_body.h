@@ -5,7 +5,8 @@
  *                 for DeepConvNet's layers, docs/performance.md; transposed once at the end)
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
- * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead (forward).
+ * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead: forward,
+ * dW and db ("dW by Winograd"), and dx when C >= FN (rules in conv.c).
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - the batch cut into parts of consecutive images, spread over OpenMP
  *                     threads, each part with a one-thread GEMM and (backward) its own dW / db,
@@ -28,21 +29,38 @@ static void FS_FN(conv_forward_image)(const real *x_n, const fs_patch_geometry *
                    (int)ohw, 1, out_n, (int)ohw);
 }
 
-/* dw_t (CK x FN) += col_n x dout_n^T, db += row sums of dout_n, dx_n = col2im(W^T x dout_n). */
+/* db[f] += the sum of each image's dout row f, in double, the same on every path. In 8 lanes
+ * (i mod 8), then the lanes in order: one running sum was a chain of dependent additions, 9% of
+ * a 28x28 layer's backward (0.8 ms of 9.3 at one thread). A fixed order: the same bits on any
+ * load. */
+FS_HOT static void FS_FN(conv_db_sums)(const real *dout_n, fs_index filters, fs_index ohw,
+                                       double *db)
+{
+    for (fs_index f = 0; f < filters; ++f) {
+        const real *row = dout_n + f * ohw;
+        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0;
+        fs_index i = 0;
+        for (; i + 8 <= ohw; i += 8)
+            for (int l = 0; l < 8; ++l) lane[l] += row[i + l];
+        for (int l = 0; l < 8; ++l) sum += lane[l];
+        for (; i < ohw; ++i) sum += row[i];
+        db[f] += sum;
+    }
+}
+
+/* dw_t (CK x FN) += col_n x dout_n^T, db += row sums of dout_n, dx_n = col2im(W^T x dout_n);
+ * dw_t NULL: dW and db not wanted here (by Winograd), dx_n NULL: dx not wanted here. */
 static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
                                        const fs_patch_geometry *g, const real *w, fs_index filters,
                                        real *col, real *dcol, real *dx_n, real *dw_t, double *db)
 {
     const fs_index ohw = g->out_h * g->out_w;
     const fs_index ck = g->channels * g->kernel_h * g->kernel_w;
-    FS_FN(fs_im2col_cols)(x_n, g, col);
-    FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)ck, (int)filters, (int)ohw, 1, col, (int)ohw,
-                   dout_n, (int)ohw, 1, dw_t, (int)filters);
-    for (fs_index f = 0; f < filters; ++f) {
-        const real *row = dout_n + f * ohw;
-        double sum = 0;
-        for (fs_index i = 0; i < ohw; ++i) sum += row[i];
-        db[f] += sum;
+    if (dw_t) {
+        FS_FN(fs_im2col_cols)(x_n, g, col);
+        FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)ck, (int)filters, (int)ohw, 1, col, (int)ohw,
+                       dout_n, (int)ohw, 1, dw_t, (int)filters);
+        FS_FN(conv_db_sums)(dout_n, filters, ohw, db);
     }
     if (dx_n) {
         FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)ck, (int)ohw, (int)filters, 1, w, (int)ck,
@@ -108,27 +126,23 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
                                         fs_index filters, real *xp, real *dp, real *dxp, real *dx_n,
                                         real *dwk, double *db)
 {
-    FS_FN(shift_pad_image)(x_n, s, xp);
-    for (fs_index f = 0; f < filters; ++f) {
-        double sum = 0;
+    if (dwk) FS_FN(shift_pad_image)(x_n, s, xp); /* xp enters dW only */
+    for (fs_index f = 0; f < filters; ++f)
         for (fs_index oy = 0; oy < s->oh; ++oy) {
             real *restrict d = dp + f * s->n + oy * s->Wp;
             const real *restrict src = dout_n + (f * s->oh + oy) * s->ow;
-            for (fs_index ox = 0; ox < s->ow; ++ox) {
-                d[ox] = src[ox];
-                sum += src[ox];
-            }
+            for (fs_index ox = 0; ox < s->ow; ++ox) d[ox] = src[ox];
             for (fs_index ox = s->ow; ox < s->Wp; ++ox) d[ox] = 0;
         }
-        db[f] += sum;
-    }
+    if (dwk) FS_FN(conv_db_sums)(dout_n, filters, s->oh * s->ow, db);
     if (dx_n) memset(dxp, 0, (size_t)s->xp_size * sizeof(real));
     for (fs_index ky = 0; ky < s->kh; ++ky)
         for (fs_index kx = 0; kx < s->kw; ++kx) {
             const fs_index t = ky * s->kw + kx, off = ky * s->Wp + kx;
-            FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)filters, (int)s->C, (int)s->n, 1, dp,
-                           (int)s->n, xp + off, (int)s->plane, 1, dwk + t * filters * s->C,
-                           (int)s->C);
+            if (dwk)
+                FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)filters, (int)s->C, (int)s->n, 1, dp,
+                               (int)s->n, xp + off, (int)s->plane, 1, dwk + t * filters * s->C,
+                               (int)s->C);
             if (dx_n)
                 FS_FN(fs_gemm)(CblasTrans, CblasNoTrans, (int)s->C, (int)s->n, (int)filters, 1,
                                wk + t * filters * s->C, (int)s->C, dp, (int)s->n, 1, dxp + off,
@@ -144,7 +158,7 @@ static void FS_FN(shift_backward_image)(const real *dout_n, const real *x_n,
 
 /* Whether every entry of a is finite: a - a is 0 for a finite entry and NaN for inf or NaN, and
  * the comparison and AND reduce without branches, so the loop vectorises. */
-static int FS_FN(all_finite)(const real *a, fs_index n)
+FS_HOT static int FS_FN(all_finite)(const real *a, fs_index n)
 {
     int finite = 1;
     for (fs_index i = 0; i < n; ++i) finite &= (a[i] - a[i] == 0);
@@ -306,9 +320,10 @@ FS_HOT static void FS_FN(wino_output_plane)(const real *restrict m, fs_index kst
 }
 
 /* What every block of a Winograd convolution needs: x (batch, C, H, W) -> out (batch, outs,
- * oh, ow), U from wino_weights, bias or NULL. */
+ * oh, ow), U from wino_weights, bias or NULL; or, for dW (dout set, u and out unused), x and
+ * dout (batch, outs, oh, ow) -> the part's M (see "dW by Winograd"). */
 typedef struct {
-    const real *x, *u, *b;
+    const real *x, *u, *b, *dout;
     real *out;
     fs_wino_geometry q;
     fs_index outs;
@@ -354,21 +369,90 @@ static void FS_FN(wino_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1
                                      j->out + (n * j->outs + f) * q->oh * q->ow);
 }
 
-/* Images n0 .. n1, block by block: several whole images per block, or (big images) runs of
- * tile rows of one. */
-static void FS_FN(wino_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, real *scratch)
+/* ---- dW by Winograd. The forward's adjoint: with D = A dY A^T (4x4) for the 2x2 tile dY of
+ * dout (zeros past an odd output size), dU[f,c] = sum over tiles of D[f] .* V[c], that is, per
+ * entry k, M[k] (FN x C) += D[k] (FN x tiles) x V[k]^T (tiles x C) over the blocks of a part,
+ * and at the end dW[f,c] = G^T M[f,c] G. 16 products of FN x C x tiles against the shifted
+ * path's 9 of FN x C x (OH x Wp) per image: 2.25x fewer multiplications (more at small
+ * widths, where Wp wastes columns). The blocks and V are the forward's; D takes M's place in
+ * the scratch. */
+
+/* d[k * kstride + t] = (A dY A^T)[k] of the tiles t of tile rows ty0 .. ty1 of one filter's
+ * dout plane (oh x ow). The even and the odd rows of each row of tiles are first copied into
+ * ev and od (rows of 2 * tw, zeros past an odd size: contiguous loops), so the transform runs
+ * along all the tiles at once (a row has only 4-14 tiles in DeepConvNet's layers, too few for
+ * a vector loop: gathering them tile row by tile row took twice as long). y: 4 x tiles. */
+FS_HOT static void FS_FN(wino_grad_tiles)(const real *restrict dout_f, const fs_wino_geometry *q,
+                                          fs_index ty0, fs_index ty1, real *restrict y,
+                                          real *restrict d, fs_index kstride)
+{
+    const fs_index width = 2 * q->tw, tiles = (ty1 - ty0) * q->tw;
+    real *restrict ev = y, *restrict od = y + 2 * tiles;
+    for (fs_index ty = ty0; ty < ty1; ++ty) {
+        const real *restrict o0 = dout_f + 2 * ty * q->ow;
+        real *restrict e0 = ev + (ty - ty0) * width, *restrict e1 = od + (ty - ty0) * width;
+        const int second = 2 * ty + 1 < q->oh; /* else the odd height's last row: zeros */
+        for (fs_index x = 0; x < q->ow; ++x) e0[x] = o0[x], e1[x] = second ? o0[q->ow + x] : 0;
+        if (q->ow < width) e0[q->ow] = 0, e1[q->ow] = 0;
+    }
+#pragma omp simd
+    for (fs_index t = 0; t < tiles; ++t) {
+        const real a = ev[2 * t], b = ev[2 * t + 1], c = od[2 * t], e = od[2 * t + 1];
+        /* A dY: rows (p, q) = (a, b), (a + c, b + e), (a - c, b - e), (-c, -e);
+         * then each row times A^T: (p, p + q, p - q, -q) */
+        const real p1 = a + c, q1 = b + e, p2 = a - c, q2 = b - e;
+        d[0 * kstride + t] = a, d[1 * kstride + t] = a + b;
+        d[2 * kstride + t] = a - b, d[3 * kstride + t] = -b;
+        d[4 * kstride + t] = p1, d[5 * kstride + t] = p1 + q1;
+        d[6 * kstride + t] = p1 - q1, d[7 * kstride + t] = -q1;
+        d[8 * kstride + t] = p2, d[9 * kstride + t] = p2 + q2;
+        d[10 * kstride + t] = p2 - q2, d[11 * kstride + t] = -q2;
+        d[12 * kstride + t] = -c, d[13 * kstride + t] = -c - e;
+        d[14 * kstride + t] = e - c, d[15 * kstride + t] = e;
+    }
+}
+
+/* One block of dW: V of x's tiles (as the forward), D of dout's, then m[k] += D[k] x V[k]^T. */
+static void FS_FN(wino_dw_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, fs_index ty0,
+                                 fs_index ty1, real *scratch, real *m)
 {
     const fs_wino_geometry *q = &j->q;
-    if (q->rows >= q->th) {
-        const fs_index images = q->rows / q->th;
-        for (fs_index n = n0; n < n1; n += images)
-            FS_FN(wino_block)(j, n, n + images < n1 ? n + images : n1, 0, q->th, scratch);
-        return;
+    const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
+    const fs_index plane = (2 * (ty1 - ty0) + 2) * (2 * q->tw + 2);
+    const fs_index vk = q->C * cols + FS_WINO_SKEW, dk = j->outs * cols + FS_WINO_SKEW;
+    real *v = scratch, *d = v + 16 * vk, *y = d + 16 * dk, *xp = y + 4 * q->block;
+    for (fs_index n = n0; n < n1; ++n) {
+        FS_FN(wino_pad_rows)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
+        for (fs_index c = 0; c < q->C; ++c)
+            FS_FN(wino_input_tiles)(xp + c * plane, ty1 - ty0, q->tw, v + c * cols + (n - n0) * per,
+                                    vk);
+        for (fs_index f = 0; f < j->outs; ++f)
+            FS_FN(wino_grad_tiles)(j->dout + (n * j->outs + f) * q->oh * q->ow, q, ty0, ty1, y,
+                                   d + f * cols + (n - n0) * per, dk);
     }
-    for (fs_index n = n0; n < n1; ++n)
-        for (fs_index ty = 0; ty < q->th; ty += q->rows)
-            FS_FN(wino_block)(j, n, n + 1, ty, ty + q->rows < q->th ? ty + q->rows : q->th,
-                              scratch);
+    for (int k = 0; k < 16; ++k)
+        FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)j->outs, (int)q->C, (int)cols, 1, d + k * dk,
+                       (int)cols, v + k * vk, (int)cols, 1, m + k * j->outs * q->C, (int)q->C);
+}
+
+/* Images n0 .. n1, block by block: several whole images per block, or (big images) runs of
+ * tile rows of one. dW (j->dout set) accumulates into m, the part's M. */
+static void FS_FN(wino_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, real *scratch,
+                             real *m)
+{
+    const fs_wino_geometry *q = &j->q;
+    const fs_index images = q->rows >= q->th ? q->rows / q->th : 1;
+    const fs_index rows = q->rows >= q->th ? q->th : q->rows;
+    for (fs_index n = n0; n < n1; n += images) {
+        const fs_index n_end = n + images < n1 ? n + images : n1;
+        for (fs_index ty = 0; ty < q->th; ty += rows) {
+            const fs_index ty_end = ty + rows < q->th ? ty + rows : q->th;
+            if (j->dout)
+                FS_FN(wino_dw_block)(j, n, n_end, ty, ty_end, scratch, m);
+            else
+                FS_FN(wino_block)(j, n, n_end, ty, ty_end, scratch);
+        }
+    }
 }
 
 /* ---- The driver: one per-image loop for both paths and both directions.
@@ -403,7 +487,8 @@ static void FS_FN(conv_forward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_i
 static void FS_FN(conv_backward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_index n1,
                                       real *scratch, real *dw_part, double *db_part)
 {
-    for (fs_index i = 0; i < j->dw_size; ++i) dw_part[i] = 0;
+    if (dw_part)
+        for (fs_index i = 0; i < j->dw_size; ++i) dw_part[i] = 0;
     for (fs_index n = n0; n < n1; ++n) {
         const real *dout_n = j->dout + n * j->filters * j->ohw, *x_n = j->x + n * j->image;
         real *dx_n = j->dx ? j->dx + n * j->image : NULL;
@@ -436,7 +521,7 @@ static void FS_FN(conv_run)(const FS_FN(conv_job) *j, int parts, int team, real 
         const fs_index n0 = j->batch * p / parts, n1 = j->batch * (p + 1) / parts;
         real *mine = scratch + omp_get_thread_num() * j->scratch_size;
         if (j->dout)
-            FS_FN(conv_backward_part)(j, n0, n1, mine, dw_parts + p * j->dw_size,
+            FS_FN(conv_backward_part)(j, n0, n1, mine, dw_parts ? dw_parts + p * j->dw_size : NULL,
                                       db_parts + p * j->filters);
         else
             FS_FN(conv_forward_part)(j, n0, n1, mine);
@@ -465,7 +550,8 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
                             int strategy)
 {
     FS_FN(wino_job) j;
-    j.x = x, j.b = b, j.out = out, j.outs = outs, j.q = wino_geometry_of(g);
+    memset(&j, 0, sizeof j);
+    j.x = x, j.b = b, j.out = out, j.outs = outs, j.q = wino_geometry_of(g, FS_WINO_BLOCK_TILES);
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, outs);
     const int parts = conv_parts(batch, g, outs, strategy);
     const int team = fs_team_for(parts);
@@ -476,17 +562,108 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
         FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
         j.u = u;
         if (parts == 1) {
-            FS_FN(wino_part)(&j, 0, batch, scratch);
+            FS_FN(wino_part)(&j, 0, batch, scratch, NULL);
         } else {
 #pragma omp parallel for schedule(static) num_threads(team)
             for (int p = 0; p < parts; ++p)
                 FS_FN(wino_part)(&j, batch * p / parts, batch * (p + 1) / parts,
-                                 scratch + omp_get_thread_num() * size);
+                                 scratch + omp_get_thread_num() * size, NULL);
         }
         rc = 0;
     }
     free(u);
     free(scratch);
+    return rc;
+}
+
+/* dw[f][c] (3 x 3) = G^T m[f,c] G, with m[k][f][c] (k = 4 * row + column) the summed M of
+ * "dW by Winograd"; vectorised along c as wino_weights is. */
+FS_HOT static void FS_FN(wino_dw_weights)(const real *restrict m, fs_index outs, fs_index ins,
+                                          real *restrict dw)
+{
+    const fs_index next = outs * ins;
+    const real h = (real)0.5;
+    for (fs_index o = 0; o < outs; ++o) {
+        const real *restrict mo = m + o * ins;
+        real *restrict dwo = dw + o * ins * 9;
+#pragma omp simd
+        for (fs_index i = 0; i < ins; ++i) {
+            real t[3][4], mm[4][4];
+            for (int r = 0; r < 4; ++r)
+                for (int c = 0; c < 4; ++c) mm[r][c] = mo[(4 * r + c) * next + i];
+            /* t = G^T m: rows m0 + (m1 + m2) / 2, (m1 - m2) / 2, (m1 + m2) / 2 + m3 */
+            for (int c = 0; c < 4; ++c) {
+                const real sum = h * (mm[1][c] + mm[2][c]);
+                t[0][c] = mm[0][c] + sum, t[1][c] = h * (mm[1][c] - mm[2][c]);
+                t[2][c] = sum + mm[3][c];
+            }
+            /* dW = t G: the same on the columns */
+            for (int r = 0; r < 3; ++r) {
+                const real sum = h * (t[r][1] + t[r][2]);
+                dwo[i * 9 + 3 * r] = t[r][0] + sum,
+                                dwo[i * 9 + 3 * r + 1] = h * (t[r][1] - t[r][2]);
+                dwo[i * 9 + 3 * r + 2] = sum + t[r][3];
+            }
+        }
+    }
+}
+
+/* db = the parts' sums in part order. */
+static void FS_FN(conv_db_of_parts)(const double *db_parts, int parts, fs_index filters, real *db)
+{
+    for (fs_index f = 0; f < filters; ++f) {
+        double sum = 0;
+        for (int p = 0; p < parts; ++p) sum += db_parts[p * filters + f];
+        db[f] = (real)sum;
+    }
+}
+
+/* Images n0 .. n1 of dW by Winograd: the part's M (m, zeroed first) and db sums. */
+static void FS_FN(wino_dw_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, real *scratch,
+                                real *m, double *db)
+{
+    const fs_index ohw = j->q.oh * j->q.ow;
+    memset(m, 0, (size_t)(16 * j->outs * j->q.C) * sizeof(real));
+    for (fs_index n = n0; n < n1; ++n)
+        FS_FN(conv_db_sums)(j->dout + n * j->outs * ohw, j->outs, ohw, db);
+    FS_FN(wino_part)(j, n0, n1, scratch, m);
+}
+
+/* dW and db of a 3x3 stride-1 conv by Winograd, the parts as wino_conv's; their M summed in
+ * part order (so the bits depend on the configured threads only), then transformed once. */
+static int FS_FN(wino_dw)(const real *dout, const real *x, fs_index batch,
+                          const fs_patch_geometry *g, fs_index filters, real *dw, real *db,
+                          int strategy)
+{
+    FS_FN(wino_job) j;
+    memset(&j, 0, sizeof j);
+    j.x = x, j.dout = dout, j.outs = filters, j.q = wino_geometry_of(g, FS_WINO_DW_BLOCK_TILES);
+    const fs_index size = FS_FN(wino_scratch_size)(&j.q, filters), msize = 16 * filters * j.q.C;
+    const int parts = conv_parts(batch, g, filters, strategy);
+    const int team = fs_team_for(parts);
+    real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
+    real *m = malloc((size_t)(parts * msize + 1) * sizeof(real));
+    double *db_parts = calloc((size_t)(parts * filters + 1), sizeof(double));
+    int rc = -1;
+    if (scratch && m && db_parts) {
+        if (parts == 1) {
+            FS_FN(wino_dw_part)(&j, 0, batch, scratch, m, db_parts);
+        } else {
+#pragma omp parallel for schedule(static) num_threads(team)
+            for (int p = 0; p < parts; ++p)
+                FS_FN(wino_dw_part)(&j, batch * p / parts, batch * (p + 1) / parts,
+                                    scratch + omp_get_thread_num() * size, m + p * msize,
+                                    db_parts + p * filters);
+        }
+        for (int p = 1; p < parts; ++p)
+            for (fs_index i = 0; i < msize; ++i) m[i] += m[p * msize + i];
+        FS_FN(wino_dw_weights)(m, filters, j.q.C, dw);
+        FS_FN(conv_db_of_parts)(db_parts, parts, filters, db);
+        rc = 0;
+    }
+    free(scratch);
+    free(m);
+    free(db_parts);
     return rc;
 }
 
@@ -537,12 +714,13 @@ static int FS_FN(dx_geometry)(const fs_patch_geometry *g, fs_index filters, fs_p
 }
 
 /* Whether dx takes Winograd: conv_winograd_dx on dx's own shape (FN channels in, C out), dout
- * and W finite (x does not enter dx). */
+ * and W finite (x does not enter dx). dout_finite: already known, no scan. */
 static int FS_FN(dx_winograd)(const real *dout, fs_index batch, const fs_patch_geometry *g,
-                              const real *w, fs_index filters, fs_patch_geometry *d)
+                              const real *w, fs_index filters, fs_patch_geometry *d,
+                              int dout_finite)
 {
     return FS_FN(dx_geometry)(g, filters, d) && conv_winograd_dx(d, g->channels) &&
-           FS_FN(all_finite)(dout, batch * filters * g->out_h * g->out_w) &&
+           (dout_finite || FS_FN(all_finite)(dout, batch * filters * g->out_h * g->out_w)) &&
            FS_FN(all_finite)(w, filters * g->channels * 9);
 }
 
@@ -550,7 +728,7 @@ int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
                            const fs_patch_geometry *g, const real *w, fs_index filters)
 {
     fs_patch_geometry d;
-    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d)) return FS_CONV_PATH_WINOGRAD;
+    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, 0)) return FS_CONV_PATH_WINOGRAD;
     /* The shifted path's own test (fs_conv_backward): x and W finite. */
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
@@ -558,14 +736,34 @@ int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
                : FS_CONV_PATH_IM2COL;
 }
 
-int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
-                            const fs_patch_geometry *g, const real *w, fs_index filters, real *dx,
-                            real *dw, real *db, int strategy)
+/* Whether dW (and db) take Winograd: the rule on the conv's shape, x and dout finite (W does
+ * not enter dW). */
+static int FS_FN(dw_winograd)(const real *dout, const real *x, fs_index batch,
+                              const fs_patch_geometry *g, fs_index filters)
 {
-    /* dx by Winograd is a second pass over dout after dW and db (which stay on their path). */
-    fs_patch_geometry d;
-    real *wino_dx = dx && FS_FN(dx_winograd)(dout, batch, g, w, filters, &d) ? dx : NULL;
-    if (wino_dx) dx = NULL;
+    return conv_winograd_dw(g, filters) &&
+           FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
+           FS_FN(all_finite)(dout, batch * filters * g->out_h * g->out_w);
+}
+
+int FS_FN(fs_conv_dw_path)(const real *dout, const real *x, fs_index batch,
+                           const fs_patch_geometry *g, const real *w, fs_index filters)
+{
+    if (FS_FN(dw_winograd)(dout, x, batch, g, filters)) return FS_CONV_PATH_WINOGRAD;
+    /* The shifted path's own test (direct_backward), dx wanted: x and W finite. */
+    return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
+                   FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
+               ? FS_CONV_PATH_SHIFTED
+               : FS_CONV_PATH_IM2COL;
+}
+
+/* The backward on the shifted or im2col path, per image in parts: dW and db unless dw is NULL
+ * (taken by Winograd), dx unless dx is NULL (not wanted, or taken by Winograd). x_finite:
+ * already known, no scan. */
+static int FS_FN(direct_backward)(const real *dout, const real *x, fs_index batch,
+                                  const fs_patch_geometry *g, const real *w, fs_index filters,
+                                  real *dx, real *dw, real *db, int strategy, int x_finite)
+{
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, NULL, filters);
     j.dout = dout, j.dx = dx;
     /* The shifted products also multiply what im2col never reads: dW's, the thrown-away columns
@@ -574,8 +772,8 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
      * takes the im2col path. The scan reads x (and W) once, little next to the products.
      * Forward needs none: its thrown-away columns are dropped, and the kept ones multiply
      * exactly im2col's entries. */
-    if (j.shifted &&
-        !(FS_FN(all_finite)(x, batch * j.image) && (!dx || FS_FN(all_finite)(w, filters * j.ck))))
+    if (j.shifted && !((x_finite || FS_FN(all_finite)(x, batch * j.image)) &&
+                       (!dx || FS_FN(all_finite)(w, filters * j.ck))))
         j.shifted = 0;
     /* Per thread: col and dcol, or xp, dxp and dp. Per part: dW^T (CK x FN) or dWk per tap
      * (taps x FN x C): both FN*CK entries, transposed into dw at the end. */
@@ -587,15 +785,15 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     const int taps = j.shifted && dx;
     real *wk = taps ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
     real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));
-    real *dw_parts = malloc((size_t)(parts * j.dw_size + 1) * sizeof(real));
+    real *dw_parts = dw ? malloc((size_t)(parts * j.dw_size + 1) * sizeof(real)) : NULL;
     double *db_parts = calloc((size_t)(parts * filters + 1), sizeof(double));
     int rc = -1;
-    if (scratch && dw_parts && db_parts && (wk || !taps)) {
+    if (scratch && (dw_parts || !dw) && db_parts && (wk || !taps)) {
         if (taps) FS_FN(shift_weights)(w, &j.s, filters, wk);
         j.wk = wk;
         FS_FN(conv_run)(&j, parts, threads, scratch, dw_parts, db_parts);
         /* dw[f][i] = the parts' sums in part order; i = (c, ky, kx). */
-        for (fs_index f = 0; f < filters; ++f)
+        for (fs_index f = 0; dw && f < filters; ++f)
             for (fs_index i = 0; i < j.ck; ++i) {
                 /* im2col: dW^T[i][f]; shifted: dWk[tap][f][c] with i = c * taps + tap. */
                 const fs_index at = j.shifted
@@ -605,17 +803,32 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
                 for (int p = 0; p < parts; ++p) sum += dw_parts[p * j.dw_size + at];
                 dw[f * j.ck + i] = sum;
             }
-        for (fs_index f = 0; f < filters; ++f) {
-            double sum = 0;
-            for (int p = 0; p < parts; ++p) sum += db_parts[p * filters + f];
-            db[f] = (real)sum;
-        }
+        if (dw) FS_FN(conv_db_of_parts)(db_parts, parts, filters, db);
         rc = 0;
     }
     free(wk);
     free(scratch);
     free(dw_parts);
     free(db_parts);
+    return rc;
+}
+
+int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
+                            const fs_patch_geometry *g, const real *w, fs_index filters, real *dx,
+                            real *dw, real *db, int strategy)
+{
+    /* Up to three passes over dout: dW and db by Winograd, the direct path for what is left,
+     * dx by Winograd. */
+    fs_patch_geometry d;
+    const int wino_w = FS_FN(dw_winograd)(dout, x, batch, g, filters);
+    /* dW by Winograd has found x and dout finite. */
+    real *wino_dx = dx && FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, wino_w) ? dx : NULL;
+    real *direct_dx = wino_dx ? NULL : dx;
+    int rc = 0;
+    if (wino_w) rc = FS_FN(wino_dw)(dout, x, batch, g, filters, dw, db, strategy);
+    if (rc == 0 && (!wino_w || direct_dx))
+        rc = FS_FN(direct_backward)(dout, x, batch, g, w, filters, direct_dx, wino_w ? NULL : dw,
+                                    db, strategy, wino_w);
     if (rc == 0 && wino_dx)
         rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx, strategy);
     return rc;

@@ -5,7 +5,8 @@ from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALL
                       FS_CONV_WINOGRAD_OFF, FS_CONV_WINOGRAD_ALWAYS, FS_CONV_PATH_IM2COL,
                       FS_CONV_PATH_SHIFTED, FS_CONV_PATH_WINOGRAD, fs_conv_set_winograd,
                       fs_conv_get_winograd, fs_conv_forward_path_f32, fs_conv_forward_path_f64,
-                      fs_conv_dx_path_f32, fs_conv_dx_path_f64)
+                      fs_conv_dx_path_f32, fs_conv_dx_path_f64, fs_conv_dw_path_f32,
+                      fs_conv_dw_path_f64)
 from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights, need_ndim,
                         need_shape, patch_geometry, blas_size)
 import numpy as np
@@ -103,11 +104,15 @@ def conv_winograd(mode=None):
     return {v: k for k, v in _WINOGRAD_MODES.items()}[before]
 
 
-def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None):
+def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None, str grad="dx"):
     """The path conv_forward(x, W, b, stride, pad) takes, or with `dout` the path of
-    conv_backward's dx: 'im2col', 'shifted' or 'winograd' (decided by the same C function the
-    kernel calls)."""
+    conv_backward's dx (grad='dx') or of its dW and db (grad='dw'): 'im2col', 'shifted' or
+    'winograd' (decided by the same C function the kernel calls)."""
     cdef fs_patch_geometry g
+    if grad not in ("dx", "dw"):
+        raise ValueError(f"grad must be 'dx' or 'dw', got {grad!r}")
+    if grad == "dw" and dout is None:
+        raise ValueError("grad='dw' needs dout: the path of dW depends on it")
     x, W = _checked_conv(x, W, stride, pad, &g)
     cdef const float[:, :, :, ::1] xf, wf, df
     cdef const double[:, :, :, ::1] xd, wd, dd
@@ -117,12 +122,16 @@ def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None):
         dout = contiguous(checked_array(dout, "dout"))
         checked_array(dout, "dout", x.dtype, "x")
         need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
+    cdef bint dw = grad == "dw"
     if is_float32(x):
         xf, wf = x, W
         if dout is None:
             return _PATHS[fs_conv_forward_path_f32(&xf[0, 0, 0, 0], x.shape[0], &g,
                                                    &wf[0, 0, 0, 0], W.shape[0])]
         df = dout
+        if dw:
+            return _PATHS[fs_conv_dw_path_f32(&df[0, 0, 0, 0], &xf[0, 0, 0, 0], x.shape[0], &g,
+                                              &wf[0, 0, 0, 0], W.shape[0])]
         return _PATHS[fs_conv_dx_path_f32(&df[0, 0, 0, 0], &xf[0, 0, 0, 0], x.shape[0], &g,
                                           &wf[0, 0, 0, 0], W.shape[0])]
     xd, wd = x, W
@@ -130,5 +139,8 @@ def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None):
         return _PATHS[fs_conv_forward_path_f64(&xd[0, 0, 0, 0], x.shape[0], &g, &wd[0, 0, 0, 0],
                                                W.shape[0])]
     dd = dout
+    if dw:
+        return _PATHS[fs_conv_dw_path_f64(&dd[0, 0, 0, 0], &xd[0, 0, 0, 0], x.shape[0], &g,
+                                          &wd[0, 0, 0, 0], W.shape[0])]
     return _PATHS[fs_conv_dx_path_f64(&dd[0, 0, 0, 0], &xd[0, 0, 0, 0], x.shape[0], &g,
                                       &wd[0, 0, 0, 0], W.shape[0])]

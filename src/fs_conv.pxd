@@ -74,3 +74,7 @@ cdef extern from "conv.h" nogil:
                             const fs_patch_geometry *g, const float *w, fs_index filters)
     int fs_conv_dx_path_f64(const double *dout, const double *x, fs_index batch,
                             const fs_patch_geometry *g, const double *w, fs_index filters)
+    int fs_conv_dw_path_f32(const float *dout, const float *x, fs_index batch,
+                            const fs_patch_geometry *g, const float *w, fs_index filters)
+    int fs_conv_dw_path_f64(const double *dout, const double *x, fs_index batch,
+                            const fs_patch_geometry *g, const double *w, fs_index filters)

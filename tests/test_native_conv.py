@@ -286,9 +286,9 @@ def winograd_always():
     seed=st.integers(0, 2**32 - 1),
 )
 def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, seed):
-    """Every 3x3 stride-1 geometry through Winograd, forward and dx: odd sizes (partial tiles,
-    their extra outputs dropped), pads up to 3 (tiles of zeros only), outputs of one row or
-    column."""
+    """Every 3x3 stride-1 geometry through Winograd, forward, dx and dW: odd sizes (partial
+    tiles, their extra outputs dropped, their dout read as zeros), pads up to 3 (tiles of zeros
+    only), outputs of one row or column."""
     assume(H + 2 * pad >= 3 and W + 2 * pad >= 3)
     before = native.conv_winograd("always")
     try:
@@ -297,6 +297,7 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
         dout = np.zeros((N, FN, H + 2 * pad - 2, W + 2 * pad - 2), dtype)
         # dx is a 3x3 conv of dout padded by 2 - pad: no Winograd past pad 2.
         assert (native.conv_path(x, w, 1, pad, dout=dout) == "winograd") == (pad <= 2)
+        assert native.conv_path(x, w, 1, pad, dout=dout, grad="dw") == "winograd"
         _check_against_reference(x, w, b, 1, pad, threading, seed)
     finally:
         native.conv_winograd(before)
@@ -304,29 +305,35 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
-    "shape, FN, pad, path, dx_path",
+    "shape, FN, pad, path, dx_path, dw_path",
     [
-        ((3, 16, 28, 28), 16, 1, "winograd", "winograd"),  # DeepConvNet conv2
-        ((1, 16, 14, 14), 32, 1, "winograd", "shifted"),  # conv3, batch 1: dx has C < FN
-        ((3, 32, 14, 14), 64, 1, "winograd", "shifted"),  # conv5
-        ((2, 64, 7, 7), 64, 1, "winograd", "winograd"),  # conv6, odd output: partial tiles
-        ((2, 32, 9, 11), 32, 0, "winograd", "winograd"),  # pad 0, odd 7 x 9 output
-        ((5, 16, 13, 5), 16, 2, "winograd", "winograd"),
-        ((2, 16, 6, 5), 16, 3, "winograd", "shifted"),  # pad 3: dx would need pad -1
-        ((2, 8, 14, 14), 64, 1, "im2col", "im2col"),  # too few channels for either
+        ((3, 16, 28, 28), 16, 1, "winograd", "winograd", "winograd"),  # DeepConvNet conv2
+        ((1, 16, 14, 14), 32, 1, "winograd", "shifted", "winograd"),  # conv3, batch 1: C < FN
+        ((3, 32, 14, 14), 32, 2, "winograd", "winograd", "winograd"),  # conv4, pad 2
+        ((3, 32, 8, 8), 64, 1, "winograd", "shifted", "winograd"),  # conv5
+        ((2, 64, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv6
+        ((3, 32, 14, 14), 64, 1, "winograd", "shifted", "winograd"),
+        ((2, 64, 7, 7), 64, 1, "winograd", "winograd", "winograd"),  # odd output: partial tiles
+        ((2, 32, 9, 11), 32, 0, "winograd", "winograd", "winograd"),  # pad 0, odd 7 x 9 output
+        ((5, 16, 13, 5), 16, 2, "winograd", "winograd", "winograd"),
+        ((2, 16, 6, 5), 16, 3, "winograd", "shifted", "winograd"),  # pad 3: dx would need pad -1
+        ((2, 8, 14, 14), 64, 1, "im2col", "im2col", "im2col"),  # too few channels for any
     ],
 )
 def test_3x3_stride_one_takes_the_path_of_the_rule_and_matches_reference(
-    rng, dtype, shape, FN, pad, path, dx_path
+    rng, dtype, shape, FN, pad, path, dx_path, dw_path
 ):
-    """The rules of csrc/conv.c (Winograd from 16 channels and 16 filters; its dx when C >= FN),
-    checked through the same C functions the kernels ask, and those paths against the
-    reference."""
+    """The rules of csrc/conv.c (Winograd from 16 channels and 16 filters; its dx when C >= FN;
+    its dW from 16 channels and 16 filters), checked through the same C functions the kernels
+    ask, and those paths against the reference."""
     x, w, b = _problem(rng, *shape, FN, 3, 3, dtype)
     out, _ = native.conv_forward(x, w, b, 1, pad)
     assert native.conv_path(x, w, 1, pad) == path
     assert native.conv_path(x, w, 1, pad, dout=out) == dx_path
+    assert native.conv_path(x, w, 1, pad, dout=out, grad="dx") == dx_path
+    assert native.conv_path(x, w, 1, pad, dout=out, grad="dw") == dw_path
     assert native.conv_path(x, w, 2, pad) == "im2col"
+    assert native.conv_path(x, w, 2, pad, dout=out[:, :, ::2, ::2], grad="dw") == "im2col"
     for threading in ("images", "blas"):
         _check_against_reference(x, w, b, 1, pad, threading)
 
@@ -338,6 +345,7 @@ def test_conv_winograd_off_leaves_3x3_to_the_shifted_products(rng):
     try:
         assert native.conv_path(x, w, 1, 1) == "shifted"
         assert native.conv_path(x, w, 1, 1, dout=out) == "shifted"
+        assert native.conv_path(x, w, 1, 1, dout=out, grad="dw") == "shifted"
         _check_against_reference(x, w, b, 1, 1)
     finally:
         native.conv_winograd(before)
@@ -352,16 +360,20 @@ def test_winograd_leaves_non_finite_input_to_the_direct_paths(
 ):
     """The transforms subtract neighbours (inf - inf = NaN where the direct sum is inf): an inf
     or NaN in x or W sends the forward to the shifted path, one in dout or W sends dx there
-    (x does not enter dx); NaNs and infs where the reference has them."""
+    (x does not enter dx), one in x or dout sends dW and db to the direct paths (W does not
+    enter dW); NaNs and infs where the reference has them."""
     x, w, b = _problem(rng, 2, 16, 7, 6, 32, 3, 3, dtype)
     dout = rng.standard_normal((2, 32, 7, 6)).astype(dtype)
     assert native.conv_path(x, w, 1, 1) == "winograd"
     assert native.conv_path(x, w, 1, 1, dout=dout) == "winograd"
+    assert native.conv_path(x, w, 1, 1, dout=dout, grad="dw") == "winograd"
     spoilt = {"x": x, "W": w, "dout": dout}[where]
     spoilt[1, 3, 2, 1] = value
     assert native.conv_path(x, w, 1, 1) == ("winograd" if where == "dout" else "shifted")
     dx_path = native.conv_path(x, w, 1, 1, dout=dout)
     assert dx_path == ("winograd" if where == "x" else "shifted" if where == "dout" else "im2col")
+    dw_path = native.conv_path(x, w, 1, 1, dout=dout, grad="dw")
+    assert dw_path == {"W": "winograd", "dout": "shifted", "x": "im2col"}[where]
     out, cache = native.conv_forward(x, w, b, 1, 1)
     ref_out, _ = reference.conv_forward(x, w, b, 1, 1)
     got = (out, *native.conv_backward(dout, x, w, cache, 1, 1))
@@ -379,6 +391,7 @@ def test_winograd_on_images_bigger_than_a_block(rng, winograd_always, dtype, sha
     x, w, b = _problem(rng, *shape, 4, 3, 3, dtype)
     dout = np.zeros((shape[0], 4, shape[2], shape[3]), dtype)
     assert native.conv_path(x, w, 1, 1) == native.conv_path(x, w, 1, 1, dout=dout) == "winograd"
+    assert native.conv_path(x, w, 1, 1, dout=dout, grad="dw") == "winograd"
     _check_against_reference(x, w, b, 1, 1)
 
 
@@ -387,4 +400,9 @@ def test_conv_winograd_mode_is_checked_and_restored():
     assert before in ("auto", "off", "always")
     with pytest.raises(ValueError, match="mode"):
         native.conv_winograd("sometimes")
+    x, w = np.zeros((1, 16, 5, 5)), np.zeros((16, 16, 3, 3))
+    with pytest.raises(ValueError, match="grad"):
+        native.conv_path(x, w, 1, 1, dout=np.zeros((1, 16, 5, 5)), grad="dx2")
+    with pytest.raises(ValueError, match="dout"):
+        native.conv_path(x, w, 1, 1, grad="dw")
     assert native.conv_winograd(before) == before

@@ -138,18 +138,48 @@ def _conv_results(x, W, b, dout):
 
 
 @needs_two_cores
-@pytest.mark.parametrize("channels", [3, 16], ids=["im2col", "shifted"])
-def test_results_do_not_depend_on_the_load(channels):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "channels, winograd, path",
+    [(3, "auto", "im2col"), (16, "off", "shifted"), (16, "auto", "winograd")],
+    ids=["im2col", "shifted", "winograd"],
+)
+def test_results_do_not_depend_on_the_load(channels, winograd, path, dtype):
     """The same call on a quiet and on a busy machine gives the same bits: the load changes the
-    threads that run the parts, never the parts (the partial sums of dW and db)."""
-    case = _conv_case(np.random.default_rng(1), np.float32, channels)
-    with thread_settings(CORES, adaptive=False):
-        quiet = _conv_results(*case)
-    with thread_settings(CORES), spinning(CORES):
-        assert _native.plan_threads(1e12, 4e6)[1] == 1
-        busy = _conv_results(*case)
+    threads that run the parts, never the parts (the partial sums of dW and db, or of
+    Winograd's M for dW)."""
+    case = _conv_case(np.random.default_rng(1), dtype, channels)
+    before = _native.conv_winograd(winograd)
+    try:
+        x, W, _, dout = case
+        assert _native.conv_path(x, W, 1, 1, dout=dout, grad="dw") == path
+        with thread_settings(CORES, adaptive=False):
+            quiet = _conv_results(*case)
+        with thread_settings(CORES), spinning(CORES):
+            assert _native.plan_threads(1e12, 4e6)[1] == 1
+            busy = _conv_results(*case)
+    finally:
+        _native.conv_winograd(before)
     for a, b in zip(quiet, busy):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("winograd", ["off", "auto"], ids=["shifted", "winograd"])
+def test_conv_on_one_thread_agrees_with_several(dtype, winograd):
+    """One part or several (each with its own partial dW, or Winograd's M for dW, summed in part
+    order): the same sums within the tolerance contract."""
+    case = _conv_case(np.random.default_rng(3), dtype, 16)
+    before = _native.conv_winograd(winograd)
+    try:
+        results = {}
+        for count in (1, max(CORES, 2)):
+            with thread_settings(count, adaptive=False):
+                results[count] = _conv_results(*case)
+    finally:
+        _native.conv_winograd(before)
+    for a, b_ in zip(*results.values()):
+        assert_close(a, b_)
 
 
 def _affine_results(x, W, b, dout):
