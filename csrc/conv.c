@@ -121,14 +121,18 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
            (g->channels >= FS_CONV_WINO_MIN_CHANNELS && filters >= FS_CONV_WINO_MIN_FILTERS);
 }
 
-/* dx as a Winograd conv of dout (geometry d: FN channels in, `outs` = C out) replaces the
- * shifted path's dx products only when it has at least as many outputs as inputs: C = FN
- * layers gained 0-9% of the backward, C = FN / 2 ones lost 1-10% (thin 16 products, M = C,
- * and a transform of FN channels for them). */
+/* dx as a Winograd conv of dout (geometry d: FN channels in, `outs` = C out, d->pad = 2 - the
+ * forward's pad) replaces the shifted path's dx products when C >= FN, or when the forward is
+ * padded (d->pad <= 1). Measured against the shifted dx with dW by Winograd either way
+ * (docs/performance.md, "Winograd dx for C < FN"), C < FN, one thread, batch 100: forward pad
+ * 1-2 float32 0.96-1.21x (DeepConvNet's 16->32 14x14 1.13x, 32->64 8x8 1.28x), float64
+ * 1.07-1.40x; pad 0 (dout padded by 2 all round) float32 0.77-1.07x, float64 0.85-1.17x. Before
+ * dW went by Winograd, the shifted products shared their padded dout between dW and dx and C < FN
+ * layers lost 1-10% with Winograd dx. */
 static int conv_winograd_dx(const fs_patch_geometry *d, fs_index outs)
 {
-    return conv_winograd(d, outs) &&
-           (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS || outs >= d->channels);
+    return conv_winograd(d, outs) && (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS ||
+                                      outs >= d->channels || d->pad <= 1);
 }
 
 /* dW by Winograd (conv_body.h): the rule, measured against the shifted dW products on

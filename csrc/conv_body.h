@@ -6,7 +6,7 @@
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
  * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead: forward,
- * dW and db ("dW by Winograd"), and dx when C >= FN (rules in conv.c).
+ * dW and db ("dW by Winograd"), and dx when C >= FN or pad >= 1 (rules in conv.c).
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - the batch cut into parts of consecutive images, spread over OpenMP
  *                     threads, each part with a one-thread GEMM and (backward) its own dW / db,

@@ -308,11 +308,12 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
     "shape, FN, pad, path, dx_path, dw_path",
     [
         ((3, 16, 28, 28), 16, 1, "winograd", "winograd", "winograd"),  # DeepConvNet conv2
-        ((1, 16, 14, 14), 32, 1, "winograd", "shifted", "winograd"),  # conv3, batch 1: C < FN
+        ((1, 16, 14, 14), 32, 1, "winograd", "winograd", "winograd"),  # conv3, batch 1: C < FN
         ((3, 32, 14, 14), 32, 2, "winograd", "winograd", "winograd"),  # conv4, pad 2
-        ((3, 32, 8, 8), 64, 1, "winograd", "shifted", "winograd"),  # conv5
+        ((3, 32, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv5
         ((2, 64, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv6
-        ((3, 32, 14, 14), 64, 1, "winograd", "shifted", "winograd"),
+        ((3, 32, 14, 14), 64, 1, "winograd", "winograd", "winograd"),
+        ((3, 16, 9, 9), 32, 0, "winograd", "shifted", "winograd"),  # C < FN, pad 0: shifted dx
         ((2, 64, 7, 7), 64, 1, "winograd", "winograd", "winograd"),  # odd output: partial tiles
         ((2, 32, 9, 11), 32, 0, "winograd", "winograd", "winograd"),  # pad 0, odd 7 x 9 output
         ((5, 16, 13, 5), 16, 2, "winograd", "winograd", "winograd"),
@@ -323,7 +324,8 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
 def test_3x3_stride_one_takes_the_path_of_the_rule_and_matches_reference(
     rng, dtype, shape, FN, pad, path, dx_path, dw_path
 ):
-    """The rules of csrc/conv.c (Winograd from 16 channels and 16 filters; its dx when C >= FN;
+    """The rules of csrc/conv.c (Winograd from 16 channels and 16 filters; its dx when C >= FN
+    or pad >= 1;
     its dW from 16 channels and 16 filters), checked through the same C functions the kernels
     ask, and those paths against the reference."""
     x, w, b = _problem(rng, *shape, FN, 3, 3, dtype)
