@@ -131,8 +131,8 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
  * layers lost 1-10% with Winograd dx. */
 static int conv_winograd_dx(const fs_patch_geometry *d, fs_index outs)
 {
-    return conv_winograd(d, outs) && (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS ||
-                                      outs >= d->channels || d->pad <= 1);
+    return conv_winograd(d, outs) &&
+           (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS || outs >= d->channels || d->pad <= 1);
 }
 
 /* dW by Winograd (conv_body.h): the rule, measured against the shifted dW products on
