@@ -1,17 +1,20 @@
 /* Instantiates one kernel body for float and for double, so no kernel exists in two hand-kept
  * copies. Usage, in a .c file:   #define FS_BODY "relu_body.h"   #include "fs_instantiate.h"
  * The body writes `real` for the element type and FS_FN(name) for each function it defines,
- * and uses FS_SQRT / FS_EXP / FS_LOG / FS_GEMM (the BLAS) for the type's maths functions. */
+ * and uses FS_SQRT / FS_EXP / FS_LOG / FS_GEMM (the BLAS) for the type's maths functions, and
+ * FS_BITS for the unsigned integer of the same size (bit masks on the values). */
 #ifndef FS_BODY
 #error "define FS_BODY before including fs_instantiate.h"
 #endif
 
 #include <math.h>
+#include <stdint.h>
 #include <cblas.h>
 #include "fs_common.h"
 #include "thread_policy.h"
 
 #define real float
+#define FS_BITS uint32_t
 #define FS_SUFFIX f32
 #define FS_SQRT sqrtf
 #define FS_EXP expf
@@ -20,6 +23,7 @@
 #define FS_GEMM scipy_cblas_sgemm
 #include FS_BODY
 #undef real
+#undef FS_BITS
 #undef FS_SUFFIX
 #undef FS_SQRT
 #undef FS_EXP
@@ -28,6 +32,7 @@
 #undef FS_GEMM
 
 #define real double
+#define FS_BITS uint64_t
 #define FS_SUFFIX f64
 #define FS_SQRT sqrt
 #define FS_EXP exp
@@ -36,6 +41,7 @@
 #define FS_GEMM scipy_cblas_dgemm
 #include FS_BODY
 #undef real
+#undef FS_BITS
 #undef FS_SUFFIX
 #undef FS_SQRT
 #undef FS_EXP
