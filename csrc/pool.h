@@ -17,7 +17,8 @@ int fs_pool_forward_f64(const double *x, fs_index batch, const fs_patch_geometry
 
 /* dx (overwritten) gets each dout entry at its window's arg_max position, summed where windows
  * overlap; a position in the padding contributes nothing. Returns -1 when every arg_max entry was
- * in [0, pool_h*pool_w), else the index of a bad entry (which was skipped, never written). */
+ * in [0, pool_h*pool_w), else the index of a bad entry (which was skipped, never written); -2
+ * when scratch could not be allocated. */
 fs_index fs_pool_backward_f32(const float *dout, const int64_t *arg_max, fs_index batch,
                               const fs_patch_geometry *g, float *dx);
 fs_index fs_pool_backward_f64(const double *dout, const int64_t *arg_max, fs_index batch,

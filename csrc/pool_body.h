@@ -158,16 +158,17 @@ FS_HOT static fs_index FS_FN(pool_backward_plane)(const real *dout, const int64_
     return bad;
 }
 
-/* v where `keep`, else +0, by a bit mask: a select the compiler kept as branches (one per window
- * position, mispredicted on random maxima: 2.4 ms against 0.9 for the memset and scattered adds
- * on (100,16,28,28)); v * keep would turn a NaN dout into NaN at every position. */
+/* v + 0 where `keep`, else +0, by a bit mask: a select the compiler kept as branches (one per
+ * window position, mispredicted on random maxima: 2.4 ms against 0.9 for the memset and
+ * scattered adds on (100,16,28,28)); v * keep would turn a NaN dout into NaN at every position.
+ * The + 0: the book's col2im adds dout into zeros, so a -0.0 comes out +0. */
 static inline real FS_FN(kept_if)(real v, int keep)
 {
     FS_BITS b;
     memcpy(&b, &v, sizeof b);
     b &= (FS_BITS)0 - (FS_BITS)(keep != 0);
     memcpy(&v, &b, sizeof b);
-    return v;
+    return v + (real)0;
 }
 
 /* The book's window (2x2, stride 2, no padding) on a plane of even width: the windows tile the

@@ -73,6 +73,8 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
         bad = fs_pool_backward[float](dout, arg_max, &g, dx)
     else:
         bad = fs_pool_backward[double](dout, arg_max, &g, dx)
+    if bad == -2:
+        raise MemoryError("pool_backward could not allocate its row buffers")
     if bad >= 0:
         raise ValueError(f"arg_max must hold window positions in [0, {pool_h * pool_w}), "
                          f"got {arg_max[bad]} at index {bad}")

@@ -207,3 +207,21 @@ def test_the_books_2x2_window_matches_the_reference(N, C, H, half_W, dtype, valu
     ref_out, ref_arg_max = reference.pool_forward(x, 2, 2, 2, 0)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(arg_max, ref_arg_max)
+    # backward (its own kernel too: each dx entry written once): dout with NaN, inf and -0.0
+    # lands at the maxima only, bit for bit (+0 elsewhere, as the reference's zeros)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dout[rng.random(out.shape) < 0.2] = rng.choice([np.nan, np.inf, -np.inf, -0.0])
+    dx = native.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0)
+    ref_dx = reference.pool_backward(dout, ref_arg_max, x.shape, 2, 2, 2, 0)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(dx.view(bits), ref_dx.view(bits))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", [-1, 4, 2**40])
+def test_the_books_2x2_window_backward_refuses_a_bad_position(dtype, bad):
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 6)).astype(dtype)
+    out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+    arg_max[7] = bad
+    with pytest.raises(ValueError, match=rf"\[0, 4\), got {bad} at index 7"):
+        native.pool_backward(np.ones_like(out), arg_max, x.shape, 2, 2, 2, 0)
