@@ -273,6 +273,70 @@ FS_HOT static void FS_FN(wino_input_tiles)(const real *restrict xp_c, fs_index r
     }
 }
 
+/* dW's layout of the padded rows (wino_pad_rows'): xp ((2 * (ty1 - ty0) + 2) rows x
+ * (2 * tw + 2) columns x C channels, the channels innermost), so that wino_input_tiles_hwc runs
+ * along them: a tile's 4 x 4 entries are then C contiguous values each, where along the planes
+ * a tile row holds only 4-14 tiles (DeepConvNet's widths), read two apart. */
+FS_HOT static void FS_FN(wino_pad_rows_hwc)(const real *x_n, const fs_wino_geometry *q,
+                                            fs_index ty0, fs_index ty1, real *xp)
+{
+    const fs_index width = 2 * q->tw + 2, height = 2 * (ty1 - ty0) + 2, C = q->C;
+    const fs_index x1 = q->pad + q->W < width ? q->pad + q->W : width;
+    memset(xp, 0, (size_t)(C * height * width) * sizeof(real));
+    if (q->pad >= x1) return;
+    const fs_index pixels = x1 - q->pad, cstride = q->H * q->W;
+    for (fs_index r = 0; r < height; ++r) {
+        const fs_index y = 2 * ty0 + r - q->pad;
+        if (y < 0 || y >= q->H) continue;
+        real *restrict dst = xp + (r * width + q->pad) * C;
+        const real *restrict src = x_n + y * q->W;
+        /* one pixel's C channels at a time: contiguous stores, loads a plane apart */
+        for (fs_index i = 0; i < pixels; ++i)
+#pragma omp simd
+            for (fs_index c = 0; c < C; ++c) dst[i * C + c] = src[c * cstride + i];
+    }
+}
+
+/* dW's V: v[k * kstride + (ty * tw + tx) * C + c] = (B^T d B)[k] of channel c of tile (ty, tx),
+ * tile rows ty < rows, from xp as wino_pad_rows_hwc leaves it. Vectorised along the channels:
+ * 16 loads of C contiguous entries and 16 stores of C per tile. V[k] is then tiles x C, the
+ * right-hand side of dW's products as it stands (row-major NN, OpenBLAS's small-matrix kernels;
+ * the forward's products would need it transposed, which OpenBLAS runs through its packing
+ * path for K = C < 32: the forward lost 1.5x that way, measured). */
+FS_HOT static void FS_FN(wino_input_tiles_hwc)(const real *restrict xp, fs_index rows, fs_index tw,
+                                               fs_index C, real *restrict v, fs_index kstride)
+{
+    const fs_index width = 2 * tw + 2, rs = width * C;
+    for (fs_index ty = 0; ty < rows; ++ty)
+        for (fs_index tx = 0; tx < tw; ++tx) {
+            const real *restrict r0 = xp + (2 * ty * width + 2 * tx) * C;
+            const real *restrict r1 = r0 + rs, *restrict r2 = r1 + rs, *restrict r3 = r2 + rs;
+            real *restrict vt = v + (ty * tw + tx) * C;
+            const fs_index c1 = C, c2 = 2 * C, c3 = 3 * C;
+#pragma omp simd
+            for (fs_index c = 0; c < C; ++c) {
+                /* e = d B, row by row: columns (d0 - d2, d1 + d2, d2 - d1, d1 - d3) */
+                const real e00 = r0[c] - r0[c2 + c], e01 = r0[c1 + c] + r0[c2 + c];
+                const real e02 = r0[c2 + c] - r0[c1 + c], e03 = r0[c1 + c] - r0[c3 + c];
+                const real e10 = r1[c] - r1[c2 + c], e11 = r1[c1 + c] + r1[c2 + c];
+                const real e12 = r1[c2 + c] - r1[c1 + c], e13 = r1[c1 + c] - r1[c3 + c];
+                const real e20 = r2[c] - r2[c2 + c], e21 = r2[c1 + c] + r2[c2 + c];
+                const real e22 = r2[c2 + c] - r2[c1 + c], e23 = r2[c1 + c] - r2[c3 + c];
+                const real e30 = r3[c] - r3[c2 + c], e31 = r3[c1 + c] + r3[c2 + c];
+                const real e32 = r3[c2 + c] - r3[c1 + c], e33 = r3[c1 + c] - r3[c3 + c];
+                /* V = B^T e: rows (e0 - e2, e1 + e2, e2 - e1, e1 - e3) */
+                vt[0 * kstride + c] = e00 - e20, vt[1 * kstride + c] = e01 - e21;
+                vt[2 * kstride + c] = e02 - e22, vt[3 * kstride + c] = e03 - e23;
+                vt[4 * kstride + c] = e10 + e20, vt[5 * kstride + c] = e11 + e21;
+                vt[6 * kstride + c] = e12 + e22, vt[7 * kstride + c] = e13 + e23;
+                vt[8 * kstride + c] = e20 - e10, vt[9 * kstride + c] = e21 - e11;
+                vt[10 * kstride + c] = e22 - e12, vt[11 * kstride + c] = e23 - e13;
+                vt[12 * kstride + c] = e10 - e30, vt[13 * kstride + c] = e11 - e31;
+                vt[14 * kstride + c] = e12 - e32, vt[15 * kstride + c] = e13 - e33;
+            }
+        }
+}
+
 /* The 2x2 outputs A^T m A + bias of one tile, m[k] at m[k * kstride]. */
 static inline void FS_FN(wino_output_tile)(const real *restrict m, fs_index kstride, real bias,
                                            real *y00, real *y01, real *y10, real *y11)
@@ -418,21 +482,20 @@ static void FS_FN(wino_dw_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index
 {
     const fs_wino_geometry *q = &j->q;
     const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
-    const fs_index plane = (2 * (ty1 - ty0) + 2) * (2 * q->tw + 2);
     const fs_index vk = q->C * cols + FS_WINO_SKEW, dk = j->outs * cols + FS_WINO_SKEW;
     real *v = scratch, *d = v + 16 * vk, *y = d + 16 * dk, *xp = y + 4 * q->block;
     for (fs_index n = n0; n < n1; ++n) {
-        FS_FN(wino_pad_rows)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
-        for (fs_index c = 0; c < q->C; ++c)
-            FS_FN(wino_input_tiles)(xp + c * plane, ty1 - ty0, q->tw, v + c * cols + (n - n0) * per,
-                                    vk);
+        FS_FN(wino_pad_rows_hwc)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
+        FS_FN(wino_input_tiles_hwc)(xp, ty1 - ty0, q->tw, q->C, v + (n - n0) * per * q->C, vk);
         for (fs_index f = 0; f < j->outs; ++f)
             FS_FN(wino_grad_tiles)(j->dout + (n * j->outs + f) * q->oh * q->ow, q, ty0, ty1, y,
                                    d + f * cols + (n - n0) * per, dk);
     }
+    /* M[k] (outs x C) += D[k] (outs x tiles) x V[k] (tiles x C) */
     for (int k = 0; k < 16; ++k)
-        FS_FN(fs_gemm)(CblasNoTrans, CblasTrans, (int)j->outs, (int)q->C, (int)cols, 1, d + k * dk,
-                       (int)cols, v + k * vk, (int)cols, 1, m + k * j->outs * q->C, (int)q->C);
+        FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)j->outs, (int)q->C, (int)cols, 1,
+                       d + k * dk, (int)cols, v + k * vk, (int)q->C, 1, m + k * j->outs * q->C,
+                       (int)q->C);
 }
 
 /* Images n0 .. n1, block by block: several whole images per block, or (big images) runs of
