@@ -219,60 +219,6 @@ FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs
     }
 }
 
-/* xp (C planes of (2 * (ty1 - ty0) + 2) x (2 * tw + 2)) = the padded rows 2 * ty0 .. that tile
- * rows ty0 .. ty1 of x_n read, zeros outside the image and past it (partial tiles). */
-static void FS_FN(wino_pad_rows)(const real *x_n, const fs_wino_geometry *q, fs_index ty0,
-                                 fs_index ty1, real *xp)
-{
-    const fs_index width = 2 * q->tw + 2, height = 2 * (ty1 - ty0) + 2;
-    const fs_index x1 = q->pad + q->W < width ? q->pad + q->W : width;
-    memset(xp, 0, (size_t)(q->C * height * width) * sizeof(real));
-    if (q->pad >= x1) return;
-    for (fs_index c = 0; c < q->C; ++c)
-        for (fs_index r = 0; r < height; ++r) {
-            const fs_index y = 2 * ty0 + r - q->pad;
-            if (y >= 0 && y < q->H)
-                memcpy(xp + (c * height + r) * width + q->pad, x_n + (c * q->H + y) * q->W,
-                       (size_t)(x1 - q->pad) * sizeof(real));
-        }
-}
-
-/* v[k * kstride + ty * tw + tx] = (B^T d B)[k] of the tiles of one padded plane xp_c
- * (width 2 * tw + 2), tile rows ty < rows. Vectorised along tx (omp simd: the 16 output
- * streams exceed gcc's alias checks, so restrict alone left the loop scalar). */
-FS_HOT static void FS_FN(wino_input_tiles)(const real *restrict xp_c, fs_index rows, fs_index tw,
-                                           real *restrict v, fs_index kstride)
-{
-    const fs_index width = 2 * tw + 2;
-    for (fs_index ty = 0; ty < rows; ++ty) {
-        const real *restrict r0 = xp_c + 2 * ty * width;
-        const real *restrict r1 = r0 + width, *restrict r2 = r1 + width, *restrict r3 = r2 + width;
-        real *restrict vt = v + ty * tw;
-#pragma omp simd
-        for (fs_index tx = 0; tx < tw; ++tx) {
-            const fs_index x = 2 * tx;
-            /* e = d B, row by row: columns (d0 - d2, d1 + d2, d2 - d1, d1 - d3) */
-            const real e00 = r0[x] - r0[x + 2], e01 = r0[x + 1] + r0[x + 2];
-            const real e02 = r0[x + 2] - r0[x + 1], e03 = r0[x + 1] - r0[x + 3];
-            const real e10 = r1[x] - r1[x + 2], e11 = r1[x + 1] + r1[x + 2];
-            const real e12 = r1[x + 2] - r1[x + 1], e13 = r1[x + 1] - r1[x + 3];
-            const real e20 = r2[x] - r2[x + 2], e21 = r2[x + 1] + r2[x + 2];
-            const real e22 = r2[x + 2] - r2[x + 1], e23 = r2[x + 1] - r2[x + 3];
-            const real e30 = r3[x] - r3[x + 2], e31 = r3[x + 1] + r3[x + 2];
-            const real e32 = r3[x + 2] - r3[x + 1], e33 = r3[x + 1] - r3[x + 3];
-            /* V = B^T e: rows (e0 - e2, e1 + e2, e2 - e1, e1 - e3) */
-            vt[0 * kstride + tx] = e00 - e20, vt[1 * kstride + tx] = e01 - e21;
-            vt[2 * kstride + tx] = e02 - e22, vt[3 * kstride + tx] = e03 - e23;
-            vt[4 * kstride + tx] = e10 + e20, vt[5 * kstride + tx] = e11 + e21;
-            vt[6 * kstride + tx] = e12 + e22, vt[7 * kstride + tx] = e13 + e23;
-            vt[8 * kstride + tx] = e20 - e10, vt[9 * kstride + tx] = e21 - e11;
-            vt[10 * kstride + tx] = e22 - e12, vt[11 * kstride + tx] = e23 - e13;
-            vt[12 * kstride + tx] = e10 - e30, vt[13 * kstride + tx] = e11 - e31;
-            vt[14 * kstride + tx] = e12 - e32, vt[15 * kstride + tx] = e13 - e33;
-        }
-    }
-}
-
 /* dW's layout of the padded rows (wino_pad_rows'): xp ((2 * (ty1 - ty0) + 2) rows x
  * (2 * tw + 2) columns x C channels, the channels innermost), so that wino_input_tiles_hwc runs
  * along them: a tile's 4 x 4 entries are then C contiguous values each, where along the planes
@@ -337,49 +283,60 @@ FS_HOT static void FS_FN(wino_input_tiles_hwc)(const real *restrict xp, fs_index
         }
 }
 
-/* The 2x2 outputs A^T m A + bias of one tile, m[k] at m[k * kstride]. */
-static inline void FS_FN(wino_output_tile)(const real *restrict m, fs_index kstride, real bias,
-                                           real *y00, real *y01, real *y10, real *y11)
+/* The 2x2 outputs A^T m A + bias of the tiles of tile rows ty0 .. ty1 of one image, from the
+ * products m[k * kstride + t * outs + f] (t = (ty - ty0) * tw + tx), into y, the block's output
+ * rows with the filters innermost: y[((2 * (ty - ty0) + a) * 2 * tw + 2 * tx + b) * outs + f].
+ * Vectorised along the filters, as wino_input_tiles_hwc is along the channels. */
+FS_HOT static void FS_FN(wino_output_tiles_hwc)(const real *restrict m, fs_index kstride,
+                                                fs_index rows, fs_index tw, fs_index outs,
+                                                const real *restrict b, real *restrict y)
 {
-    /* s = A^T m: rows (m0 + m1 + m2, m1 - m2 - m3); then columns the same way */
-    const real s00 = m[0] + m[4 * kstride] + m[8 * kstride];
-    const real s01 = m[kstride] + m[5 * kstride] + m[9 * kstride];
-    const real s02 = m[2 * kstride] + m[6 * kstride] + m[10 * kstride];
-    const real s03 = m[3 * kstride] + m[7 * kstride] + m[11 * kstride];
-    const real s10 = m[4 * kstride] - m[8 * kstride] - m[12 * kstride];
-    const real s11 = m[5 * kstride] - m[9 * kstride] - m[13 * kstride];
-    const real s12 = m[6 * kstride] - m[10 * kstride] - m[14 * kstride];
-    const real s13 = m[7 * kstride] - m[11 * kstride] - m[15 * kstride];
-    *y00 = s00 + s01 + s02 + bias, *y01 = s01 - s02 - s03 + bias;
-    *y10 = s10 + s11 + s12 + bias, *y11 = s11 - s12 - s13 + bias;
+    const fs_index rs = 2 * tw * outs; /* one output row of y */
+    for (fs_index t = 0; t < rows * tw; ++t) {
+        const fs_index ty = t / tw, tx = t % tw;
+        const real *restrict mt = m + t * outs;
+        real *restrict y0 = y + 2 * ty * rs + 2 * tx * outs, *restrict y1 = y0 + rs;
+#pragma omp simd
+        for (fs_index f = 0; f < outs; ++f) {
+            const real bias = b ? b[f] : 0;
+            /* s = A^T m: rows (m0 + m1 + m2, m1 - m2 - m3); then columns the same way */
+            const real s00 = mt[f] + mt[4 * kstride + f] + mt[8 * kstride + f];
+            const real s01 = mt[kstride + f] + mt[5 * kstride + f] + mt[9 * kstride + f];
+            const real s02 = mt[2 * kstride + f] + mt[6 * kstride + f] + mt[10 * kstride + f];
+            const real s03 = mt[3 * kstride + f] + mt[7 * kstride + f] + mt[11 * kstride + f];
+            const real s10 = mt[4 * kstride + f] - mt[8 * kstride + f] - mt[12 * kstride + f];
+            const real s11 = mt[5 * kstride + f] - mt[9 * kstride + f] - mt[13 * kstride + f];
+            const real s12 = mt[6 * kstride + f] - mt[10 * kstride + f] - mt[14 * kstride + f];
+            const real s13 = mt[7 * kstride + f] - mt[11 * kstride + f] - mt[15 * kstride + f];
+            y0[f] = s00 + s01 + s02 + bias, y0[outs + f] = s01 - s02 - s03 + bias;
+            y1[f] = s10 + s11 + s12 + bias, y1[outs + f] = s11 - s12 - s13 + bias;
+        }
+    }
 }
 
-/* One filter's output plane rows 2 * ty0 .. from tile rows ty0 .. ty1 of the products
- * (m[k * kstride + (ty - ty0) * tw + tx]); the outputs past an odd size are dropped. The
- * transform runs over all the tiles at once into y (4 x tiles), then the outputs are put in
- * place row by row: a row has only 4-7 tiles in the 7x7 and 14x14 layers, too few for a vector
- * loop along it. */
-FS_HOT static void FS_FN(wino_output_plane)(const real *restrict m, fs_index kstride,
-                                            const fs_wino_geometry *q, fs_index ty0, fs_index ty1,
-                                            real bias, real *restrict y, real *restrict out_f)
+/* out_n's rows 2 * ty0 .. (of each of the outs planes) from y as wino_output_tiles_hwc leaves
+ * it; the outputs past an odd size are dropped. Per filter, contiguous stores along its plane,
+ * loads `outs` apart (the transposition back to NCHW); one run per plane when the width is
+ * even (y's rows are then exactly the plane's). */
+FS_HOT static void FS_FN(wino_store_planes)(const real *restrict y, const fs_wino_geometry *q,
+                                            fs_index ty0, fs_index ty1, fs_index outs,
+                                            real *restrict out_n)
 {
-    const fs_index tiles = (ty1 - ty0) * q->tw, full = q->ow / 2;
-    real *restrict y00 = y, *restrict y01 = y + tiles, *restrict y10 = y + 2 * tiles,
-                   *restrict y11 = y + 3 * tiles;
+    enum { RUN = 16 }; /* pixels per run: a RUN x outs block of y stays in L1 across the filters */
+    const fs_index plane = q->oh * q->ow, width = 2 * q->tw;
+    const fs_index last = 2 * ty1 < q->oh ? 2 * ty1 : q->oh, rows = last - 2 * ty0;
+    real *restrict o = out_n + 2 * ty0 * q->ow;
+    for (fs_index r = 0; r < (width == q->ow ? 1 : rows); ++r) {
+        /* even width: y's rows are the plane's, one run of rows * ow pixels; odd: row by row */
+        const fs_index n = width == q->ow ? rows * q->ow : q->ow;
+        const real *restrict yr = y + r * width * outs;
+        real *restrict orow = o + r * q->ow;
+        for (fs_index i0 = 0; i0 < n; i0 += RUN) {
+            const fs_index i1 = i0 + RUN < n ? i0 + RUN : n;
+            for (fs_index f = 0; f < outs; ++f)
 #pragma omp simd
-    for (fs_index t = 0; t < tiles; ++t)
-        FS_FN(wino_output_tile)(m + t, kstride, bias, y00 + t, y01 + t, y10 + t, y11 + t);
-    for (fs_index ty = ty0; ty < ty1; ++ty) {
-        const fs_index at = (ty - ty0) * q->tw;
-        real *restrict o0 = out_f + 2 * ty * q->ow;
-        for (fs_index tx = 0; tx < full; ++tx)
-            o0[2 * tx] = y00[at + tx], o0[2 * tx + 1] = y01[at + tx];
-        if (full < q->tw) o0[2 * full] = y00[at + full]; /* odd width: first column only */
-        if (2 * ty + 1 >= q->oh) continue;               /* odd height: first row only */
-        real *restrict o1 = o0 + q->ow;
-        for (fs_index tx = 0; tx < full; ++tx)
-            o1[2 * tx] = y10[at + tx], o1[2 * tx + 1] = y11[at + tx];
-        if (full < q->tw) o1[2 * full] = y10[at + full];
+                for (fs_index i = i0; i < i1; ++i) orow[f * plane + i] = yr[i * outs + f];
+        }
     }
 }
 
@@ -394,8 +351,9 @@ typedef struct {
 } FS_FN(wino_job);
 
 /* Scratch per thread: V (16 x C x block), the products M (16 x outs x block), the padded rows
- * of one image (at most rows + 1 tile rows' worth: wino_pad_rows), one plane's transformed
- * outputs (4 x block: wino_output_plane). The 16 matrices of V and of
+ * of one image (at most rows + 1 tile rows' worth: wino_pad_rows_hwc), one image's transformed
+ * outputs (4 x block x outs: wino_output_tiles_hwc; dW's wino_grad_tiles uses 4 x block of
+ * it). The 16 matrices of V and of
  * M are FS_WINO_SKEW entries more than their size apart: the transforms touch all 16 per tile,
  * and at a power-of-two size (64 channels x 256 tiles) those 16 lines fall in one cache set
  * (measured: the 7x7 layers ran 2x slower). */
@@ -403,34 +361,33 @@ static fs_index FS_FN(wino_scratch_size)(const fs_wino_geometry *q, fs_index out
 {
     const fs_index rows = q->rows < q->th ? q->rows : q->th;
     return 16 * ((q->C + outs) * q->block + 2 * FS_WINO_SKEW) +
-           q->C * (2 * rows + 2) * (2 * q->tw + 2) + 4 * q->block;
+           q->C * (2 * rows + 2) * (2 * q->tw + 2) + 4 * q->block * outs;
 }
 
 /* Tile rows ty0 .. ty1 of each of the images n0 .. n1: all of them when the block holds whole
- * images, else a run of one image's rows. */
+ * images, else a run of one image's rows. V[k] is tiles x C (wino_input_tiles_hwc), U[k] is
+ * stored C x outs (wino_conv), so M[k] (tiles x outs) = V[k] x U[k] is a row-major NN product
+ * (OpenBLAS's small-matrix kernels; the NT form, with K = C < 32, went through its packing). */
 static void FS_FN(wino_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, fs_index ty0,
                               fs_index ty1, real *scratch)
 {
     const fs_wino_geometry *q = &j->q;
     const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
-    const fs_index plane = (2 * (ty1 - ty0) + 2) * (2 * q->tw + 2);
     const fs_index vk = q->C * cols + FS_WINO_SKEW, mk = j->outs * cols + FS_WINO_SKEW;
-    real *v = scratch, *m = v + 16 * vk, *y = m + 16 * mk, *xp = y + 4 * q->block;
+    real *v = scratch, *m = v + 16 * vk, *y = m + 16 * mk, *xp = y + 4 * q->block * j->outs;
     for (fs_index n = n0; n < n1; ++n) {
-        FS_FN(wino_pad_rows)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
-        for (fs_index c = 0; c < q->C; ++c)
-            FS_FN(wino_input_tiles)(xp + c * plane, ty1 - ty0, q->tw, v + c * cols + (n - n0) * per,
-                                    vk);
+        FS_FN(wino_pad_rows_hwc)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
+        FS_FN(wino_input_tiles_hwc)(xp, ty1 - ty0, q->tw, q->C, v + (n - n0) * per * q->C, vk);
     }
     for (int k = 0; k < 16; ++k)
-        FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)j->outs, (int)cols, (int)q->C, 1,
-                       j->u + k * j->outs * q->C, (int)q->C, v + k * vk, (int)cols, 0, m + k * mk,
-                       (int)cols);
-    for (fs_index n = n0; n < n1; ++n)
-        for (fs_index f = 0; f < j->outs; ++f)
-            FS_FN(wino_output_plane)(m + f * cols + (n - n0) * per, mk, q, ty0, ty1,
-                                     j->b ? j->b[f] : 0, y,
-                                     j->out + (n * j->outs + f) * q->oh * q->ow);
+        FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)cols, (int)j->outs, (int)q->C, 1,
+                       v + k * vk, (int)q->C, j->u + k * j->outs * q->C, (int)j->outs, 0,
+                       m + k * mk, (int)j->outs);
+    for (fs_index n = n0; n < n1; ++n) {
+        FS_FN(wino_output_tiles_hwc)(m + (n - n0) * per * j->outs, mk, ty1 - ty0, q->tw, j->outs,
+                                     j->b, y);
+        FS_FN(wino_store_planes)(y, q, ty0, ty1, j->outs, j->out + n * j->outs * q->oh * q->ow);
+    }
 }
 
 /* ---- dW by Winograd. The forward's adjoint: with D = A dY A^T (4x4) for the 2x2 tile dY of
@@ -526,11 +483,11 @@ typedef struct {
     real *out, *dx;
     const fs_patch_geometry *g;
     fs_index batch, filters, image, ohw, ck;
-    int shifted;                 /* stride 1, enough channels: no im2col */
-    fs_shift_geometry s;     /* shifted path only */
-    const real *wk;              /* shifted path: the weights per tap */
-    fs_index scratch_size;       /* per thread */
-    fs_index dw_size;            /* per part: dW^T (im2col) or dWk per tap (shifted) */
+    int shifted; /* stride 1, enough channels: no im2col */
+    fs_shift_geometry s; /* shifted path only */
+    const real *wk; /* shifted path: the weights per tap */
+    fs_index scratch_size; /* per thread */
+    fs_index dw_size; /* per part: dW^T (im2col) or dWk per tap (shifted) */
 } FS_FN(conv_job);
 
 static void FS_FN(conv_forward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_index n1,
@@ -618,12 +575,19 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, outs);
     const int parts = conv_parts(batch, g, outs, strategy);
     const int team = fs_team_for(parts);
-    real *u = malloc((size_t)(16 * outs * j.q.C + 1) * sizeof(real));
+    const fs_index usize = 16 * outs * j.q.C;
+    real *u = malloc((size_t)(2 * usize + 1) * sizeof(real));
     real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
     int rc = -1;
     if (u && scratch) {
+        /* U[k] (outs x C) from wino_weights, then stored C x outs for wino_block's products */
+        real *ut = u + usize;
         FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
-        j.u = u;
+        for (int k = 0; k < 16; ++k)
+            for (fs_index o = 0; o < outs; ++o)
+                for (fs_index i = 0; i < j.q.C; ++i)
+                    ut[(k * j.q.C + i) * outs + o] = u[(k * outs + o) * j.q.C + i];
+        j.u = ut;
         if (parts == 1) {
             FS_FN(wino_part)(&j, 0, batch, scratch, NULL);
         } else {
