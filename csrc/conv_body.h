@@ -171,18 +171,22 @@ FS_HOT static int FS_FN(all_finite)(const real *a, fs_index n)
  * output size, whose extra outputs are dropped). With U = G g G^T (4x4, per filter and channel)
  * and V = B^T d B (4x4, per tile and channel), the tile's output is
  *   Y = A^T [ sum over c of U[f,c] .* V[c] ] A,
- * and the sum over c of each of the 16 entries k is a product U[k] (FN x C) x V[k] (C x tiles):
+ * and the sum over c of each of the 16 entries k is a product V[k] (tiles x C) x U[k] (C x FN):
  * 16 products with K = C over a block of tiles, against 9 per output position for the shifted
  * products, so 2.25x fewer multiplications; the transforms cost additions and traffic instead.
  * A block is whole rows of tiles of the part's consecutive images (tiles stored row by row),
- * sized so its V and products stay in L2. The transforms mix entries (inf - inf = NaN where a
+ * sized so its V and products stay in L2. The transforms run along the channels (input) and
+ * the filters (output), the image copied in and out with them innermost: along a plane's rows
+ * they had 4-14 tiles to a loop (docs/performance.md, "The forward with the channels
+ * innermost"). The transforms mix entries (inf - inf = NaN where a
  * direct sum gives inf), so only finite input takes this path. */
 
 /* U[k][o][i] (k = 4 * row + column of G g G^T) for output channel o and input channel i of the
  * filters w (outs x ins x 3 x 3); `flipped`: the filters are w's transposed (w is ins x outs)
  * and rotated 180 degrees, the correlation that gives a convolution's dx from dout. Once per
  * call, but at batch 1 it was most of a 64 x 64 layer's time as scalar code: vectorised along i
- * (strided loads, contiguous stores). */
+ * (strided loads, contiguous stores). wino_conv then stores U[k] transposed (i x o) for its
+ * products. */
 FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs_index ins,
                                        int flipped, real *restrict u)
 {
