@@ -135,22 +135,13 @@ static int conv_winograd_dx(const fs_patch_geometry *d, fs_index outs)
            (conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS || outs >= d->channels || d->pad <= 1);
 }
 
-/* dW by Winograd (conv_body.h): the rule, measured against the shifted dW products on
- * DeepConvNet's five 3x3 layers (backward 1.08-1.59x faster, 1 and 2 threads, both dtypes) and
- * on batch 1-32 shapes of 16-256 channels (docs/performance.md, "dW by Winograd F(2x2,3x3)"):
- * it won wherever the forward's thresholds let Winograd in. Below 16 nothing was measured. */
-#ifndef FS_CONV_WINO_DW_MIN_CHANNELS
-#define FS_CONV_WINO_DW_MIN_CHANNELS 16
-#endif
-#ifndef FS_CONV_WINO_DW_MIN_FILTERS
-#define FS_CONV_WINO_DW_MIN_FILTERS 16
-#endif
+/* dW by Winograd (conv_body.h) takes the forward's rule: measured against the shifted dW
+ * products on DeepConvNet's five 3x3 layers (backward 1.08-1.59x faster, 1 and 2 threads, both
+ * dtypes) and on batch 1-32 shapes of 16-256 channels (docs/performance.md, "dW by Winograd
+ * F(2x2,3x3)"), it won wherever the forward's thresholds let Winograd in. Below 16 nothing was
+ * measured. */
 static int conv_winograd_dw(const fs_patch_geometry *g, fs_index filters)
-{
-    if (conv_winograd_mode == FS_CONV_WINOGRAD_OFF || !conv_winograd_fits(g)) return 0;
-    return conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS ||
-           (g->channels >= FS_CONV_WINO_DW_MIN_CHANNELS && filters >= FS_CONV_WINO_DW_MIN_FILTERS);
-}
+{ return conv_winograd(g, filters); }
 
 #define FS_BODY "conv_body.h"
 #include "fs_instantiate.h"
