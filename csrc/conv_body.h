@@ -232,13 +232,19 @@ FS_HOT static void FS_FN(wino_pad_rows_hwc)(const real *x_n, const fs_wino_geome
 {
     const fs_index width = 2 * q->tw + 2, height = 2 * (ty1 - ty0) + 2, C = q->C;
     const fs_index x1 = q->pad + q->W < width ? q->pad + q->W : width;
-    memset(xp, 0, (size_t)(C * height * width) * sizeof(real));
-    if (q->pad >= x1) return;
-    const fs_index pixels = x1 - q->pad, cstride = q->H * q->W;
+    const fs_index pixels = x1 > q->pad ? x1 - q->pad : 0, cstride = q->H * q->W;
+    /* Only the padding is zeroed: a memset of the whole buffer first wrote the 28x28 layers'
+     * pixels twice. */
     for (fs_index r = 0; r < height; ++r) {
         const fs_index y = 2 * ty0 + r - q->pad;
-        if (y < 0 || y >= q->H) continue;
-        real *restrict dst = xp + (r * width + q->pad) * C;
+        real *restrict row = xp + r * width * C;
+        if (pixels == 0 || y < 0 || y >= q->H) {
+            memset(row, 0, (size_t)(width * C) * sizeof(real));
+            continue;
+        }
+        memset(row, 0, (size_t)(q->pad * C) * sizeof(real));
+        memset(row + x1 * C, 0, (size_t)((width - x1) * C) * sizeof(real));
+        real *restrict dst = row + q->pad * C;
         const real *restrict src = x_n + y * q->W;
         /* one pixel's C channels at a time: contiguous stores, loads a plane apart */
         for (fs_index i = 0; i < pixels; ++i)
