@@ -491,8 +491,14 @@ def sigmoid_backward(dout, out):
     """-> dout * (1 - out) * out."""
     if type(dout) is np.ndarray and dout.dtype is out.dtype and dout.shape == out.shape:
         # The nets' case (out is the layer's float forward result), tested inline.
-        backend = _reference if out.size <= TINY_SIGMOID_BACKWARD else _backend.current()
-        return backend.sigmoid_backward(dout, out)
+        if out.size <= TINY_SIGMOID_BACKWARD:
+            # The reference's statements, without the call to it (~80 ns of the book's ~1.4 us
+            # on a batch of 3, the per-call target being 1.2x of it)
+            dx = 1.0 - out
+            dx *= dout
+            dx *= out
+            return dx
+        return _backend.current().sigmoid_backward(dout, out)
     (dout,) = _arrays((dout, "dout"))
     check_shape(dout, "dout", out.shape)
     dt = compute_dtype(dout, out)
