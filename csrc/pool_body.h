@@ -107,8 +107,7 @@ int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometr
     const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
     const fs_index work = batch * C * out_plane * g->kernel_h * g->kernel_w;
     /* pool_forward_plane_2x2's case: its scratch is a plane's pairs, the other's a row */
-    const int book_window =
-        g->kernel_h == 2 && g->kernel_w == 2 && g->stride == 2 && g->pad == 0 && g->width % 2 == 0;
+    const int book_window = pool_book_window(g);
     const fs_index scratch = book_window ? g->out_h * g->width : g->out_w;
 #pragma omp parallel num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
     {
@@ -163,13 +162,7 @@ FS_HOT static fs_index FS_FN(pool_backward_plane)(const real *dout, const int64_
  * scattered adds on (100,16,28,28)); v * keep would turn a NaN dout into NaN at every position.
  * The + 0: the book's col2im adds dout into zeros, so a -0.0 comes out +0. */
 static inline real FS_FN(kept_if)(real v, int keep)
-{
-    FS_BITS b;
-    memcpy(&b, &v, sizeof b);
-    b &= (FS_BITS)0 - (FS_BITS)(keep != 0);
-    memcpy(&v, &b, sizeof b);
-    return v + (real)0;
-}
+{ return FS_FN(either)((real)0, v, keep) + (real)0; }
 
 /* The book's window (2x2, stride 2, no padding) on a plane of even width: the windows tile the
  * plane without overlap, so each dx entry is its window's dout or 0, written once, with no
@@ -220,8 +213,7 @@ FS_HOT static fs_index FS_FN(pool_backward_plane_2x2)(const real *restrict dout,
 fs_index FS_FN(fs_pool_backward)(const real *dout, const int64_t *arg_max, fs_index batch,
                                  const fs_patch_geometry *g, real *dx)
 {
-    const int book_window =
-        g->kernel_h == 2 && g->kernel_w == 2 && g->stride == 2 && g->pad == 0 && g->width % 2 == 0;
+    const int book_window = pool_book_window(g);
     const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
     fs_index bad = -1;
     int failed = 0;
