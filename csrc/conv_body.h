@@ -181,12 +181,12 @@ FS_HOT static int FS_FN(all_finite)(const real *a, fs_index n)
  * innermost"). The transforms mix entries (inf - inf = NaN where a
  * direct sum gives inf), so only finite input takes this path. */
 
-/* U[k][o][i] (k = 4 * row + column of G g G^T) for output channel o and input channel i of the
- * filters w (outs x ins x 3 x 3); `flipped`: the filters are w's transposed (w is ins x outs)
- * and rotated 180 degrees, the correlation that gives a convolution's dx from dout. Once per
- * call, but at batch 1 it was most of a 64 x 64 layer's time as scalar code: vectorised along i
- * (strided loads, contiguous stores). wino_conv then stores U[k] transposed (i x o) for its
- * products. */
+/* U[k][i][o] (k = 4 * row + column of G g G^T) for input channel i and output channel o of the
+ * filters w (outs x ins x 3 x 3): U[k] is ins x outs, the right-hand side of wino_block's
+ * products. `flipped`: the filters are w's transposed (w is ins x outs) and rotated 180
+ * degrees, the correlation that gives a convolution's dx from dout. Once per call, but at
+ * batch 1 it was most of a 64 x 64 layer's time as scalar code: vectorised along o (strided
+ * loads, contiguous stores). */
 FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs_index ins,
                                        int flipped, real *restrict u)
 {
@@ -194,10 +194,10 @@ FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs
     /* tap (r, c) of the kernel used, in w: rotated, (2 - r, 2 - c) is 8 - (3r + c) */
     fs_index tap[9];
     for (int t = 0; t < 9; ++t) tap[t] = flipped ? 8 - t : t;
-    for (fs_index o = 0; o < outs; ++o) {
-        real *restrict uo = u + o * ins;
+    for (fs_index i = 0; i < ins; ++i) {
+        real *restrict ui = u + i * outs;
 #pragma omp simd
-        for (fs_index i = 0; i < ins; ++i) {
+        for (fs_index o = 0; o < outs; ++o) {
             const real *g = w + o * so + i * si;
             const real g00 = g[tap[0]], g01 = g[tap[1]], g02 = g[tap[2]];
             const real g10 = g[tap[3]], g11 = g[tap[4]], g12 = g[tap[5]];
@@ -211,14 +211,14 @@ FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs
                        t22 = h * (g02 - g12 + g22);
             const real t30 = g20, t31 = g21, t32 = g22;
             /* U = t G^T: columns t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2 */
-            uo[0 * next + i] = t00, uo[1 * next + i] = h * (t00 + t01 + t02);
-            uo[2 * next + i] = h * (t00 - t01 + t02), uo[3 * next + i] = t02;
-            uo[4 * next + i] = t10, uo[5 * next + i] = h * (t10 + t11 + t12);
-            uo[6 * next + i] = h * (t10 - t11 + t12), uo[7 * next + i] = t12;
-            uo[8 * next + i] = t20, uo[9 * next + i] = h * (t20 + t21 + t22);
-            uo[10 * next + i] = h * (t20 - t21 + t22), uo[11 * next + i] = t22;
-            uo[12 * next + i] = t30, uo[13 * next + i] = h * (t30 + t31 + t32);
-            uo[14 * next + i] = h * (t30 - t31 + t32), uo[15 * next + i] = t32;
+            ui[0 * next + o] = t00, ui[1 * next + o] = h * (t00 + t01 + t02);
+            ui[2 * next + o] = h * (t00 - t01 + t02), ui[3 * next + o] = t02;
+            ui[4 * next + o] = t10, ui[5 * next + o] = h * (t10 + t11 + t12);
+            ui[6 * next + o] = h * (t10 - t11 + t12), ui[7 * next + o] = t12;
+            ui[8 * next + o] = t20, ui[9 * next + o] = h * (t20 + t21 + t22);
+            ui[10 * next + o] = h * (t20 - t21 + t22), ui[11 * next + o] = t22;
+            ui[12 * next + o] = t30, ui[13 * next + o] = h * (t30 + t31 + t32);
+            ui[14 * next + o] = h * (t30 - t31 + t32), ui[15 * next + o] = t32;
         }
     }
 }
@@ -375,6 +375,19 @@ static fs_index FS_FN(wino_scratch_size)(const fs_wino_geometry *q, fs_index out
            q->C * (2 * rows + 2) * (2 * q->tw + 2) + 4 * q->block * outs;
 }
 
+/* V of a block (forward, dx and dW alike): the tiles of tile rows ty0 .. ty1 of images n0 .. n1
+ * of j->x, each image padded into xp and transformed into its run of V's tiles. */
+static void FS_FN(wino_input_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1,
+                                    fs_index ty0, fs_index ty1, real *xp, real *v, fs_index vk)
+{
+    const fs_wino_geometry *q = &j->q;
+    const fs_index per = (ty1 - ty0) * q->tw;
+    for (fs_index n = n0; n < n1; ++n) {
+        FS_FN(wino_pad_rows_hwc)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
+        FS_FN(wino_input_tiles_hwc)(xp, ty1 - ty0, q->tw, q->C, v + (n - n0) * per * q->C, vk);
+    }
+}
+
 /* Tile rows ty0 .. ty1 of each of the images n0 .. n1: all of them when the block holds whole
  * images, else a run of one image's rows. V[k] is tiles x C (wino_input_tiles_hwc), U[k] is
  * stored C x outs (wino_conv), so M[k] (tiles x outs) = V[k] x U[k] is a row-major NN product
@@ -386,10 +399,7 @@ static void FS_FN(wino_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1
     const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
     const fs_index vk = q->C * cols + FS_WINO_SKEW, mk = j->outs * cols + FS_WINO_SKEW;
     real *v = scratch, *m = v + 16 * vk, *y = m + 16 * mk, *xp = y + 4 * q->block * j->outs;
-    for (fs_index n = n0; n < n1; ++n) {
-        FS_FN(wino_pad_rows_hwc)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
-        FS_FN(wino_input_tiles_hwc)(xp, ty1 - ty0, q->tw, q->C, v + (n - n0) * per * q->C, vk);
-    }
+    FS_FN(wino_input_block)(j, n0, n1, ty0, ty1, xp, v, vk);
     for (int k = 0; k < 16; ++k)
         FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)cols, (int)j->outs, (int)q->C, 1,
                        v + k * vk, (int)q->C, j->u + k * j->outs * q->C, (int)j->outs, 0,
@@ -452,13 +462,11 @@ static void FS_FN(wino_dw_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index
     const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
     const fs_index vk = q->C * cols + FS_WINO_SKEW, dk = j->outs * cols + FS_WINO_SKEW;
     real *v = scratch, *d = v + 16 * vk, *y = d + 16 * dk, *xp = y + 4 * q->block;
-    for (fs_index n = n0; n < n1; ++n) {
-        FS_FN(wino_pad_rows_hwc)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
-        FS_FN(wino_input_tiles_hwc)(xp, ty1 - ty0, q->tw, q->C, v + (n - n0) * per * q->C, vk);
+    FS_FN(wino_input_block)(j, n0, n1, ty0, ty1, xp, v, vk);
+    for (fs_index n = n0; n < n1; ++n)
         for (fs_index f = 0; f < j->outs; ++f)
             FS_FN(wino_grad_tiles)(j->dout + (n * j->outs + f) * q->oh * q->ow, q, ty0, ty1, y,
                                    d + f * cols + (n - n0) * per, dk);
-    }
     /* M[k] (outs x C) += D[k] (outs x tiles) x V[k] (tiles x C) */
     for (int k = 0; k < 16; ++k)
         FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)j->outs, (int)q->C, (int)cols, 1,
@@ -587,22 +595,17 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
     const int parts = conv_parts(batch, g, outs, strategy);
     const int team = fs_team_for(parts);
     const fs_index usize = 16 * outs * j.q.C;
-    real *u = malloc((size_t)(2 * usize + outs + 1) * sizeof(real));
+    real *u = malloc((size_t)(usize + outs + 1) * sizeof(real));
     real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
     int rc = -1;
     if (u && scratch) {
-        /* U[k] (outs x C) from wino_weights, then stored C x outs for wino_block's products */
-        real *ut = u + usize, *zeros = ut + usize;
+        real *zeros = u + usize;
         if (!b) {
             for (fs_index o = 0; o < outs; ++o) zeros[o] = 0;
             j.b = zeros;
         }
         FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
-        for (int k = 0; k < 16; ++k)
-            for (fs_index o = 0; o < outs; ++o)
-                for (fs_index i = 0; i < j.q.C; ++i)
-                    ut[(k * j.q.C + i) * outs + o] = u[(k * outs + o) * j.q.C + i];
-        j.u = ut;
+        j.u = u;
         if (parts == 1) {
             FS_FN(wino_part)(&j, 0, batch, scratch, NULL);
         } else {
@@ -619,7 +622,7 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
 }
 
 /* dw[f][c] (3 x 3) = G^T m[f,c] G, with m[k][f][c] (k = 4 * row + column) the summed M of
- * "dW by Winograd"; vectorised along c as wino_weights is. */
+ * "dW by Winograd"; vectorised along c. */
 FS_HOT static void FS_FN(wino_dw_weights)(const real *restrict m, fs_index outs, fs_index ins,
                                           real *restrict dw)
 {
