@@ -1,12 +1,10 @@
 # Bindings for the convolution kernels (fastscratch.kernels.conv_forward / conv_backward).
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
-                      fs_conv_forward, fs_conv_backward, FS_CONV_WINOGRAD_AUTO,
+                      fs_conv_forward, fs_conv_backward, fs_conv_path, FS_CONV_WINOGRAD_AUTO,
                       FS_CONV_WINOGRAD_OFF, FS_CONV_WINOGRAD_ALWAYS, FS_CONV_PATH_IM2COL,
                       FS_CONV_PATH_SHIFTED, FS_CONV_PATH_WINOGRAD, fs_conv_set_winograd,
-                      fs_conv_get_winograd, fs_conv_forward_path_f32, fs_conv_forward_path_f64,
-                      fs_conv_dx_path_f32, fs_conv_dx_path_f64, fs_conv_dw_path_f32,
-                      fs_conv_dw_path_f64)
+                      fs_conv_get_winograd)
 from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights, need_ndim,
                         need_shape, patch_geometry, blas_size)
 import numpy as np
@@ -114,33 +112,12 @@ def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None, str grad="dx")
     if grad == "dw" and dout is None:
         raise ValueError("grad='dw' needs dout: the path of dW depends on it")
     x, W = _checked_conv(x, W, stride, pad, &g)
-    cdef const float[:, :, :, ::1] xf, wf, df
-    cdef const double[:, :, :, ::1] xd, wd, dd
     if x.size == 0 or W.shape[0] == 0 or g.channels == 0:
         return "im2col"
     if dout is not None:
         dout = contiguous(checked_array(dout, "dout"))
         checked_array(dout, "dout", x.dtype, "x")
         need_shape(dout, "dout", (x.shape[0], W.shape[0], g.out_h, g.out_w))
-    cdef bint dw = grad == "dw"
     if is_float32(x):
-        xf, wf = x, W
-        if dout is None:
-            return _PATHS[fs_conv_forward_path_f32(&xf[0, 0, 0, 0], x.shape[0], &g,
-                                                   &wf[0, 0, 0, 0], W.shape[0])]
-        df = dout
-        if dw:
-            return _PATHS[fs_conv_dw_path_f32(&df[0, 0, 0, 0], &xf[0, 0, 0, 0], x.shape[0], &g,
-                                              &wf[0, 0, 0, 0], W.shape[0])]
-        return _PATHS[fs_conv_dx_path_f32(&df[0, 0, 0, 0], &xf[0, 0, 0, 0], x.shape[0], &g,
-                                          &wf[0, 0, 0, 0], W.shape[0])]
-    xd, wd = x, W
-    if dout is None:
-        return _PATHS[fs_conv_forward_path_f64(&xd[0, 0, 0, 0], x.shape[0], &g, &wd[0, 0, 0, 0],
-                                               W.shape[0])]
-    dd = dout
-    if dw:
-        return _PATHS[fs_conv_dw_path_f64(&dd[0, 0, 0, 0], &xd[0, 0, 0, 0], x.shape[0], &g,
-                                          &wd[0, 0, 0, 0], W.shape[0])]
-    return _PATHS[fs_conv_dx_path_f64(&dd[0, 0, 0, 0], &xd[0, 0, 0, 0], x.shape[0], &g,
-                                      &wd[0, 0, 0, 0], W.shape[0])]
+        return _PATHS[fs_conv_path[float](x, &g, W, dout, grad == "dw")]
+    return _PATHS[fs_conv_path[double](x, &g, W, dout, grad == "dw")]

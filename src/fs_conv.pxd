@@ -78,3 +78,28 @@ cdef extern from "conv.h" nogil:
                             const fs_patch_geometry *g, const float *w, fs_index filters)
     int fs_conv_dw_path_f64(const double *dout, const double *x, fs_index batch,
                             const fs_patch_geometry *g, const double *w, fs_index filters)
+
+
+cdef inline int fs_conv_path(const floating[:, :, :, ::1] x, const fs_patch_geometry *g,
+                             const floating[:, :, :, ::1] w, const floating[:, :, :, ::1] dout,
+                             bint dw) noexcept:
+    """The path the forward (dout None), the backward's dx or its dW (dw) takes."""
+    cdef const floating *at_dout = NULL if dout is None else &dout[0, 0, 0, 0]
+    if floating is float:
+        if at_dout == NULL:
+            return fs_conv_forward_path_f32(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0],
+                                            w.shape[0])
+        if dw:
+            return fs_conv_dw_path_f32(at_dout, &x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0],
+                                       w.shape[0])
+        return fs_conv_dx_path_f32(at_dout, &x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0],
+                                   w.shape[0])
+    else:
+        if at_dout == NULL:
+            return fs_conv_forward_path_f64(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0],
+                                            w.shape[0])
+        if dw:
+            return fs_conv_dw_path_f64(at_dout, &x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0],
+                                       w.shape[0])
+        return fs_conv_dx_path_f64(at_dout, &x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0],
+                                   w.shape[0])
