@@ -521,6 +521,46 @@ def test_non_contiguous_and_read_only_inputs_give_the_same_results(backend, rng)
     np.testing.assert_array_equal(readonly, x)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_sized_convs_and_the_books_pooling_take_any_layout(backend, rng, dtype):
+    """The shapes that take the Winograd convolution (16 channels and filters, 3x3, stride 1)
+    and the 2x2 pooling kernels, fed non-contiguous and read-only arrays, forward and backward
+    (the first layer's dW/db-only backward too): the results of contiguous input."""
+    x = rng.standard_normal((2, 16, 7, 8)).astype(dtype)
+    W, b = (0.1 * rng.standard_normal((16, 16, 3, 3))).astype(dtype), np.zeros(16, dtype)
+    conv = Convolution(W, b, 1, 1)
+    out = conv.forward(x)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    want = (out, conv.backward(dout), conv.dW, conv.db)
+    pool = Pooling(2, 2)
+    pooled = pool.forward(x)
+    pool_dx = pool.backward(np.ones_like(pooled))
+    wide = np.zeros((2, 16, 7, 16), dtype)
+    wide[..., ::2] = x
+    readonly = x.copy()
+    readonly.flags.writeable = False
+    layouts = [np.asfortranarray(x), np.ascontiguousarray(x[..., ::-1])[..., ::-1], wide[..., ::2]]
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for xl in layouts + [readonly]:
+        conv = Convolution(np.asfortranarray(W), b, 1, 1)
+        got = conv.forward(xl)
+        got = (got, conv.backward(np.asfortranarray(dout)), conv.dW, conv.db)
+        for g, w in zip(got, want):
+            assert g.dtype == dtype
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * np.abs(w).max())
+        first = Convolution(W, b, 1, 1)
+        first.forward(xl)
+        first._backward_without_dx(dout[:, :, ::-1][:, :, ::-1])
+        np.testing.assert_array_equal(first.dW, conv.dW)
+        np.testing.assert_array_equal(first.db, conv.db)
+        pool = Pooling(2, 2)
+        np.testing.assert_array_equal(pool.forward(xl), pooled)
+        np.testing.assert_array_equal(pool.backward(np.ones_like(pooled).T.copy().T), pool_dx)
+    np.testing.assert_array_equal(readonly, x)
+    with pytest.raises(ValueError, match="dout"):
+        conv._backward_without_dx(dout[:, :, :-1])
+
+
 def test_fortran_ordered_affine_weights_like_the_books_sample_weight(backend, rng):
     W = np.asfortranarray(_float32(rng, 7, 5))
     b, x = _float32(rng, 5), _float32(rng, 3, 7)
