@@ -25,4 +25,15 @@ void fs_affine_backward_f64(const double *dout, fs_matrix_layout ldout, const do
                             fs_matrix_layout lx, const double *w, fs_matrix_layout lw, fs_index n,
                             fs_index d, fs_index m, double *dx, double *dw, double *db);
 
+/* out (N, M) float64 = x (N, D) float32 W (D, M) float64 + b, as NumPy computes a float32 array
+ * against float64 weights (the book's float32 MNIST, its float64 nets): x widened to float64.
+ * Widened a block of rows at a time into a buffer that stays in cache, each block multiplied as
+ * soon as it is widened, instead of a float64 copy of the whole of x first (on the book's
+ * 10,000-image accuracy inputs: 63 MB written and read back, fresh pages each call). The blocks
+ * depend only on D, so the bits do not depend on the threads or the load. x's rows are ldx
+ * floats apart, each row contiguous. Returns 0, or -2 when a buffer could not be allocated
+ * (out then unspecified). */
+int fs_affine_forward_widened(const float *x, fs_index ldx, const double *w, fs_matrix_layout lw,
+                              const double *b, fs_index n, fs_index d, fs_index m, double *out);
+
 #endif

@@ -3,9 +3,10 @@
 # row-strided view): the transposition flag and leading dimension absorb it, so a Fortran-ordered
 # W costs no copy. Only other layouts (negative or non-unit inner strides) are copied.
 from fs_kernels cimport fs_index
-from fs_affine cimport fs_matrix_layout, fs_affine_forward, fs_affine_backward
+from fs_affine cimport (fs_matrix_layout, fs_affine_forward, fs_affine_backward,
+                        fs_affine_forward_widened)
 from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights,
-                        need_shape, blas_size)
+                        need_ndim, need_shape, blas_size)
 import numpy as np
 
 
@@ -34,6 +35,10 @@ cdef object _gemm_operand(object a, fs_matrix_layout *layout):
 
 cdef tuple _checked_affine(x, W):
     need_input_and_weights(x, W, 2)
+    return _checked_affine_sizes(x, W)
+
+
+cdef tuple _checked_affine_sizes(x, W):
     if x.shape[1] != W.shape[0]:
         raise ValueError(f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
                          f"got {x.shape[1]}")
@@ -59,6 +64,42 @@ def affine_forward(x, W, b):
         fs_affine_forward[float](x, lx, W, lw, b, out)
     else:
         fs_affine_forward[double](x, lx, W, lw, b, out)
+    return out
+
+
+def affine_forward_widened(x, W, b):
+    """x (N, D) float32 @ W (D, M) float64 + b (M,) float64 -> (N, M) float64, as NumPy
+    promotes: x widened to float64 a block of rows at a time (csrc/affine.h)."""
+    cdef fs_matrix_layout lw
+    cdef const float[:, :] xv
+    cdef const double[:, :] wv
+    cdef const double[::1] bv
+    cdef double[:, ::1] outv
+    cdef fs_index ldx
+    cdef int status
+    checked_array(x, "x", np.float32)
+    checked_array(W, "W", np.float64)
+    need_ndim(x, "x", 2)
+    need_ndim(W, "W", 2)
+    x, W = _checked_affine_sizes(x, W)
+    b = contiguous(checked_array(b, "b", np.float64))
+    need_shape(b, "b", (W.shape[1],))
+    out = np.empty((x.shape[0], W.shape[1]), dtype=np.float64)
+    if x.size == 0 or W.size == 0:
+        out[...] = b
+        return out
+    # Rows read in place when each is contiguous; any other layout is copied once.
+    if not (x.flags.aligned and x.strides[1] == 4 and x.strides[0] > 0
+            and x.strides[0] % 4 == 0 and x.strides[0] // 4 >= x.shape[1]):
+        x = np.ascontiguousarray(x)
+    ldx = x.strides[0] // 4 if x.shape[0] > 1 else x.shape[1]
+    W = _gemm_operand(W, &lw)
+    xv, wv, bv, outv = x, W, b, out
+    with nogil:
+        status = fs_affine_forward_widened(&xv[0, 0], ldx, &wv[0, 0], lw, &bv[0], xv.shape[0],
+                                           xv.shape[1], wv.shape[1], &outv[0, 0])
+    if status == -2:
+        raise MemoryError("affine_forward_widened could not allocate its row buffers")
     return out
 
 

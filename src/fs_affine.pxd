@@ -50,3 +50,9 @@ cdef inline void fs_affine_backward(const floating[:, :] dout, fs_matrix_layout 
         else:
             fs_affine_backward_f64(&dout[0, 0], ldout, &x[0, 0], lx, &w[0, 0], lw, x.shape[0],
                                    x.shape[1], w.shape[1], dx_at, &dw[0, 0], &db[0])
+
+
+cdef extern from "affine.h" nogil:
+    int fs_affine_forward_widened(const float *x, fs_index ldx, const double *w,
+                                  fs_matrix_layout lw, const double *b, fs_index n, fs_index d,
+                                  fs_index m, double *out)

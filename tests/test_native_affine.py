@@ -105,3 +105,106 @@ def test_affine_binding_refuses_bad_input(rng, call, error, words):
     x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
     with pytest.raises(error, match=words):
         call(x, w, b)
+
+
+# float32 x against float64 W and b (the book's MNIST against its nets): widened in the kernel.
+
+WIDENED_LAYOUTS = LAYOUTS + ("rows",)
+
+
+def _x_as(x, layout):
+    """x in `layout`; "rows": a view of the first columns of a wider array (rows read in place)."""
+    if layout == "rows":
+        wide = np.zeros((x.shape[0], x.shape[1] + 5), x.dtype)
+        wide[:, : x.shape[1]] = x
+        return wide[:, : x.shape[1]]
+    return _as(x, layout)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    N=st.sampled_from([0, 1, 3, 100, 167, 168, 401, 1000]),
+    D=st.sampled_from([1, 7, 784]),
+    M=st.integers(1, 60),
+    x_layout=st.sampled_from(WIDENED_LAYOUTS),
+    w_layout=st.sampled_from(LAYOUTS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_widened_affine_is_numpys_promotion(N, D, M, x_layout, w_layout, seed):
+    # N spans one block and several (167 rows of 784 features each; 8 to 512 rows)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    w = rng.standard_normal((D, M))
+    b = rng.standard_normal(M)
+    xv, wv = _x_as(x, x_layout), _as(w, w_layout)
+    out = native.affine_forward_widened(xv, wv, b)
+    assert out.dtype == np.float64 and out.flags.c_contiguous
+    want = np.dot(x, w) + b  # NumPy's own promotion
+    assert_close(out, want)
+    assert_close(reference.affine_forward_widened(x, w, b), want)
+    np.testing.assert_array_equal(xv, x)  # inputs untouched
+    np.testing.assert_array_equal(wv, w)
+
+
+def test_widened_affine_bits_do_not_depend_on_the_threads():
+    import fastscratch
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1000, 784)).astype(np.float32)
+    w, b = rng.standard_normal((784, 50)), rng.standard_normal(50)
+    before = fastscratch.get_num_threads()
+    try:
+        outs = []
+        for threads in (1, 2):
+            fastscratch.set_num_threads(threads)
+            outs.append(native.affine_forward_widened(x, w, b))
+    finally:
+        fastscratch.set_num_threads(before)
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_widened_affine_of_one_block_is_the_float64_product_bit_for_bit():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((100, 784)).astype(np.float32)
+    w, b = rng.standard_normal((784, 50)), rng.standard_normal(50)
+    np.testing.assert_array_equal(
+        native.affine_forward_widened(x, w, b), native.affine_forward(x.astype(np.float64), w, b)
+    )
+
+
+def test_affine_forward_of_float32_x_and_float64_weights_takes_the_widened_kernel(
+    monkeypatch, backend
+):
+    from fastscratch import kernels
+
+    module = native if backend == "native" else reference
+    calls = []
+    real = module.affine_forward_widened
+    monkeypatch.setattr(module, "affine_forward_widened", lambda *a: calls.append(a) or real(*a))
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 784)).astype(np.float32)
+    w, b = rng.standard_normal((784, 50)), rng.standard_normal(50)
+    out = kernels.affine_forward(x, w, b)
+    assert len(calls) == 1 and calls[0][0] is x  # x handed over as float32, not copied
+    assert out.dtype == np.float64
+    assert_close(out, np.dot(x, w) + b)
+
+
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        (lambda x, w, b: (x.astype(np.float64), w, b), TypeError, "x must have dtype float32"),
+        (lambda x, w, b: (x, w.astype(np.float32), b), TypeError, "W must have dtype float64"),
+        (lambda x, w, b: (x, w, b.astype(np.float32)), TypeError, "b must have dtype float64"),
+        (lambda x, w, b: (x[0], w, b), ValueError, "x must be 2-D"),
+        (lambda x, w, b: (x, w[None], b), ValueError, "W must be 2-D"),
+        (lambda x, w, b: (x[:, :3], w, b), ValueError, "features"),
+        (lambda x, w, b: (x, w, b[:2]), ValueError, "b must have shape"),
+        (lambda x, w, b: (x.tolist(), w, b), TypeError, "numpy.ndarray"),
+    ],
+)
+def test_widened_affine_binding_refuses_bad_input(rng, args, error, words):
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    w, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    with pytest.raises(error, match=words):
+        native.affine_forward_widened(*args(x, w, b))

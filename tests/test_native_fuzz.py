@@ -33,6 +33,7 @@ VALID = {
     "pool_forward": (x4, 2, 2, 2, 0),
     "pool_backward": (_f(2, 3, 2, 2), np.zeros(24, np.int64), (2, 3, 5, 5), 2, 2, 2, 0),
     "affine_forward": (x2, W2, b3),
+    "affine_forward_widened": (x2.astype(np.float32), W2, b3),
     "affine_backward": (_f(4, 3), x2, W2),
     "relu_forward": (x4,),
     "relu_backward": (_f(2, 3, 5, 5), mask),

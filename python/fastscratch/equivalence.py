@@ -123,6 +123,20 @@ def _affine(rng, dtype, big=False):
     return lambda: (kernels.affine_forward(x, W, b),) + tuple(kernels.affine_backward(dout, x, W))
 
 
+def _affine_widened(rng, dtype, big=False):
+    """float32 x against float64 W and b (the book's MNIST against its nets): NumPy promotes x;
+    native widens it a block of rows at a time, several blocks in a big case."""
+    N, D, M = (
+        _n(rng, big, (0, 9), (300, 1200)),
+        _n(rng, big, (1, 40), (256, 1025)),
+        _n(rng, big, (1, 20), (32, 129)),
+    )
+    x = awkward(rng.standard_normal((N, D)).astype(np.float32), rng)
+    W = awkward(rng.standard_normal((D, M)), rng)
+    b = awkward(rng.standard_normal(M), rng)
+    return lambda: (kernels.affine_forward(x, W, b),)
+
+
 def _shape(rng, big=False):
     if big:  # 276K to 553K elements: past every kernel's threshold for going parallel
         return (int(rng.integers(64, 129)), 30, 12, 12)
@@ -245,6 +259,7 @@ CASES = {
     "conv": _conv,
     "pool": _pool,
     "affine": _affine,
+    "affine float32 x, float64 W": _affine_widened,
     "relu": _relu,
     "sigmoid": _sigmoid,
     "softmax_loss": _softmax_loss,

@@ -9,6 +9,7 @@ from ._core import (
     adam_update,
     affine_backward,
     affine_forward,
+    affine_forward_widened,
     batchnorm_backward,
     batchnorm_forward_test,
     batchnorm_forward_train,

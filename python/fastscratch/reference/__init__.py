@@ -5,7 +5,7 @@ against. It never imports the native extension.
 """
 
 from .activations import relu_backward, relu_forward, sigmoid_backward, sigmoid_forward
-from .affine import affine_backward, affine_forward
+from .affine import affine_backward, affine_forward, affine_forward_widened
 from .batchnorm import batchnorm_backward, batchnorm_forward_test, batchnorm_forward_train
 from .conv import conv_backward, conv_forward
 from .dropout import dropout_backward, dropout_forward_train
