@@ -97,6 +97,36 @@ static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g, fs_index ti
     return q;
 }
 
+/* The fewest tiles a run of wino_row_runs may have (measured on DeepConvNet's layers at batch 1,
+ * two threads, docs/performance.md "Batch one on two threads": 196 tiles in two runs 68 -> 46 us,
+ * 49 in two 57 -> 50, 16 in two 81 -> 90-104). */
+#ifndef FS_WINO_MIN_RUN_TILES
+#define FS_WINO_MIN_RUN_TILES 20
+#endif
+
+/* Fewer images than threads (a batch of one: a prediction's latency), which conv_parts leaves
+ * to one thread: into how many runs of tile rows each image's Winograd forward is cut instead,
+ * one run per part. Only where no sum runs across tiles (the forward and dx, not dW). Like the
+ * parts, the runs depend only on the sizes and the configured threads, never on the load. */
+static fs_index wino_row_runs(fs_index batch, const fs_patch_geometry *g, fs_index filters,
+                              int strategy)
+{
+    const int max = fs_max_threads();
+    if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch >= max)
+        return 1;
+    const double flops = 2.0 * (double)(batch * filters) *
+                         (double)(g->channels * g->kernel_h * g->kernel_w) *
+                         (double)(g->out_h * g->out_w);
+    const fs_index parts = fs_parts_for(flops, FS_GRAIN_GEMM_FLOPS);
+    /* A run's products have as many rows as it has tiles; each run packs all of the
+     * transformed weights for them, so a run of fewer tiles costs more than it saves. */
+    const fs_index tiles = (g->out_h + 1) / 2 * ((g->out_w + 1) / 2);
+    const fs_index by_tiles = tiles / FS_WINO_MIN_RUN_TILES;
+    const fs_index runs = (parts + batch - 1) / batch, tile_rows = (g->out_h + 1) / 2;
+    const fs_index most = by_tiles < tile_rows ? by_tiles : tile_rows;
+    return runs < most ? runs : most < 1 ? 1 : most;
+}
+
 /* Whether the geometry allows the Winograd path at all: 3x3, stride 1, sizes the BLAS takes. */
 static int conv_winograd_fits(const fs_patch_geometry *g)
 {

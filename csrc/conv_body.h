@@ -494,6 +494,14 @@ static void FS_FN(wino_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1,
     }
 }
 
+/* Tile rows ty0 .. ty1 of image n (the forward), in blocks of at most q->rows rows. */
+static void FS_FN(wino_rows)(const FS_FN(wino_job) *j, fs_index n, fs_index ty0, fs_index ty1,
+                             real *scratch)
+{
+    for (fs_index ty = ty0; ty < ty1; ty += j->q.rows)
+        FS_FN(wino_block)(j, n, n + 1, ty, ty + j->q.rows < ty1 ? ty + j->q.rows : ty1, scratch);
+}
+
 /* ---- The driver: one per-image loop for both paths and both directions.
  * A job holds what every image needs; a part is a run of consecutive images done in order by
  * one thread, with that thread's scratch and (backward) the part's own dW and db sums. */
@@ -593,7 +601,11 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
     j.x = x, j.b = b, j.out = out, j.outs = outs, j.q = wino_geometry_of(g, FS_WINO_BLOCK_TILES);
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, outs);
     const int parts = conv_parts(batch, g, outs, strategy);
-    const int team = fs_team_for(parts);
+    const fs_index runs = parts == 1 ? wino_row_runs(batch, g, outs, strategy) : 1;
+    const fs_index tasks = batch * runs;
+    const int team = runs > 1
+                         ? fs_team_for(tasks < fs_max_threads() ? (int)tasks : fs_max_threads())
+                         : fs_team_for(parts);
     const fs_index usize = 16 * outs * j.q.C;
     real *u = malloc((size_t)(usize + outs + 1) * sizeof(real));
     real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
@@ -606,7 +618,14 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
         }
         FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
         j.u = u;
-        if (parts == 1) {
+        if (runs > 1) {
+#pragma omp parallel for schedule(static) num_threads(team)
+            for (fs_index t = 0; t < tasks; ++t) {
+                const fs_index n = t / runs, r = t % runs;
+                FS_FN(wino_rows)(&j, n, j.q.th * r / runs, j.q.th * (r + 1) / runs,
+                                 scratch + omp_get_thread_num() * size);
+            }
+        } else if (parts == 1) {
             FS_FN(wino_part)(&j, 0, batch, scratch, NULL);
         } else {
 #pragma omp parallel for schedule(static) num_threads(team)

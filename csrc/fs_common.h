@@ -33,6 +33,9 @@ typedef int64_t fs_index;
 #define FS_GRAIN_BATCHNORM ((double)(1 << 16))
 /* A product is split by rows of C only when each block gets at least this many rows. */
 #define FS_GEMM_MIN_ROWS 8
+/* A product of fewer rows than 2 * FS_GEMM_MIN_ROWS is split by C's columns instead (gemm.h),
+ * when each part gets at least this many. */
+#define FS_GEMM_MIN_COLS 32
 
 #define FS_CAT_(a, b) a##_##b
 #define FS_CAT(a, b) FS_CAT_(a, b)

@@ -164,6 +164,40 @@ def test_results_do_not_depend_on_the_load(channels, winograd, path, dtype):
         assert np.array_equal(a, b)
 
 
+@needs_two_cores
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 16, 28, 28, 16), (1, 32, 14, 14, 32), (1, 17, 21, 30, 24)])
+def test_one_image_cut_into_runs_of_tile_rows_does_not_depend_on_the_load(dtype, shape):
+    """A batch of one on several threads: the Winograd forward (and dx, a Winograd conv of dout)
+    cuts the image's tile rows into runs, one per part; the runs, like the parts, depend on the
+    sizes and the configured threads only. Against the reference too, and one thread."""
+    n, c, h, w, f = shape
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    W = rng.standard_normal((f, c, 3, 3)).astype(dtype)
+    b = rng.standard_normal(f).astype(dtype)
+    dout = rng.standard_normal((n, f, h, w)).astype(dtype)
+    assert _native.conv_path(x, W, 1, 1) == "winograd"
+
+    def results():
+        out, cache = kernels.conv_forward(x, W, b, 1, 1)
+        return (out,) + tuple(kernels.conv_backward(dout, x, W, cache, 1, 1))
+
+    with thread_settings(CORES, adaptive=False):
+        quiet = results()
+    with thread_settings(CORES), spinning(CORES):
+        assert _native.plan_threads(1e12, 4e6)[1] == 1
+        busy = results()
+    with thread_settings(1, adaptive=False):
+        one = results()
+    with fastscratch.use_backend("reference"):
+        want = results()
+    for a, b_, c_, d_ in zip(quiet, busy, one, want):
+        assert np.array_equal(a, b_)
+        assert_close(a, c_)
+        assert_close(a, d_)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("winograd", ["off", "auto"], ids=["shifted", "winograd"])
 def test_conv_on_one_thread_agrees_with_several(dtype, winograd):
@@ -206,6 +240,10 @@ _PRODUCTS = [
     (33, 129, 17),
     (1000, 50, 10),
     (61, 288, 64),
+    # few rows: split by C's columns (a batch of one: SimpleConvNet's first affine layer)
+    (1, 4320, 100),
+    (4, 1000, 600),
+    (15, 77, 3001),
 ]
 
 
