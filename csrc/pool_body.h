@@ -62,42 +62,45 @@ static inline real FS_FN(either)(real a, real b, int take)
     return a;
 }
 
-/* The book's window (2x2, stride 2, no padding) on a plane of even width, in two long passes
- * instead of pool_forward_plane's four short ones per output row (whose fixed cost, ~0.13 us a
- * row, was most of the time on SimpleConvNet's rows of 12 outputs). Pass 1 takes the maximum of
- * each pair of horizontal neighbours over the whole plane (pairs never straddle rows when the
- * width is even); pass 2 the maximum of two vertically adjacent pair maxima. Comparing the
- * row-0 pair's winner with the row-1 pair's gives what the window order (0,0), (0,1), (1,0),
- * (1,1) gives: the first maximum, and the first NaN and nothing after it. `pair` and `pair_k`
- * are scratch of height * width / 2 entries. */
+/* The book's window (2x2, stride 2, no padding) on a plane of even width, in two passes instead
+ * of pool_forward_plane's four short ones per output row (whose fixed cost, ~0.13 us a row, was
+ * most of the time on SimpleConvNet's rows of 12 outputs). Pass 1 takes the larger of each
+ * vertical pair (rows 2 oy and 2 oy + 1) along whole rows; pass 2 the larger of each horizontal
+ * pair of those, over the whole plane in one loop (pairs never straddle rows when the width is
+ * even), writing out and the positions contiguously. Column by column, then across, with ties
+ * and NaNs decided by position: the first maximum in window order (0,0), (0,1), (1,0), (1,1),
+ * and the first NaN and nothing after it, as np.argmax. (Pairs across first, then down, had the
+ * short rows in its second pass: 2.3x slower at batch 1, docs/performance.md.) `v` and `vk` are
+ * scratch of out_h * width entries, and vk out_h * out_w more for the positions. */
 FS_HOT static void FS_FN(pool_forward_plane_2x2)(const real *restrict plane,
                                                  const fs_patch_geometry *g, fs_index out_stride,
                                                  real *restrict out, int64_t *arg_max,
-                                                 real *restrict pair, int32_t *restrict pair_k)
+                                                 real *restrict v, int32_t *restrict vk)
 {
-    const fs_index out_w = g->out_w, out_plane = g->out_h * out_w, pairs = 2 * out_plane;
-#pragma omp simd
-    for (fs_index j = 0; j < pairs; ++j) {
-        const real a = plane[2 * j], b = plane[2 * j + 1];
-        const int take = (b > a) | ((b != b) & (a == a));
-        pair[j] = FS_FN(either)(a, b, take);
-        pair_k[j] = take;
-    }
-    /* The windows' positions go to pair_k's first out_plane entries (each row's after its two
-     * pair rows are read), then to the strided arg_max in one plain loop. */
+    const fs_index W = g->width, out_plane = g->out_h * g->out_w;
+    int32_t *restrict k = vk + g->out_h * W;
     for (fs_index oy = 0; oy < g->out_h; ++oy) {
-        const real *restrict p0 = pair + 2 * oy * out_w, *restrict p1 = p0 + out_w;
-        const int32_t *k0 = pair_k + 2 * oy * out_w, *k1 = k0 + out_w;
-        int32_t *k = pair_k + oy * out_w;
-        real *restrict o = out + oy * out_w;
-        for (fs_index ox = 0; ox < out_w; ++ox) {
-            const real b = p0[ox], c = p1[ox];
-            const int take = (c > b) | ((c != c) & (b == b));
-            o[ox] = FS_FN(either)(b, c, take);
-            k[ox] = k0[ox] + take * (2 + k1[ox] - k0[ox]);
+        const real *restrict r0 = plane + 2 * oy * W, *restrict r1 = r0 + W;
+        real *restrict v_row = v + oy * W;
+        int32_t *restrict k_row = vk + oy * W;
+#pragma omp simd
+        for (fs_index x = 0; x < W; ++x) {
+            const real a = r0[x], c = r1[x];
+            const int take = (c > a) | ((c != c) & (a == a));
+            v_row[x] = FS_FN(either)(a, c, take);
+            k_row[x] = take;
         }
     }
-    for (fs_index i = 0; i < out_plane; ++i) arg_max[i * out_stride] = pair_k[i];
+#pragma omp simd
+    for (fs_index i = 0; i < out_plane; ++i) {
+        const real w0 = v[2 * i], w1 = v[2 * i + 1];
+        const int32_t k0 = 2 * vk[2 * i], k1 = 1 + 2 * vk[2 * i + 1];
+        const int earlier = k1 < k0;
+        const int take = (w1 > w0) | ((w1 == w0) & earlier) | ((w1 != w1) & ((w0 == w0) | earlier));
+        out[i] = FS_FN(either)(w0, w1, take);
+        k[i] = take ? k1 : k0;
+    }
+    for (fs_index i = 0; i < out_plane; ++i) arg_max[i * out_stride] = k[i];
 }
 
 int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, real *out,
@@ -106,13 +109,15 @@ int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometr
     int failed = 0;
     const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
     const fs_index work = batch * C * out_plane * g->kernel_h * g->kernel_w;
-    /* pool_forward_plane_2x2's case: its scratch is a plane's pairs, the other's a row */
+    /* pool_forward_plane_2x2's case: its scratch is a plane's vertical maxima (and their
+     * positions, then the windows'), the other's a row */
     const int book_window = pool_book_window(g);
     const fs_index scratch = book_window ? g->out_h * g->width : g->out_w;
+    const fs_index scratch_k = book_window ? scratch + out_plane : scratch;
 #pragma omp parallel num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
     {
         real *best = malloc((size_t)(scratch + 1) * sizeof(real));
-        int32_t *best_k = malloc((size_t)(scratch + 1) * sizeof(int32_t));
+        int32_t *best_k = malloc((size_t)(scratch_k + 1) * sizeof(int32_t));
         if (!best || !best_k) {
 #pragma omp atomic write
             failed = 1;
