@@ -1,7 +1,7 @@
 /* Instantiates one kernel body for float and for double, so no kernel exists in two hand-kept
  * copies. Usage, in a .c file:   #define FS_BODY "relu_body.h"   #include "fs_instantiate.h"
  * The body writes `real` for the element type and FS_FN(name) for each function it defines,
- * and uses FS_SQRT / FS_EXP / FS_LOG / FS_GEMM (the BLAS) for the type's maths functions, and
+ * and uses FS_SQRT / FS_EXP / FS_LOG / FS_GEMM / FS_GEMV (the BLAS) for the type's maths functions, and
  * FS_BITS for the unsigned integer of the same size (bit masks on the values). */
 #ifndef FS_BODY
 #error "define FS_BODY before including fs_instantiate.h"
@@ -21,6 +21,7 @@
 #define FS_FABS fabsf
 #define FS_LOG logf
 #define FS_GEMM scipy_cblas_sgemm
+#define FS_GEMV scipy_cblas_sgemv
 #include FS_BODY
 #undef real
 #undef FS_BITS
@@ -30,6 +31,7 @@
 #undef FS_FABS
 #undef FS_LOG
 #undef FS_GEMM
+#undef FS_GEMV
 
 #define real double
 #define FS_BITS uint64_t
@@ -39,6 +41,7 @@
 #define FS_FABS fabs
 #define FS_LOG log
 #define FS_GEMM scipy_cblas_dgemm
+#define FS_GEMV scipy_cblas_dgemv
 #include FS_BODY
 #undef real
 #undef FS_BITS
@@ -48,5 +51,6 @@
 #undef FS_FABS
 #undef FS_LOG
 #undef FS_GEMM
+#undef FS_GEMV
 
 #undef FS_BODY

@@ -1,5 +1,30 @@
 /* The split GEMM for one element type; included twice by gemm.c through fs_instantiate.h. */
 
+/* One BLAS call for a product that is not split: C = alpha op(A) op(B) + beta C. A product of
+ * one row goes to the BLAS's matrix-vector product, faster than its GEMM on one row (OpenBLAS,
+ * one thread, (1 x 4320) x (4320 x 100): float32 26 us against 38, float64 64 against 67;
+ * docs/performance.md, "Batch one on two threads"). Split products stay GEMMs: two GEMVs on
+ * halves of the columns ran slower than one. */
+static void FS_FN(gemm_whole)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b,
+                              fs_index m, fs_index n, fs_index k, real alpha, const real *a,
+                              fs_index lda, const real *b, fs_index ldb, real beta, real *c,
+                              fs_index ldc)
+{
+    if (m == 1) {
+        /* The row of op(A): A's first row, or A's first column when it is transposed. */
+        const int inc_a = trans_a == CblasNoTrans ? 1 : (int)lda;
+        if (trans_b == CblasNoTrans) /* c = B^T a, B (k x n) */
+            FS_GEMV(CblasRowMajor, CblasTrans, (int)k, (int)n, alpha, b, (int)ldb, a, inc_a, beta,
+                    c, 1);
+        else /* c = B a, B (n x k) */
+            FS_GEMV(CblasRowMajor, CblasNoTrans, (int)n, (int)k, alpha, b, (int)ldb, a, inc_a, beta,
+                    c, 1);
+        return;
+    }
+    FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
+            (int)ldb, beta, c, (int)ldc);
+}
+
 /* A product of few rows (a batch of one image: a matrix-vector product in all but name) does
  * few operations per element of op(B), which it reads once: its time is reading op(B) (the 3.5 MB
  * float64 weight of SimpleConvNet's first affine layer: 70 us), not its multiply-adds, so it is
@@ -13,8 +38,7 @@ static void FS_FN(gemm_by_columns)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRAN
     int parts = fs_parts_for((double)n * (double)k, FS_GRAIN_STREAM);
     if (parts > n / FS_GEMM_MIN_COLS) parts = (int)(n / FS_GEMM_MIN_COLS);
     if (parts <= 1) {
-        FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
-                (int)ldb, beta, c, (int)ldc);
+        FS_FN(gemm_whole)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     const int team = fs_team_for(parts);
@@ -44,8 +68,7 @@ void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, 
         return;
     }
     if (parts == 1) {
-        FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
-                (int)ldb, beta, c, (int)ldc);
+        FS_FN(gemm_whole)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     /* The parts depend only on the sizes and the configured threads; the load decides only how
