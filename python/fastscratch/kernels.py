@@ -534,8 +534,23 @@ def relu_forward(x):
 def relu_backward(dout, mask):
     """Sets dout[mask] = 0 in place and returns dout (the book's Relu does exactly this). A dout
     that cannot take that in place (read-only, not a float array) is copied first."""
-    # The nets' case (a writeable float array of mask's shape) is tested inline and checked only
-    # here: this call costs ~1 us of NumPy on the gradient checks' batches of 3.
+    # The nets' case (a float array of mask's shape) is tested inline and checked only here:
+    # this call costs ~1 us of NumPy on the gradient checks' batches of 3, the per-call target
+    # being 1.2x of the book's.
+    if (
+        type(dout) is np.ndarray
+        and ((dt := dout.dtype) is _F64 or dt is _F32)
+        and dout.shape == mask.shape
+        and dout.size <= TINY_RELU_BACKWARD
+    ):
+        # The reference's statement, without the call to it; a read-only dout refuses it (a
+        # ValueError, nothing written) and takes the general path below, which copies it.
+        # Asking dout.flags first cost 50 ns of the ~1.2 us.
+        try:
+            np.putmask(dout, mask, 0)
+            return dout
+        except ValueError:
+            pass
     if not (
         type(dout) is np.ndarray
         and (dout.dtype is _F64 or dout.dtype is _F32)
@@ -545,8 +560,6 @@ def relu_backward(dout, mask):
         dout = _writeable_float(dout, "dout")
         check_shape(dout, "dout", mask.shape)
     if dout.size <= TINY_RELU_BACKWARD:
-        # The reference's statement, without the call to it (~70 ns of the ~1.1 us the book's
-        # Relu.backward takes on a batch of 3, the per-call target being 1.2x of it)
         np.putmask(dout, mask, 0)
         return dout
     return _backend.current().relu_backward(dout, mask)
