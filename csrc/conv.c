@@ -112,8 +112,7 @@ static fs_index wino_row_runs(fs_index batch, const fs_patch_geometry *g, fs_ind
                               int strategy)
 {
     const int max = fs_max_threads();
-    if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch >= max)
-        return 1;
+    if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch >= max) return 1;
     const double flops = 2.0 * (double)(batch * filters) *
                          (double)(g->channels * g->kernel_h * g->kernel_w) *
                          (double)(g->out_h * g->out_w);

@@ -1,8 +1,8 @@
 /* Instantiates one kernel body for float and for double, so no kernel exists in two hand-kept
  * copies. Usage, in a .c file:   #define FS_BODY "relu_body.h"   #include "fs_instantiate.h"
  * The body writes `real` for the element type and FS_FN(name) for each function it defines,
- * and uses FS_SQRT / FS_EXP / FS_LOG / FS_GEMM / FS_GEMV (the BLAS) for the type's maths functions, and
- * FS_BITS for the unsigned integer of the same size (bit masks on the values). */
+ * and uses FS_SQRT / FS_EXP / FS_LOG / FS_GEMM / FS_GEMV (the BLAS) for the type's maths
+ * functions, and FS_BITS for the unsigned integer of the same size (bit masks on the values). */
 #ifndef FS_BODY
 #error "define FS_BODY before including fs_instantiate.h"
 #endif
