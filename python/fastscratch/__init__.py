@@ -26,8 +26,8 @@ _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 
 def _load_openblas():
-    """Load the scipy-openblas32 library globally before the extension, so that an editable build
-    (whose extension's rpath does not reach site-packages) finds it too. Straight from its folder
+    """Load the scipy-openblas32 library globally, so that an editable build's extension (whose
+    rpath does not reach site-packages) finds it too. Straight from its folder
     where the file is plain to find: importing the scipy_openblas32 package reads its metadata
     (importlib.metadata), a noticeable part of every script's start."""
     import ctypes
@@ -46,9 +46,19 @@ def _load_openblas():
     import scipy_openblas32  # noqa: F401  another platform's naming: the package knows
 
 
+def _load_native():
+    """The extension, found by its rpath where it was installed (a wheel, `pip install .`),
+    else after loading scipy-openblas32 by hand (an editable build): `ctypes` alone is ~1-2 ms
+    of a script's start, spent only where it is needed."""
+    try:
+        from . import _native  # noqa: F401
+    except ImportError:
+        _load_openblas()
+        from . import _native  # noqa: F401
+
+
 try:
-    _load_openblas()
-    from . import _native  # noqa: F401
+    _load_native()
 except ImportError as _exc:  # pragma: no cover - exercised only by a broken install
     raise ImportError(
         "fastscratch's native extension could not be loaded "
