@@ -208,3 +208,57 @@ def test_widened_affine_binding_refuses_bad_input(rng, args, error, words):
     w, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
     with pytest.raises(error, match=words):
         native.affine_forward_widened(*args(x, w, b))
+
+
+def _non_finite(a, rng, count=3):
+    """A copy of `a` with `count` entries set to NaN, inf or -inf."""
+    a = a.copy()
+    flat = a.reshape(-1)
+    for i in rng.integers(0, flat.size, size=count):
+        flat[i] = rng.choice([np.nan, np.inf, -np.inf])
+    return a
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("where", ["x", "W", "none"])
+@pytest.mark.parametrize("N", [1, 100, 400])
+def test_widened_affine_puts_nan_and_inf_where_numpy_does(where, N):
+    rng = np.random.default_rng(N)
+    x = rng.standard_normal((N, 784)).astype(np.float32)
+    w, b = rng.standard_normal((784, 70)), rng.standard_normal(70)
+    if where == "x":
+        x = _non_finite(x, rng)
+    elif where == "W":
+        w = _non_finite(w, rng)
+    assert_close(native.affine_forward_widened(x, w, b), np.dot(x, w) + b)
+
+
+# Products of fewer than 16 rows (a batch of one) go by C's columns over the threads, and one
+# row unsplit by the BLAS's matrix-vector product: against the reference, W in both orders
+# (GEMV's two forms), both dtypes, one thread and two, finite or not.
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N", [1, 3, 15])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("finite", [True, False])
+def test_products_of_few_rows_match_the_reference(dtype, N, order, threads, finite):
+    import fastscratch
+
+    rng = np.random.default_rng(N + 7 * threads)
+    x = rng.standard_normal((N, 4320)).astype(dtype)
+    w = np.asarray(rng.standard_normal((4320, 100)).astype(dtype), order=order)
+    b = rng.standard_normal(100).astype(dtype)
+    dout = rng.standard_normal((N, 100)).astype(dtype)
+    if not finite:
+        x, w = _non_finite(x, rng), _non_finite(w, rng, 2)
+    before = fastscratch.get_num_threads()
+    try:
+        fastscratch.set_num_threads(threads)
+        out = native.affine_forward(x, w, b)
+        grads = native.affine_backward(dout, x, w)
+    finally:
+        fastscratch.set_num_threads(before)
+    assert_close(out, reference.affine_forward(x, w, b))
+    for got, want in zip(grads, reference.affine_backward(dout, x, w)):
+        assert_close(got, want)
