@@ -262,3 +262,28 @@ def test_products_of_few_rows_match_the_reference(dtype, N, order, threads, fini
     assert_close(out, reference.affine_forward(x, w, b))
     for got, want in zip(grads, reference.affine_backward(dout, x, w)):
         assert_close(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_one_row_product_overwrites_what_its_output_memory_held(dtype, threads):
+    """dx of a batch of one is a one-row product (GEMV, or column blocks) with beta = 0 into
+    fresh memory: whatever that memory held (here, likely, a freed array of NaNs of the same
+    size) must not show through."""
+    import fastscratch
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 4320)).astype(dtype)
+    w = rng.standard_normal((4320, 100)).astype(dtype)
+    dout = rng.standard_normal((1, 100)).astype(dtype)
+    before = fastscratch.get_num_threads()
+    try:
+        fastscratch.set_num_threads(threads)
+        for _ in range(5):
+            poison = np.full((1, 4320), np.nan, dtype)
+            del poison
+            dx, dw, db = native.affine_backward(dout, x, w)
+            assert np.isfinite(dx).all()
+            assert_close(dx, reference.affine_backward(dout, x, w)[0])
+    finally:
+        fastscratch.set_num_threads(before)
