@@ -11,9 +11,10 @@ or the Korean edition), or a bare git directory of one (then `git archive REV` i
 Nothing is written into it: every run gets a fresh temporary copy.
 
 Each side runs `python -c PRELUDE` with cwd = the script's chapter folder, MPLBACKEND=Agg and
-stdin closed. Both preludes start with the same `import numpy as np; np.random.seed(SEED)`; the
+stdin closed. Both preludes seed with the same `import numpy as np; np.random.seed(SEED)`; the
 book's then runs the script with runpy exactly as `python SCRIPT` would (sys.argv, sys.path[0]),
-fastscratch's calls `python -m fastscratch run [--nets] SCRIPT` in-process. The long trainings
+fastscratch's (which imports fastscratch before NumPy, as `python -m fastscratch` does) calls
+`python -m fastscratch run [--nets] SCRIPT` in-process. The long trainings
 are shortened by the textual EDITS below, applied to the temporary copy before either side runs.
 See docs/book-scripts.md. Standard library only.
 """
@@ -153,8 +154,14 @@ BOOK_PRELUDE = (
     SEED_PRELUDE + "import os, runpy, sys; sys.argv = [{script!r}]; "
     "sys.path[0] = os.getcwd(); runpy.run_path({script!r}, run_name='__main__')"
 )
+# fastscratch first, as `python -m fastscratch run` imports it before anything else: its import
+# sets the thread variables the OpenBLAS of a NumPy imported after it reads (fastscratch's
+# __init__, docs/performance.md "OpenBLAS's spinning workers");
+# seeding NumPy first would have measured a NumPy no user of `run` gets.
 FASTSCRATCH_PRELUDE = (
-    SEED_PRELUDE + "import sys; from fastscratch.__main__ import main; sys.exit(main({argv!r}))"
+    "import fastscratch; "
+    + SEED_PRELUDE
+    + "import sys; from fastscratch.__main__ import main; sys.exit(main({argv!r}))"
 )
 
 PROBE = r"""
@@ -948,8 +955,9 @@ def header_lines(args, source_text, info, load_start, load_end, notes, edits):
         f"load average (1, 5, 15 min) at start {load_start}, at end {load_end}",
         f"- {versions}; interpreter `{info.get('executable')}`; threads: {threads}",
         f"- each side: cwd = the script's chapter folder in a fresh temporary copy, "
-        f"MPLBACKEND=Agg, stdin closed; `np.random.seed({args.seed})` first on both sides, "
-        f"then the book's side runs the script with runpy as `python SCRIPT` would, "
+        f"MPLBACKEND=Agg, stdin closed; `np.random.seed({args.seed})` first on both sides "
+        f"(fastscratch's side imports fastscratch before NumPy, as `python -m fastscratch` "
+        f"does), then the book's side runs the script with runpy as `python SCRIPT` would, "
         f"fastscratch's as `{fs_cmd}`",
         f"- wall seconds per run (time.perf_counter around the subprocess, interpreter start "
         f"included); {args.repeats} run{'s' if args.repeats > 1 else ''} per side"

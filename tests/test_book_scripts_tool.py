@@ -244,3 +244,18 @@ def test_outputs_that_differ_only_in_numbers_are_told_apart():
     diff = tool.compare("acc 0.5\n", "acc 0.5\nextra\n")
     assert diff == {"line": 2, "book": "(no line)", "fastscratch": "extra", "lines": 1, "rel": None}
     assert tool.compare("train acc 0.5\n", "test acc 0.5\n")["rel"] is None
+
+
+def test_fastscratchs_side_imports_fastscratch_before_numpy_as_the_command_does():
+    """`python -m fastscratch run` imports fastscratch first, and its import sets the thread
+    variables that a NumPy imported after it reads (OPENBLAS_THREAD_TIMEOUT): the tool's side
+    must not seed NumPy first, or it measures a NumPy no user of `run` gets (it did: a busy
+    chapter 4 training took 27 s through the tool's side, 6 s through the command)."""
+    spec = importlib.util.spec_from_file_location("book_scripts", TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    code = tool.side_command(sys.executable, "fastscratch", "s.py", 0, False)[-1]
+    statements = [part.strip() for part in code.split(";")]
+    assert statements.index("import fastscratch") < statements.index("import numpy as np")
+    book = tool.side_command(sys.executable, "book", "s.py", 0, False)[-1]
+    assert "fastscratch" not in book
