@@ -287,3 +287,25 @@ def test_a_one_row_product_overwrites_what_its_output_memory_held(dtype, threads
             assert_close(dx, reference.affine_backward(dout, x, w)[0])
     finally:
         fastscratch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_one_row_product_reads_a_transposed_strided_row_in_place(dtype, threads):
+    """x (1, D) as the transpose of a column of a wider array: the GEMM reads it as op(A) = A^T
+    with a leading dimension (the GEMV's increment), not as a contiguous row."""
+    import fastscratch
+
+    rng = np.random.default_rng(12)
+    wide = rng.standard_normal((4320, 5)).astype(dtype)
+    x = wide[:, 2:3].T  # (1, 4320), strides (itemsize, 5 * itemsize)
+    assert not x.flags.c_contiguous and not x.flags.f_contiguous
+    w = rng.standard_normal((4320, 100)).astype(dtype)
+    b = rng.standard_normal(100).astype(dtype)
+    before = fastscratch.get_num_threads()
+    try:
+        fastscratch.set_num_threads(threads)
+        out = native.affine_forward(x, w, b)
+    finally:
+        fastscratch.set_num_threads(before)
+    assert_close(out, reference.affine_forward(np.ascontiguousarray(x), w, b))
