@@ -57,13 +57,18 @@ static fs_shift_geometry shift_geometry_of(const fs_patch_geometry *g)
     return s;
 }
 
-/* ---- Winograd F(2x2,3x3) for 3x3 stride-1 convs (conv_body.h describes it). */
+/* ---- Winograd F(2x2,3x3) and F(4x4,3x3) for 3x3 stride-1 convs (conv_body.h describes them). */
 static int conv_winograd_mode = FS_CONV_WINOGRAD_AUTO;
+static int conv_winograd_tile_size = 0; /* 0: the rule (wino_tile), else 2 or 4 */
 
 void fs_conv_set_winograd(int mode)
 { conv_winograd_mode = mode; }
 int fs_conv_get_winograd(void)
 { return conv_winograd_mode; }
+void fs_conv_set_winograd_tile(int m)
+{ conv_winograd_tile_size = m == 2 || m == 4 ? m : 0; }
+int fs_conv_get_winograd_tile(void)
+{ return conv_winograd_tile_size; }
 
 /* Tiles per block: the transformed input and products of a block, 16 * (C + FN) * tiles
  * entries, stay in L2 for DeepConvNet's widths (1 MB per core here). */
@@ -71,11 +76,20 @@ int fs_conv_get_winograd(void)
 #define FS_WINO_BLOCK_TILES 256
 #endif
 
+/* Tiles per block of F(4x4,3x3): its transformed data has 36 entries a tile against 16, so
+ * fewer tiles for about the same bytes (64, 128 and 256 measured within the noise of each
+ * other on DeepConvNet's layers, batch 100, one thread). */
+#ifndef FS_WINO4_BLOCK_TILES
+#define FS_WINO4_BLOCK_TILES 128
+#endif
+
 /* Entries between consecutive matrices of the transformed data (conv_body.h, scratch). */
 #define FS_WINO_SKEW 16
 
+/* m: the output tile's side (F(m x m, 3x3)), a = m + 2 the input tile's, kk = a * a the
+ * transformed entries per tile (the products of a block). */
 typedef struct {
-    fs_index C, H, W, pad, oh, ow, th, tw, rows, block;
+    fs_index C, H, W, pad, oh, ow, th, tw, rows, block, m, a, kk;
 } fs_wino_geometry;
 
 /* Tiles per block of dW's products (M[k] += D[k] x V[k]^T, K = the block's tiles): see
@@ -84,13 +98,15 @@ typedef struct {
 #define FS_WINO_DW_BLOCK_TILES 256
 #endif
 
-/* `tiles`: at most this many tiles per block (FS_WINO_BLOCK_TILES or FS_WINO_DW_BLOCK_TILES). */
-static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g, fs_index tiles)
+/* `tiles`: at most this many tiles per block (FS_WINO_BLOCK_TILES or FS_WINO_DW_BLOCK_TILES);
+ * m: the output tile's side, 2 or 4. */
+static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g, fs_index tiles, fs_index m)
 {
     fs_wino_geometry q;
     q.C = g->channels, q.H = g->height, q.W = g->width, q.pad = g->pad;
     q.oh = g->out_h, q.ow = g->out_w;
-    q.th = (q.oh + 1) / 2, q.tw = (q.ow + 1) / 2;
+    q.m = m, q.a = m + 2, q.kk = q.a * q.a;
+    q.th = (q.oh + m - 1) / m, q.tw = (q.ow + m - 1) / m;
     /* A block is whole rows of tiles (so the transforms run along a row): as many as fit. */
     q.rows = q.tw >= tiles ? 1 : tiles / q.tw;
     q.block = q.rows * q.tw;
@@ -109,7 +125,7 @@ static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g, fs_index ti
  * one run per part. Only where no sum runs across tiles (the forward and dx, not dW). Like the
  * parts, the runs depend only on the sizes and the configured threads, never on the load. */
 static fs_index wino_row_runs(fs_index batch, const fs_patch_geometry *g, fs_index filters,
-                              int strategy)
+                              fs_index m, int strategy)
 {
     const int max = fs_max_threads();
     if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch >= max) return 1;
@@ -119,9 +135,10 @@ static fs_index wino_row_runs(fs_index batch, const fs_patch_geometry *g, fs_ind
     const fs_index parts = fs_parts_for(flops, FS_GRAIN_GEMM_FLOPS);
     /* A run's products have as many rows as it has tiles; each run packs all of the
      * transformed weights for them, so a run of fewer tiles costs more than it saves. */
-    const fs_index tiles = (g->out_h + 1) / 2 * ((g->out_w + 1) / 2);
+    const fs_index tile_rows = (g->out_h + m - 1) / m;
+    const fs_index tiles = tile_rows * ((g->out_w + m - 1) / m);
     const fs_index by_tiles = tiles / FS_WINO_MIN_RUN_TILES;
-    const fs_index runs = (parts + batch - 1) / batch, tile_rows = (g->out_h + 1) / 2;
+    const fs_index runs = (parts + batch - 1) / batch;
     const fs_index most = by_tiles < tile_rows ? by_tiles : tile_rows;
     return runs < most ? runs : most < 1 ? 1 : most;
 }
@@ -148,6 +165,32 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
     if (conv_winograd_mode == FS_CONV_WINOGRAD_OFF || !conv_winograd_fits(g)) return 0;
     return conv_winograd_mode == FS_CONV_WINOGRAD_ALWAYS ||
            (g->channels >= FS_CONV_WINO_MIN_CHANNELS && filters >= FS_CONV_WINO_MIN_FILTERS);
+}
+
+/* The output tile of a Winograd forward or dx (dW keeps F(2x2,3x3)). F(4x4,3x3) makes 36
+ * products per 4x4 tile where F(2x2,3x3) makes 16 per 2x2 tile, so 36 / 64 of its
+ * multiplications where both tile the output exactly (even sizes divisible by 4: 28x28, and
+ * 7x7 where both pad it to 8x8), more where F(4x4,3x3) pads it further (14x14 to 16x16: 0.73).
+ * Its transforms cost more per tile, and its transformed weights (36 x C x outs) are made on
+ * every call. Measured on DeepConvNet's six 3x3 layers (docs/performance.md, "Winograd
+ * F(4x4,3x3)"), one thread: 28x28 and 7x7 forward 1.3-1.8x faster at batch 100, backward (its
+ * dx) 1.1-1.3x; the 14x14 layers 0.93-1.14x; a batch of one image of 7x7 (4 tiles) 0.65-0.77x.
+ * So F(4x4,3x3) where its multiplications are at most FS_WINO4_MAX_WORK of F(2x2,3x3)'s and a
+ * call has at least FS_WINO4_MIN_TILES tiles of 4x4. */
+#ifndef FS_WINO4_MAX_WORK
+#define FS_WINO4_MAX_WORK 0.65
+#endif
+#ifndef FS_WINO4_MIN_TILES
+#define FS_WINO4_MIN_TILES 16
+#endif
+static int wino_path(const fs_patch_geometry *g, fs_index batch)
+{
+    const double tiles2 = (double)((g->out_h + 1) / 2) * (double)((g->out_w + 1) / 2);
+    const double tiles4 = (double)((g->out_h + 3) / 4) * (double)((g->out_w + 3) / 4);
+    const int four = conv_winograd_tile_size ? conv_winograd_tile_size == 4
+                                             : 36 * tiles4 <= FS_WINO4_MAX_WORK * 16 * tiles2 &&
+                                                   batch * tiles4 >= FS_WINO4_MIN_TILES;
+    return four ? FS_CONV_PATH_WINOGRAD4 : FS_CONV_PATH_WINOGRAD;
 }
 
 /* dx as a Winograd conv of dout (geometry d: FN channels in, `outs` = C out, d->pad = 2 - the

@@ -25,17 +25,27 @@ int fs_conv_backward_f64(const double *dout, const double *x, fs_index batch,
                          const fs_patch_geometry *g, const double *w, fs_index filters, double *dx,
                          double *dw, double *db, int strategy);
 
-/* Winograd F(2x2,3x3) for 3x3 stride-1 convs (conv_body.h) is taken by the rule in conv.c
- * (AUTO), never (OFF), or whenever the geometry allows it (ALWAYS: for tests of the path on
- * small shapes, and benchmarks). Non-finite input always takes another path. Process-wide:
- * not to be changed while convolutions run on other threads. */
+/* Winograd (F(2x2,3x3) or F(4x4,3x3)) for 3x3 stride-1 convs (conv_body.h) is taken by the
+ * rule in conv.c (AUTO), never (OFF), or whenever the geometry allows it (ALWAYS: for tests of
+ * the path on small shapes, and benchmarks). Non-finite input always takes another path.
+ * Process-wide: not to be changed while convolutions run on other threads. */
 enum { FS_CONV_WINOGRAD_AUTO = 0, FS_CONV_WINOGRAD_OFF = 1, FS_CONV_WINOGRAD_ALWAYS = 2 };
 void fs_conv_set_winograd(int mode);
 int fs_conv_get_winograd(void);
+/* The output tile of the Winograd forward and dx: 0 (the rule in conv.c), 2 (F(2x2,3x3)) or 4
+ * (F(4x4,3x3)); anything else means 0. dW always takes F(2x2,3x3). Process-wide, as above. */
+void fs_conv_set_winograd_tile(int m);
+int fs_conv_get_winograd_tile(void);
 
 /* Which path a call with these arguments takes (the drivers decide through these functions):
- * the forward, the backward's dx, and the backward's dW and db (with dx wanted). */
-enum { FS_CONV_PATH_IM2COL = 0, FS_CONV_PATH_SHIFTED = 1, FS_CONV_PATH_WINOGRAD = 2 };
+ * the forward, the backward's dx, and the backward's dW and db (with dx wanted). WINOGRAD is
+ * F(2x2,3x3), WINOGRAD4 F(4x4,3x3) (the forward and dx only). */
+enum {
+    FS_CONV_PATH_IM2COL = 0,
+    FS_CONV_PATH_SHIFTED = 1,
+    FS_CONV_PATH_WINOGRAD = 2,
+    FS_CONV_PATH_WINOGRAD4 = 3
+};
 int fs_conv_forward_path_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
                              const float *w, fs_index filters);
 int fs_conv_forward_path_f64(const double *x, fs_index batch, const fs_patch_geometry *g,

@@ -6,7 +6,8 @@
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
  * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead: forward,
- * dW and db ("dW by Winograd"), and dx when C >= FN or pad >= 1 (rules in conv.c).
+ * dW and db ("dW by Winograd"), and dx when C >= FN or pad >= 1 (rules in conv.c); the
+ * forward and dx take F(4x4,3x3) where it pays (wino_path in conv.c).
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - the batch cut into parts of consecutive images, spread over OpenMP
  *                     threads, each part with a one-thread GEMM and (backward) its own dW / db,
@@ -223,20 +224,20 @@ FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs
     }
 }
 
-/* dW's layout of the padded rows (wino_pad_rows'): xp ((2 * (ty1 - ty0) + 2) rows x
- * (2 * tw + 2) columns x C channels, the channels innermost), so that wino_input_tiles_hwc runs
- * along them: a tile's 4 x 4 entries are then C contiguous values each, where along the planes
- * a tile row holds only 4-14 tiles (DeepConvNet's widths), read two apart. */
+/* The padded rows of tile rows ty0 .. ty1 of one image: xp ((m * (ty1 - ty0) + 2) rows x
+ * (m * tw + 2) columns x C channels, the channels innermost), so that the input transforms
+ * run along them: a tile's a x a entries are then C contiguous values each, where along the
+ * planes a tile row holds only 2-14 tiles (DeepConvNet's widths), read m apart. */
 FS_HOT static void FS_FN(wino_pad_rows_hwc)(const real *x_n, const fs_wino_geometry *q,
                                             fs_index ty0, fs_index ty1, real *xp)
 {
-    const fs_index width = 2 * q->tw + 2, height = 2 * (ty1 - ty0) + 2, C = q->C;
+    const fs_index width = q->m * q->tw + 2, height = q->m * (ty1 - ty0) + 2, C = q->C;
     const fs_index x1 = q->pad + q->W < width ? q->pad + q->W : width;
     const fs_index pixels = x1 > q->pad ? x1 - q->pad : 0, cstride = q->H * q->W;
     /* Only the padding is zeroed: a memset of the whole buffer first wrote the 28x28 layers'
      * pixels twice. */
     for (fs_index r = 0; r < height; ++r) {
-        const fs_index y = 2 * ty0 + r - q->pad;
+        const fs_index y = q->m * ty0 + r - q->pad;
         real *restrict row = xp + r * width * C;
         if (pixels == 0 || y < 0 || y >= q->H) {
             memset(row, 0, (size_t)(width * C) * sizeof(real));
@@ -253,10 +254,10 @@ FS_HOT static void FS_FN(wino_pad_rows_hwc)(const real *x_n, const fs_wino_geome
     }
 }
 
-/* dW's V: v[k * kstride + (ty * tw + tx) * C + c] = (B^T d B)[k] of channel c of tile (ty, tx),
- * tile rows ty < rows, from xp as wino_pad_rows_hwc leaves it. Vectorised along the channels:
- * 16 loads of C contiguous entries and 16 stores of C per tile. V[k] is then tiles x C, the
- * right-hand side of dW's products as it stands (row-major NN, OpenBLAS's small-matrix kernels;
+/* F(2x2,3x3)'s V: v[k * kstride + (ty * tw + tx) * C + c] = (B^T d B)[k] of channel c of tile
+ * (ty, tx), tile rows ty < rows, from xp as wino_pad_rows_hwc leaves it. Vectorised along the
+ * channels: 16 loads of C contiguous entries and 16 stores of C per tile. V[k] is then tiles x C,
+ * the right-hand side of dW's products as it stands (row-major NN, OpenBLAS's small-matrix kernels;
  * the forward's products would need it transposed, which OpenBLAS runs through its packing
  * path for K = C < 32: the forward lost 1.5x that way, measured). */
 FS_HOT static void FS_FN(wino_input_tiles_hwc)(const real *restrict xp, fs_index rows, fs_index tw,
@@ -325,20 +326,163 @@ FS_HOT static void FS_FN(wino_output_tiles_hwc)(const real *restrict m, fs_index
     }
 }
 
-/* out_n's rows 2 * ty0 .. (of each of the outs planes) from y as wino_output_tiles_hwc leaves
- * it; the outputs past an odd size are dropped. Per filter, contiguous stores along its plane,
- * loads `outs` apart (the transposition back to NCHW); one run per plane when the width is
- * even (y's rows are then exactly the plane's). */
+/* ---- F(4x4,3x3) (Lavin & Gray's points 0, +-1, +-2, infinity): 6x6 input tiles four apart,
+ * 36 products per block against F(2x2,3x3)'s 16 for a quarter as many tiles, so 36 / 64 of its
+ * multiplications; the transforms cost more additions per tile and have larger constants (the
+ * float32 error grows to a few 1e-7 of the result's norm, measured in the tests against the
+ * reference). The 1-D transforms, each applied along rows and then along columns:
+ *   B^T d: (4 d0 - 5 d2 + d4, d3 + d4 - 4 (d1 + d2), d4 - d3 + 4 (d1 - d2),
+ *           d4 - d2 + 2 (d3 - d1), d4 - d2 - 2 (d3 - d1), 4 d1 - 5 d3 + d5)
+ *   G g:   (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6,
+ *           g0 / 24 - g1 / 12 + g2 / 6, g2)
+ *   A^T m: (m0 + m1 + m2 + m3 + m4, m1 - m2 + 2 (m3 - m4), m1 + m2 + 4 (m3 + m4),
+ *           m1 - m2 + 8 (m3 - m4) + m5) */
+
+/* G applied to (g0, g1, g2) into six named values t0 .. t5 (scalars, so that a loop of them
+ * vectorises: through arrays the compiler kept them in memory, 150 ns per filter). */
+#define FS_WINO4_G(g0, g1, g2, t0, t1, t2, t3, t4, t5)                                             \
+    const real t0 = (real)0.25 * (g0), t5 = (g2);                                                  \
+    const real t1 = -(real)(1.0 / 6) * ((g0) + (g2) + (g1));                                       \
+    const real t2 = -(real)(1.0 / 6) * ((g0) + (g2) - (g1));                                       \
+    const real t3 = (real)(1.0 / 6) * ((real)0.25 * (g0) + (g2) + (real)0.5 * (g1));               \
+    const real t4 = (real)(1.0 / 6) * ((real)0.25 * (g0) + (g2) - (real)0.5 * (g1))
+
+/* U[k][i][o] (k = 6 * row + column of G g G^T), as wino_weights for F(2x2,3x3). */
+FS_HOT static void FS_FN(wino4_weights)(const real *restrict w, fs_index outs, fs_index ins,
+                                        int flipped, real *restrict u)
+{
+    const fs_index so = flipped ? 9 : ins * 9, si = flipped ? outs * 9 : 9, next = outs * ins;
+    fs_index tap[9];
+    for (int t = 0; t < 9; ++t) tap[t] = flipped ? 8 - t : t;
+    for (fs_index i = 0; i < ins; ++i) {
+        real *restrict ui = u + i * outs;
+#pragma omp simd
+        for (fs_index o = 0; o < outs; ++o) {
+            const real *g = w + o * so + i * si;
+            /* t = G g, column by column of g: a0..a5, b0..b5, c0..c5 */
+            FS_WINO4_G(g[tap[0]], g[tap[3]], g[tap[6]], a0, a1, a2, a3, a4, a5);
+            FS_WINO4_G(g[tap[1]], g[tap[4]], g[tap[7]], b0, b1, b2, b3, b4, b5);
+            FS_WINO4_G(g[tap[2]], g[tap[5]], g[tap[8]], c0, c1, c2, c3, c4, c5);
+            /* U = t G^T: row k of U is G applied to row k of t, (ak, bk, ck) */
+#define FS_WINO4_U_ROW(k, a, b, c)                                                                 \
+    do {                                                                                           \
+        FS_WINO4_G(a, b, c, u0, u1, u2, u3, u4, u5);                                               \
+        ui[(6 * k) * next + o] = u0, ui[(6 * k + 1) * next + o] = u1;                              \
+        ui[(6 * k + 2) * next + o] = u2, ui[(6 * k + 3) * next + o] = u3;                          \
+        ui[(6 * k + 4) * next + o] = u4, ui[(6 * k + 5) * next + o] = u5;                          \
+    } while (0)
+            FS_WINO4_U_ROW(0, a0, b0, c0);
+            FS_WINO4_U_ROW(1, a1, b1, c1);
+            FS_WINO4_U_ROW(2, a2, b2, c2);
+            FS_WINO4_U_ROW(3, a3, b3, c3);
+            FS_WINO4_U_ROW(4, a4, b4, c4);
+            FS_WINO4_U_ROW(5, a5, b5, c5);
+#undef FS_WINO4_U_ROW
+        }
+    }
+}
+#undef FS_WINO4_G
+
+/* F(4x4,3x3)'s V, laid out as wino_input_tiles_hwc's (36 matrices of tiles x C), from xp as
+ * wino_pad_rows_hwc leaves it (m = 4). Each tile in two passes along the channels through
+ * `e` (36 x C): B^T along each of the 6 rows, then along each of the 6 columns; one pass of
+ * all 36 outputs at once kept too many vectors live. */
+FS_HOT static void FS_FN(wino4_input_tiles_hwc)(const real *restrict xp, fs_index rows, fs_index tw,
+                                                fs_index C, real *restrict v, fs_index kstride,
+                                                real *restrict e)
+{
+    const fs_index width = 4 * tw + 2, rs = width * C;
+    for (fs_index ty = 0; ty < rows; ++ty)
+        for (fs_index tx = 0; tx < tw; ++tx) {
+            const real *restrict d = xp + (4 * ty * width + 4 * tx) * C;
+            real *restrict vt = v + (ty * tw + tx) * C;
+            for (int i = 0; i < 6; ++i) {
+                const real *restrict r = d + i * rs;
+                real *restrict ei = e + 6 * i * C;
+#pragma omp simd
+                for (fs_index c = 0; c < C; ++c) {
+                    const real d0 = r[c], d1 = r[C + c], d2 = r[2 * C + c], d3 = r[3 * C + c];
+                    const real d4 = r[4 * C + c], d5 = r[5 * C + c];
+                    const real s12 = d1 + d2, t12 = d1 - d2, p = d4 - d2, q = d3 - d1;
+                    ei[c] = 4 * d0 - 5 * d2 + d4, ei[C + c] = d3 + d4 - 4 * s12;
+                    ei[2 * C + c] = d4 - d3 + 4 * t12, ei[3 * C + c] = p + 2 * q;
+                    ei[4 * C + c] = p - 2 * q, ei[5 * C + c] = 4 * d1 - 5 * d3 + d5;
+                }
+            }
+            for (int j = 0; j < 6; ++j) {
+                const real *restrict ej = e + j * C;
+                const fs_index s = 6 * C;
+#pragma omp simd
+                for (fs_index c = 0; c < C; ++c) {
+                    const real d0 = ej[c], d1 = ej[s + c], d2 = ej[2 * s + c];
+                    const real d3 = ej[3 * s + c], d4 = ej[4 * s + c], d5 = ej[5 * s + c];
+                    const real s12 = d1 + d2, t12 = d1 - d2, p = d4 - d2, q = d3 - d1;
+                    vt[j * kstride + c] = 4 * d0 - 5 * d2 + d4;
+                    vt[(6 + j) * kstride + c] = d3 + d4 - 4 * s12;
+                    vt[(12 + j) * kstride + c] = d4 - d3 + 4 * t12;
+                    vt[(18 + j) * kstride + c] = p + 2 * q;
+                    vt[(24 + j) * kstride + c] = p - 2 * q;
+                    vt[(30 + j) * kstride + c] = 4 * d1 - 5 * d3 + d5;
+                }
+            }
+        }
+}
+
+/* F(4x4,3x3)'s 4x4 outputs A^T m A + bias, laid out as wino_output_tiles_hwc's (rows of
+ * 4 * tw * outs). Two passes along the filters through `s` (4 x 6 x outs): A^T along each of
+ * the 6 columns, then along each of the 4 rows so made. */
+FS_HOT static void FS_FN(wino4_output_tiles_hwc)(const real *restrict m, fs_index kstride,
+                                                 fs_index rows, fs_index tw, fs_index outs,
+                                                 const real *restrict b, real *restrict y,
+                                                 real *restrict s)
+{
+    const fs_index rs = 4 * tw * outs;
+    for (fs_index t = 0; t < rows * tw; ++t) {
+        const fs_index ty = t / tw, tx = t % tw;
+        const real *restrict mt = m + t * outs;
+        for (int j = 0; j < 6; ++j) {
+            const real *restrict mj = mt + j * kstride;
+            real *restrict sj = s + j * outs;
+#pragma omp simd
+            for (fs_index f = 0; f < outs; ++f) {
+                const real m0 = mj[f], m1 = mj[6 * kstride + f], m2 = mj[12 * kstride + f];
+                const real m3 = mj[18 * kstride + f], m4 = mj[24 * kstride + f];
+                const real m5 = mj[30 * kstride + f];
+                const real a = m1 + m2, d = m1 - m2, p = m3 + m4, q = m3 - m4;
+                sj[f] = m0 + a + p, sj[6 * outs + f] = d + 2 * q;
+                sj[12 * outs + f] = a + 4 * p, sj[18 * outs + f] = d + 8 * q + m5;
+            }
+        }
+        for (int i = 0; i < 4; ++i) {
+            const real *restrict si = s + 6 * i * outs;
+            real *restrict yi = y + (4 * ty + i) * rs + 4 * tx * outs;
+#pragma omp simd
+            for (fs_index f = 0; f < outs; ++f) {
+                const real m0 = si[f], m1 = si[outs + f], m2 = si[2 * outs + f];
+                const real m3 = si[3 * outs + f], m4 = si[4 * outs + f], m5 = si[5 * outs + f];
+                const real a = m1 + m2, d = m1 - m2, p = m3 + m4, q = m3 - m4, bias = b[f];
+                yi[f] = m0 + a + p + bias, yi[outs + f] = d + 2 * q + bias;
+                yi[2 * outs + f] = a + 4 * p + bias, yi[3 * outs + f] = d + 8 * q + m5 + bias;
+            }
+        }
+    }
+}
+
+/* out_n's rows m * ty0 .. (of each of the outs planes) from y as the output transforms leave
+ * it; the outputs past the size (partial tiles) are dropped. Per filter, contiguous stores along
+ * its plane, loads `outs` apart (the transposition back to NCHW); one run per plane when the width
+ * is even (y's rows are then exactly the plane's). */
 FS_HOT static void FS_FN(wino_store_planes)(const real *restrict y, const fs_wino_geometry *q,
                                             fs_index ty0, fs_index ty1, fs_index outs,
                                             real *restrict out_n)
 {
     enum { RUN = 16 }; /* pixels per run: a RUN x outs block of y stays in L1 across the filters */
-    const fs_index plane = q->oh * q->ow, width = 2 * q->tw;
-    const fs_index last = 2 * ty1 < q->oh ? 2 * ty1 : q->oh, rows = last - 2 * ty0;
-    real *restrict o = out_n + 2 * ty0 * q->ow;
+    const fs_index plane = q->oh * q->ow, width = q->m * q->tw;
+    const fs_index last = q->m * ty1 < q->oh ? q->m * ty1 : q->oh, rows = last - q->m * ty0;
+    real *restrict o = out_n + q->m * ty0 * q->ow;
     for (fs_index r = 0; r < (width == q->ow ? 1 : rows); ++r) {
-        /* even width: y's rows are the plane's, one run of rows * ow pixels; odd: row by row */
+        /* whole tiles across: y's rows are the plane's, one run of rows * ow pixels; else row
+         * by row */
         const fs_index n = width == q->ow ? rows * q->ow : q->ow;
         const real *restrict yr = y + r * width * outs;
         real *restrict orow = o + r * q->ow;
@@ -361,30 +505,53 @@ typedef struct {
     fs_index outs;
 } FS_FN(wino_job);
 
-/* Scratch per thread: V (16 x C x block), the products M (16 x outs x block), the padded rows
- * of one image (at most rows + 1 tile rows' worth: wino_pad_rows_hwc), one image's transformed
- * outputs (4 x block x outs: wino_output_tiles_hwc; dW's wino_grad_tiles uses 4 x block of
- * it). The 16 matrices of V and of
- * M are FS_WINO_SKEW entries more than their size apart: the transforms touch all 16 per tile,
- * and at a power-of-two size (64 channels x 256 tiles) those 16 lines fall in one cache set
- * (measured: the 7x7 layers ran 2x slower). */
+/* Scratch per thread: V (kk x C x block), the products M (kk x outs x block), one image's
+ * transformed outputs (m * m x block x outs: the output transforms; dW's wino_grad_tiles uses
+ * 4 x block of it), the padded rows of one image (wino_pad_rows_hwc), and F(4x4,3x3)'s
+ * per-tile passes (36 x C, 24 x outs). The kk matrices of V and of M are FS_WINO_SKEW entries
+ * more than their size apart: the transforms touch all kk per tile, and at a power-of-two size
+ * (64 channels x 256 tiles) those lines fall in one cache set (measured: the 7x7 layers ran 2x
+ * slower). */
 static fs_index FS_FN(wino_scratch_size)(const fs_wino_geometry *q, fs_index outs)
 {
     const fs_index rows = q->rows < q->th ? q->rows : q->th;
-    return 16 * ((q->C + outs) * q->block + 2 * FS_WINO_SKEW) +
-           q->C * (2 * rows + 2) * (2 * q->tw + 2) + 4 * q->block * outs;
+    const fs_index passes = q->m == 4 ? 36 * q->C + 24 * outs : 0;
+    return q->kk * ((q->C + outs) * q->block + 2 * FS_WINO_SKEW) + q->m * q->m * q->block * outs +
+           q->C * (q->m * rows + 2) * (q->m * q->tw + 2) + passes;
+}
+
+/* Where the scratch's parts start (the sizes of wino_scratch_size): V, M (or dW's D), y, xp,
+ * and F(4x4,3x3)'s passes. vk, mk: the skewed distances between the kk matrices of V and M. */
+typedef struct {
+    real *v, *m, *y, *xp, *e;
+} FS_FN(wino_scratch);
+
+static FS_FN(wino_scratch) FS_FN(wino_scratch_of)(const fs_wino_geometry *q, fs_index outs,
+                                                  real *scratch, fs_index vk, fs_index mk)
+{
+    FS_FN(wino_scratch) p;
+    const fs_index rows = q->rows < q->th ? q->rows : q->th;
+    p.v = scratch, p.m = p.v + q->kk * vk, p.y = p.m + q->kk * mk;
+    p.xp = p.y + q->m * q->m * q->block * outs;
+    p.e = p.xp + q->C * (q->m * rows + 2) * (q->m * q->tw + 2);
+    return p;
 }
 
 /* V of a block (forward, dx and dW alike): the tiles of tile rows ty0 .. ty1 of images n0 .. n1
  * of j->x, each image padded into xp and transformed into its run of V's tiles. */
 static void FS_FN(wino_input_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1,
-                                    fs_index ty0, fs_index ty1, real *xp, real *v, fs_index vk)
+                                    fs_index ty0, fs_index ty1, const FS_FN(wino_scratch) *p,
+                                    fs_index vk)
 {
     const fs_wino_geometry *q = &j->q;
     const fs_index per = (ty1 - ty0) * q->tw;
     for (fs_index n = n0; n < n1; ++n) {
-        FS_FN(wino_pad_rows_hwc)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, xp);
-        FS_FN(wino_input_tiles_hwc)(xp, ty1 - ty0, q->tw, q->C, v + (n - n0) * per * q->C, vk);
+        real *v = p->v + (n - n0) * per * q->C;
+        FS_FN(wino_pad_rows_hwc)(j->x + n * q->C * q->H * q->W, q, ty0, ty1, p->xp);
+        if (q->m == 4)
+            FS_FN(wino4_input_tiles_hwc)(p->xp, ty1 - ty0, q->tw, q->C, v, vk, p->e);
+        else
+            FS_FN(wino_input_tiles_hwc)(p->xp, ty1 - ty0, q->tw, q->C, v, vk);
     }
 }
 
@@ -398,16 +565,19 @@ static void FS_FN(wino_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1
     const fs_wino_geometry *q = &j->q;
     const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
     const fs_index vk = q->C * cols + FS_WINO_SKEW, mk = j->outs * cols + FS_WINO_SKEW;
-    real *v = scratch, *m = v + 16 * vk, *y = m + 16 * mk, *xp = y + 4 * q->block * j->outs;
-    FS_FN(wino_input_block)(j, n0, n1, ty0, ty1, xp, v, vk);
-    for (int k = 0; k < 16; ++k)
+    const FS_FN(wino_scratch) p = FS_FN(wino_scratch_of)(q, j->outs, scratch, vk, mk);
+    FS_FN(wino_input_block)(j, n0, n1, ty0, ty1, &p, vk);
+    for (fs_index k = 0; k < q->kk; ++k)
         FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)cols, (int)j->outs, (int)q->C, 1,
-                       v + k * vk, (int)q->C, j->u + k * j->outs * q->C, (int)j->outs, 0,
-                       m + k * mk, (int)j->outs);
+                       p.v + k * vk, (int)q->C, j->u + k * j->outs * q->C, (int)j->outs, 0,
+                       p.m + k * mk, (int)j->outs);
     for (fs_index n = n0; n < n1; ++n) {
-        FS_FN(wino_output_tiles_hwc)(m + (n - n0) * per * j->outs, mk, ty1 - ty0, q->tw, j->outs,
-                                     j->b, y);
-        FS_FN(wino_store_planes)(y, q, ty0, ty1, j->outs, j->out + n * j->outs * q->oh * q->ow);
+        const real *mn = p.m + (n - n0) * per * j->outs;
+        if (q->m == 4)
+            FS_FN(wino4_output_tiles_hwc)(mn, mk, ty1 - ty0, q->tw, j->outs, j->b, p.y, p.e);
+        else
+            FS_FN(wino_output_tiles_hwc)(mn, mk, ty1 - ty0, q->tw, j->outs, j->b, p.y);
+        FS_FN(wino_store_planes)(p.y, q, ty0, ty1, j->outs, j->out + n * j->outs * q->oh * q->ow);
     }
 }
 
@@ -461,16 +631,16 @@ static void FS_FN(wino_dw_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index
     const fs_wino_geometry *q = &j->q;
     const fs_index per = (ty1 - ty0) * q->tw, cols = (n1 - n0) * per;
     const fs_index vk = q->C * cols + FS_WINO_SKEW, dk = j->outs * cols + FS_WINO_SKEW;
-    real *v = scratch, *d = v + 16 * vk, *y = d + 16 * dk, *xp = y + 4 * q->block;
-    FS_FN(wino_input_block)(j, n0, n1, ty0, ty1, xp, v, vk);
+    const FS_FN(wino_scratch) p = FS_FN(wino_scratch_of)(q, j->outs, scratch, vk, dk);
+    FS_FN(wino_input_block)(j, n0, n1, ty0, ty1, &p, vk);
     for (fs_index n = n0; n < n1; ++n)
         for (fs_index f = 0; f < j->outs; ++f)
-            FS_FN(wino_grad_tiles)(j->dout + (n * j->outs + f) * q->oh * q->ow, q, ty0, ty1, y,
-                                   d + f * cols + (n - n0) * per, dk);
+            FS_FN(wino_grad_tiles)(j->dout + (n * j->outs + f) * q->oh * q->ow, q, ty0, ty1, p.y,
+                                   p.m + f * cols + (n - n0) * per, dk);
     /* M[k] (outs x C) += D[k] (outs x tiles) x V[k] (tiles x C) */
     for (int k = 0; k < 16; ++k)
         FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)j->outs, (int)q->C, (int)cols, 1,
-                       d + k * dk, (int)cols, v + k * vk, (int)q->C, 1, m + k * j->outs * q->C,
+                       p.m + k * dk, (int)cols, p.v + k * vk, (int)q->C, 1, m + k * j->outs * q->C,
                        (int)q->C);
 }
 
@@ -594,19 +764,21 @@ static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch, const f
  * scratch; one part: on this thread, its products on every thread). */
 static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geometry *g,
                             const real *w, int flipped, const real *b, fs_index outs, real *out,
-                            int strategy)
+                            int path, int strategy)
 {
     FS_FN(wino_job) j;
     memset(&j, 0, sizeof j);
-    j.x = x, j.b = b, j.out = out, j.outs = outs, j.q = wino_geometry_of(g, FS_WINO_BLOCK_TILES);
+    const fs_index m = path == FS_CONV_PATH_WINOGRAD4 ? 4 : 2;
+    j.x = x, j.b = b, j.out = out, j.outs = outs;
+    j.q = wino_geometry_of(g, m == 4 ? FS_WINO4_BLOCK_TILES : FS_WINO_BLOCK_TILES, m);
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, outs);
     const int parts = conv_parts(batch, g, outs, strategy);
-    const fs_index runs = parts == 1 ? wino_row_runs(batch, g, outs, strategy) : 1;
+    const fs_index runs = parts == 1 ? wino_row_runs(batch, g, outs, m, strategy) : 1;
     const fs_index tasks = batch * runs;
     const int team = runs > 1
                          ? fs_team_for(tasks < fs_max_threads() ? (int)tasks : fs_max_threads())
                          : fs_team_for(parts);
-    const fs_index usize = 16 * outs * j.q.C;
+    const fs_index usize = j.q.kk * outs * j.q.C;
     real *u = malloc((size_t)(usize + outs + 1) * sizeof(real));
     real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
     int rc = -1;
@@ -616,7 +788,10 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
             for (fs_index o = 0; o < outs; ++o) zeros[o] = 0;
             j.b = zeros;
         }
-        FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
+        if (m == 4)
+            FS_FN(wino4_weights)(w, outs, j.q.C, flipped, u);
+        else
+            FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
         j.u = u;
         if (runs > 1) {
 #pragma omp parallel for schedule(static) num_threads(team)
@@ -701,7 +876,7 @@ static int FS_FN(wino_dw)(const real *dout, const real *x, fs_index batch,
 {
     FS_FN(wino_job) j;
     memset(&j, 0, sizeof j);
-    j.x = x, j.dout = dout, j.outs = filters, j.q = wino_geometry_of(g, FS_WINO_DW_BLOCK_TILES);
+    j.x = x, j.dout = dout, j.outs = filters, j.q = wino_geometry_of(g, FS_WINO_DW_BLOCK_TILES, 2);
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, filters), msize = 16 * filters * j.q.C;
     const int parts = conv_parts(batch, g, filters, strategy);
     const int team = fs_team_for(parts);
@@ -737,15 +912,16 @@ int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_ge
     if (conv_winograd(g, filters) &&
         FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
         FS_FN(all_finite)(w, filters * g->channels * 9))
-        return FS_CONV_PATH_WINOGRAD;
+        return wino_path(g, batch);
     return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
 }
 
 int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, const real *w,
                            const real *b, fs_index filters, real *out, int strategy)
 {
-    if (FS_FN(fs_conv_forward_path)(x, batch, g, w, filters) == FS_CONV_PATH_WINOGRAD)
-        return FS_FN(wino_conv)(x, batch, g, w, 0, b, filters, out, strategy);
+    const int path = FS_FN(fs_conv_forward_path)(x, batch, g, w, filters);
+    if (path == FS_CONV_PATH_WINOGRAD || path == FS_CONV_PATH_WINOGRAD4)
+        return FS_FN(wino_conv)(x, batch, g, w, 0, b, filters, out, path, strategy);
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, b, filters);
     j.out = out;
     /* Per thread: im2col's col, or the shifted path's padded image and accumulator. */
@@ -792,7 +968,7 @@ int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
                            const fs_patch_geometry *g, const real *w, fs_index filters)
 {
     fs_patch_geometry d;
-    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, 0)) return FS_CONV_PATH_WINOGRAD;
+    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, 0)) return wino_path(&d, batch);
     /* The shifted path's own test (fs_conv_backward): x and W finite. */
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
@@ -894,6 +1070,7 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
         rc = FS_FN(direct_backward)(dout, x, batch, g, w, filters, direct_dx, wino_w ? NULL : dw,
                                     db, strategy, wino_w);
     if (rc == 0 && wino_dx)
-        rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx, strategy);
+        rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx,
+                              wino_path(&d, batch), strategy);
     return rc;
 }

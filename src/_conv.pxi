@@ -3,8 +3,9 @@ from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
                       fs_conv_forward, fs_conv_backward, fs_conv_path, FS_CONV_WINOGRAD_AUTO,
                       FS_CONV_WINOGRAD_OFF, FS_CONV_WINOGRAD_ALWAYS, FS_CONV_PATH_IM2COL,
-                      FS_CONV_PATH_SHIFTED, FS_CONV_PATH_WINOGRAD, fs_conv_set_winograd,
-                      fs_conv_get_winograd)
+                      FS_CONV_PATH_SHIFTED, FS_CONV_PATH_WINOGRAD, FS_CONV_PATH_WINOGRAD4,
+                      fs_conv_set_winograd, fs_conv_get_winograd, fs_conv_set_winograd_tile,
+                      fs_conv_get_winograd_tile)
 from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights, need_ndim,
                         need_shape, patch_geometry, blas_size)
 import numpy as np
@@ -15,7 +16,7 @@ _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
 _WINOGRAD_MODES = {"auto": FS_CONV_WINOGRAD_AUTO, "off": FS_CONV_WINOGRAD_OFF,
                    "always": FS_CONV_WINOGRAD_ALWAYS}
 _PATHS = {FS_CONV_PATH_IM2COL: "im2col", FS_CONV_PATH_SHIFTED: "shifted",
-          FS_CONV_PATH_WINOGRAD: "winograd"}
+          FS_CONV_PATH_WINOGRAD: "winograd", FS_CONV_PATH_WINOGRAD4: "winograd4"}
 
 
 cdef int _strategy(str threading) except -1:
@@ -102,10 +103,23 @@ def conv_winograd(mode=None):
     return {v: k for k, v in _WINOGRAD_MODES.items()}[before]
 
 
+def conv_winograd_tile(size=None):
+    """The output tile of the Winograd forward and dx: 'auto' (the rule in csrc/conv.c), 2
+    (F(2x2,3x3)) or 4 (F(4x4,3x3)); dW always takes F(2x2,3x3). Returns the setting before the
+    call; sets `size` when given. Process-wide, for tests and benchmarks."""
+    cdef int before = fs_conv_get_winograd_tile()
+    if size is not None:
+        if size not in ("auto", 2, 4) or isinstance(size, bool):
+            raise ValueError(f"size must be 'auto', 2 or 4, got {size!r}")
+        fs_conv_set_winograd_tile(0 if size == "auto" else size)
+    return before or "auto"
+
+
 def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None, str grad="dx"):
     """The path conv_forward(x, W, b, stride, pad) takes, or with `dout` the path of
-    conv_backward's dx (grad='dx') or of its dW and db (grad='dw'): 'im2col', 'shifted' or
-    'winograd' (decided by the same C function the kernel calls)."""
+    conv_backward's dx (grad='dx') or of its dW and db (grad='dw'): 'im2col', 'shifted',
+    'winograd' (F(2x2,3x3)) or 'winograd4' (F(4x4,3x3), the forward and dx only), decided by
+    the same C function the kernel calls."""
     cdef fs_patch_geometry g
     if grad not in ("dx", "dw"):
         raise ValueError(f"grad must be 'dx' or 'dw', got {grad!r}")

@@ -64,8 +64,11 @@ cdef extern from "conv.h" nogil:
         FS_CONV_PATH_IM2COL
         FS_CONV_PATH_SHIFTED
         FS_CONV_PATH_WINOGRAD
+        FS_CONV_PATH_WINOGRAD4
     void fs_conv_set_winograd(int mode)
     int fs_conv_get_winograd()
+    void fs_conv_set_winograd_tile(int m)
+    int fs_conv_get_winograd_tile()
     int fs_conv_forward_path_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
                                  const float *w, fs_index filters)
     int fs_conv_forward_path_f64(const double *x, fs_index batch, const fs_patch_geometry *g,

@@ -283,40 +283,49 @@ def winograd_always():
     pad=st.integers(0, 3),
     dtype=st.sampled_from(DTYPES),
     threading=st.sampled_from(["auto", "images", "blas"]),
+    tile=st.sampled_from([2, 4]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, seed):
-    """Every 3x3 stride-1 geometry through Winograd, forward, dx and dW: odd sizes (partial
-    tiles, their extra outputs dropped, their dout read as zeros), pads up to 3 (tiles of zeros
-    only), outputs of one row or column."""
+def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, tile, seed):
+    """Every 3x3 stride-1 geometry through Winograd, F(2x2,3x3) and F(4x4,3x3), forward, dx
+    and dW: sizes that are not a multiple of the tile (partial tiles, their extra outputs
+    dropped, their dout read as zeros), pads up to 3 (tiles of zeros only), outputs of one row
+    or column. dW takes F(2x2,3x3) whatever the tile."""
     assume(H + 2 * pad >= 3 and W + 2 * pad >= 3)
-    before = native.conv_winograd("always")
+    before, tile_before = native.conv_winograd("always"), native.conv_winograd_tile(tile)
+    path = {2: "winograd", 4: "winograd4"}[tile]
     try:
         x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, 3, 3, dtype)
-        assert native.conv_path(x, w, 1, pad) == "winograd"
+        assert native.conv_path(x, w, 1, pad) == path
         dout = np.zeros((N, FN, H + 2 * pad - 2, W + 2 * pad - 2), dtype)
         # dx is a 3x3 conv of dout padded by 2 - pad: no Winograd past pad 2.
-        assert (native.conv_path(x, w, 1, pad, dout=dout) == "winograd") == (pad <= 2)
+        assert (native.conv_path(x, w, 1, pad, dout=dout) == path) == (pad <= 2)
         assert native.conv_path(x, w, 1, pad, dout=dout, grad="dw") == "winograd"
         _check_against_reference(x, w, b, 1, pad, threading, seed)
     finally:
         native.conv_winograd(before)
+        native.conv_winograd_tile(tile_before)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "shape, FN, pad, path, dx_path, dw_path",
     [
-        ((3, 16, 28, 28), 16, 1, "winograd", "winograd", "winograd"),  # DeepConvNet conv2
+        # F(4x4,3x3) ("winograd4") where it makes at most 0.65 of F(2x2,3x3)'s multiplications
+        # (28x28 and 7x7 outputs, not 14x14) and a call has 16 tiles of 4x4 or more.
+        ((3, 16, 28, 28), 16, 1, "winograd4", "winograd4", "winograd"),  # DeepConvNet conv2
+        ((1, 16, 28, 28), 16, 1, "winograd4", "winograd4", "winograd"),  # batch 1: 49 tiles
         ((1, 16, 14, 14), 32, 1, "winograd", "winograd", "winograd"),  # conv3, batch 1: C < FN
-        ((3, 32, 14, 14), 32, 2, "winograd", "winograd", "winograd"),  # conv4, pad 2
-        ((3, 32, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv5
+        ((3, 32, 14, 14), 32, 2, "winograd4", "winograd", "winograd"),  # pad 2: 16x16 out
+        ((3, 32, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv5: 12 tiles of 4x4
+        ((4, 32, 8, 8), 64, 1, "winograd4", "winograd4", "winograd"),  # 16 tiles of 4x4
         ((2, 64, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv6
         ((3, 32, 14, 14), 64, 1, "winograd", "winograd", "winograd"),
         ((3, 16, 9, 9), 32, 0, "winograd", "shifted", "winograd"),  # C < FN, pad 0: shifted dx
         ((2, 64, 7, 7), 64, 1, "winograd", "winograd", "winograd"),  # odd output: partial tiles
+        ((8, 64, 7, 7), 64, 1, "winograd4", "winograd4", "winograd"),  # 32 tiles of 4x4
         ((2, 32, 9, 11), 32, 0, "winograd", "winograd", "winograd"),  # pad 0, odd 7 x 9 output
-        ((5, 16, 13, 5), 16, 2, "winograd", "winograd", "winograd"),
+        ((5, 16, 13, 5), 16, 2, "winograd4", "winograd", "winograd"),  # 15x7 out; dx 13x5
         ((2, 16, 6, 5), 16, 3, "winograd", "shifted", "winograd"),  # pad 3: dx would need pad -1
         ((2, 8, 14, 14), 64, 1, "im2col", "im2col", "im2col"),  # too few channels for any
     ],
@@ -325,9 +334,9 @@ def test_3x3_stride_one_takes_the_path_of_the_rule_and_matches_reference(
     rng, dtype, shape, FN, pad, path, dx_path, dw_path
 ):
     """The rules of csrc/conv.c (Winograd from 16 channels and 16 filters; its dx when C >= FN
-    or pad >= 1;
-    its dW from 16 channels and 16 filters), checked through the same C functions the kernels
-    ask, and those paths against the reference."""
+    or pad >= 1; its dW from 16 channels and 16 filters; F(4x4,3x3) for the forward and dx by
+    its share of the multiplications and its tiles), checked through the same C functions the
+    kernels ask, and those paths against the reference."""
     x, w, b = _problem(rng, *shape, FN, 3, 3, dtype)
     out, _ = native.conv_forward(x, w, b, 1, pad)
     assert native.conv_path(x, w, 1, pad) == path
@@ -386,15 +395,22 @@ def test_winograd_leaves_non_finite_input_to_the_direct_paths(
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("tile", [2, 4])
 @pytest.mark.parametrize("shape", [(2, 16, 531, 5), (1, 17, 3, 521)])
-def test_winograd_on_images_bigger_than_a_block(rng, winograd_always, dtype, shape):
-    """A block holds at most 256 tiles: a tall image is done in runs of its tile rows (the last
-    one short), a row of more than 256 tiles one row at a time."""
+def test_winograd_on_images_bigger_than_a_block(rng, winograd_always, dtype, tile, shape):
+    """A block holds at most 256 tiles of F(2x2,3x3), 128 of F(4x4,3x3): a tall image is done
+    in runs of its tile rows (the last one short), a row of more tiles than that one row at a
+    time."""
     x, w, b = _problem(rng, *shape, 4, 3, 3, dtype)
     dout = np.zeros((shape[0], 4, shape[2], shape[3]), dtype)
-    assert native.conv_path(x, w, 1, 1) == native.conv_path(x, w, 1, 1, dout=dout) == "winograd"
-    assert native.conv_path(x, w, 1, 1, dout=dout, grad="dw") == "winograd"
-    _check_against_reference(x, w, b, 1, 1)
+    before = native.conv_winograd_tile(tile)
+    try:
+        path = {2: "winograd", 4: "winograd4"}[tile]
+        assert native.conv_path(x, w, 1, 1) == native.conv_path(x, w, 1, 1, dout=dout) == path
+        assert native.conv_path(x, w, 1, 1, dout=dout, grad="dw") == "winograd"
+        _check_against_reference(x, w, b, 1, 1)
+    finally:
+        native.conv_winograd_tile(before)
 
 
 def test_conv_winograd_mode_is_checked_and_restored():
@@ -408,3 +424,19 @@ def test_conv_winograd_mode_is_checked_and_restored():
     with pytest.raises(ValueError, match="dout"):
         native.conv_path(x, w, 1, 1, grad="dw")
     assert native.conv_winograd(before) == before
+
+
+def test_conv_winograd_tile_is_checked_and_restored():
+    before = native.conv_winograd_tile()
+    assert before in ("auto", 2, 4)
+    for bad in (3, "4", True, 0, 8):
+        with pytest.raises(ValueError, match="size must be 'auto', 2 or 4"):
+            native.conv_winograd_tile(bad)
+    assert native.conv_winograd_tile() == before
+    try:
+        assert native.conv_winograd_tile(4) == before
+        assert native.conv_winograd_tile(2) == 4
+        assert native.conv_winograd_tile("auto") == 2
+    finally:
+        native.conv_winograd_tile(before)
+    assert native.conv_winograd_tile() == before

@@ -153,6 +153,9 @@ def test_results_do_not_depend_on_the_load(channels, winograd, path, dtype):
     try:
         x, W, _, dout = case
         assert _native.conv_path(x, W, 1, 1, dout=dout, grad="dw") == path
+        if path == "winograd":  # 8 images of 12x12: the forward and dx by F(4x4,3x3)
+            assert _native.conv_path(x, W, 1, 1) == _native.conv_path(x, W, 1, 1, dout=dout)
+            assert _native.conv_path(x, W, 1, 1) == "winograd4"
         with thread_settings(CORES, adaptive=False):
             quiet = _conv_results(*case)
         with thread_settings(CORES), spinning(CORES):
@@ -166,8 +169,16 @@ def test_results_do_not_depend_on_the_load(channels, winograd, path, dtype):
 
 @needs_two_cores
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(1, 16, 28, 28, 16), (1, 32, 14, 14, 32), (1, 17, 21, 30, 24)])
-def test_one_image_cut_into_runs_of_tile_rows_does_not_depend_on_the_load(dtype, shape):
+@pytest.mark.parametrize(
+    "shape, path",
+    [
+        ((1, 16, 28, 28, 16), "winograd4"),
+        ((1, 32, 14, 14, 32), "winograd"),
+        ((1, 17, 21, 30, 24), "winograd"),
+        ((1, 24, 23, 31, 16), "winograd4"),  # partial tiles of 4x4 at the ends
+    ],
+)
+def test_one_image_cut_into_runs_of_tile_rows_does_not_depend_on_the_load(dtype, shape, path):
     """A batch of one on several threads: the Winograd forward (and dx, a Winograd conv of dout)
     cuts the image's tile rows into runs, one per part; the runs, like the parts, depend on the
     sizes and the configured threads only. Against the reference too, and one thread."""
@@ -177,7 +188,7 @@ def test_one_image_cut_into_runs_of_tile_rows_does_not_depend_on_the_load(dtype,
     W = rng.standard_normal((f, c, 3, 3)).astype(dtype)
     b = rng.standard_normal(f).astype(dtype)
     dout = rng.standard_normal((n, f, h, w)).astype(dtype)
-    assert _native.conv_path(x, W, 1, 1) == "winograd"
+    assert _native.conv_path(x, W, 1, 1) == path
 
     def results():
         out, cache = kernels.conv_forward(x, W, b, 1, 1)

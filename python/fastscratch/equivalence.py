@@ -70,6 +70,9 @@ def _conv(rng, dtype, big=False):
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
     if rng.random() < 0.3:  # stride 1 and 16 or more channels: the native shifted-products path
         C, stride = int(rng.integers(16, 20)), 1
+        if rng.random() < 0.5:  # 3x3 with 16 or more filters: native Winograd, F(2x2) or F(4x4)
+            FH = FW = 3
+            FN = max(FN, int(rng.integers(16, 20)))
     H, W = FH + _n(rng, big, (0, 7), (12, 25)), FW + _n(rng, big, (0, 7), (12, 25))
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     Wt = rng.standard_normal((FN, C, FH, FW)).astype(dtype)

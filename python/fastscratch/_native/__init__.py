@@ -20,6 +20,7 @@ from ._core import (
     conv_forward,
     conv_path,
     conv_winograd,
+    conv_winograd_tile,
     cpu_set_size,
     cpu_simd_levels,
     dropout_backward,
