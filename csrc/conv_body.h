@@ -260,8 +260,10 @@ FS_HOT static void FS_FN(wino_pad_rows_hwc)(const real *x_n, const fs_wino_geome
  * the right-hand side of dW's products as it stands (row-major NN, OpenBLAS's small-matrix kernels;
  * the forward's products would need it transposed, which OpenBLAS runs through its packing
  * path for K = C < 32: the forward lost 1.5x that way, measured). */
-FS_HOT static void FS_FN(wino_input_tiles_hwc)(const real *restrict xp, fs_index rows, fs_index tw,
-                                               fs_index C, real *restrict v, fs_index kstride)
+static inline FS_ALWAYS_INLINE void FS_FN(wino_input_tiles_of)(const real *restrict xp,
+                                                               fs_index rows, fs_index tw,
+                                                               fs_index C, real *restrict v,
+                                                               fs_index kstride)
 {
     const fs_index width = 2 * tw + 2, rs = width * C;
     for (fs_index ty = 0; ty < rows; ++ty)
@@ -294,14 +296,31 @@ FS_HOT static void FS_FN(wino_input_tiles_hwc)(const real *restrict xp, fs_index
         }
 }
 
+FS_HOT static void FS_FN(wino_input_tiles_hwc)(const real *restrict xp, fs_index rows, fs_index tw,
+                                               fs_index C, real *restrict v, fs_index kstride)
+{
+    /* DeepConvNet's widths as constants: the loops along the channels, a few vectors each and
+     * once per tile, then have no remainder and no set-up (docs/performance.md). */
+    if (C == 16)
+        FS_FN(wino_input_tiles_of)(xp, rows, tw, 16, v, kstride);
+    else if (C == 32)
+        FS_FN(wino_input_tiles_of)(xp, rows, tw, 32, v, kstride);
+    else if (C == 64)
+        FS_FN(wino_input_tiles_of)(xp, rows, tw, 64, v, kstride);
+    else
+        FS_FN(wino_input_tiles_of)(xp, rows, tw, C, v, kstride);
+}
+
 /* The 2x2 outputs A^T m A + bias of the tiles of tile rows ty0 .. ty1 of one image, from the
  * products m[k * kstride + t * outs + f] (t = (ty - ty0) * tw + tx), into y, the block's output
  * rows with the filters innermost: y[((2 * (ty - ty0) + a) * 2 * tw + 2 * tx + b) * outs + f].
  * Vectorised along the filters, as wino_input_tiles_hwc is along the channels. b: outs biases
  * (zeros for dx: a `b ? b[f] : 0` in the loop kept it scalar, 3x slower). */
-FS_HOT static void FS_FN(wino_output_tiles_hwc)(const real *restrict m, fs_index kstride,
-                                                fs_index rows, fs_index tw, fs_index outs,
-                                                const real *restrict b, real *restrict y)
+static inline FS_ALWAYS_INLINE void FS_FN(wino_output_tiles_of)(const real *restrict m,
+                                                                fs_index kstride, fs_index rows,
+                                                                fs_index tw, fs_index outs,
+                                                                const real *restrict b,
+                                                                real *restrict y)
 {
     const fs_index rs = 2 * tw * outs; /* one output row of y */
     for (fs_index t = 0; t < rows * tw; ++t) {
@@ -324,6 +343,20 @@ FS_HOT static void FS_FN(wino_output_tiles_hwc)(const real *restrict m, fs_index
             y1[f] = s10 + s11 + s12 + bias, y1[outs + f] = s11 - s12 - s13 + bias;
         }
     }
+}
+
+FS_HOT static void FS_FN(wino_output_tiles_hwc)(const real *restrict m, fs_index kstride,
+                                                fs_index rows, fs_index tw, fs_index outs,
+                                                const real *restrict b, real *restrict y)
+{
+    if (outs == 16) /* constant widths, as wino_input_tiles_hwc */
+        FS_FN(wino_output_tiles_of)(m, kstride, rows, tw, 16, b, y);
+    else if (outs == 32)
+        FS_FN(wino_output_tiles_of)(m, kstride, rows, tw, 32, b, y);
+    else if (outs == 64)
+        FS_FN(wino_output_tiles_of)(m, kstride, rows, tw, 64, b, y);
+    else
+        FS_FN(wino_output_tiles_of)(m, kstride, rows, tw, outs, b, y);
 }
 
 /* ---- F(4x4,3x3) (Lavin & Gray's points 0, +-1, +-2, infinity): 6x6 input tiles four apart,
@@ -383,89 +416,139 @@ FS_HOT static void FS_FN(wino4_weights)(const real *restrict w, fs_index outs, f
 }
 #undef FS_WINO4_G
 
+/* One tile of F(4x4,3x3)'s V: d, its 6 x 6 corner in the padded rows (rows rs apart, C
+ * channels a pixel), into vt (36 matrices kstride apart), in two passes along the channels
+ * through `e` (36 x C): B^T along each of the 6 rows, then along each of the 6 columns; one
+ * pass of all 36 outputs at once kept too many vectors live. */
+static inline FS_ALWAYS_INLINE void FS_FN(wino4_input_tile)(const real *restrict d, fs_index rs,
+                                                            fs_index C, real *restrict vt,
+                                                            fs_index kstride, real *restrict e)
+{
+    for (int i = 0; i < 6; ++i) {
+        const real *restrict r = d + i * rs;
+        real *restrict ei = e + 6 * i * C;
+#pragma omp simd
+        for (fs_index c = 0; c < C; ++c) {
+            const real d0 = r[c], d1 = r[C + c], d2 = r[2 * C + c], d3 = r[3 * C + c];
+            const real d4 = r[4 * C + c], d5 = r[5 * C + c];
+            const real s12 = d1 + d2, t12 = d1 - d2, p = d4 - d2, q = d3 - d1;
+            ei[c] = 4 * d0 - 5 * d2 + d4, ei[C + c] = d3 + d4 - 4 * s12;
+            ei[2 * C + c] = d4 - d3 + 4 * t12, ei[3 * C + c] = p + 2 * q;
+            ei[4 * C + c] = p - 2 * q, ei[5 * C + c] = 4 * d1 - 5 * d3 + d5;
+        }
+    }
+    for (int j = 0; j < 6; ++j) {
+        const real *restrict ej = e + j * C;
+        const fs_index s = 6 * C;
+#pragma omp simd
+        for (fs_index c = 0; c < C; ++c) {
+            const real d0 = ej[c], d1 = ej[s + c], d2 = ej[2 * s + c];
+            const real d3 = ej[3 * s + c], d4 = ej[4 * s + c], d5 = ej[5 * s + c];
+            const real s12 = d1 + d2, t12 = d1 - d2, p = d4 - d2, q = d3 - d1;
+            vt[j * kstride + c] = 4 * d0 - 5 * d2 + d4;
+            vt[(6 + j) * kstride + c] = d3 + d4 - 4 * s12;
+            vt[(12 + j) * kstride + c] = d4 - d3 + 4 * t12;
+            vt[(18 + j) * kstride + c] = p + 2 * q;
+            vt[(24 + j) * kstride + c] = p - 2 * q;
+            vt[(30 + j) * kstride + c] = 4 * d1 - 5 * d3 + d5;
+        }
+    }
+}
+
 /* F(4x4,3x3)'s V, laid out as wino_input_tiles_hwc's (36 matrices of tiles x C), from xp as
- * wino_pad_rows_hwc leaves it (m = 4). Each tile in two passes along the channels through
- * `e` (36 x C): B^T along each of the 6 rows, then along each of the 6 columns; one pass of
- * all 36 outputs at once kept too many vectors live. */
-FS_HOT static void FS_FN(wino4_input_tiles_hwc)(const real *restrict xp, fs_index rows, fs_index tw,
-                                                fs_index C, real *restrict v, fs_index kstride,
-                                                real *restrict e)
+ * wino_pad_rows_hwc leaves it (m = 4). */
+static inline FS_ALWAYS_INLINE void FS_FN(wino4_input_tiles_of)(const real *restrict xp,
+                                                                fs_index rows, fs_index tw,
+                                                                fs_index C, real *restrict v,
+                                                                fs_index kstride, real *restrict e)
 {
     const fs_index width = 4 * tw + 2, rs = width * C;
     for (fs_index ty = 0; ty < rows; ++ty)
         for (fs_index tx = 0; tx < tw; ++tx) {
-            const real *restrict d = xp + (4 * ty * width + 4 * tx) * C;
-            real *restrict vt = v + (ty * tw + tx) * C;
-            for (int i = 0; i < 6; ++i) {
-                const real *restrict r = d + i * rs;
-                real *restrict ei = e + 6 * i * C;
-#pragma omp simd
-                for (fs_index c = 0; c < C; ++c) {
-                    const real d0 = r[c], d1 = r[C + c], d2 = r[2 * C + c], d3 = r[3 * C + c];
-                    const real d4 = r[4 * C + c], d5 = r[5 * C + c];
-                    const real s12 = d1 + d2, t12 = d1 - d2, p = d4 - d2, q = d3 - d1;
-                    ei[c] = 4 * d0 - 5 * d2 + d4, ei[C + c] = d3 + d4 - 4 * s12;
-                    ei[2 * C + c] = d4 - d3 + 4 * t12, ei[3 * C + c] = p + 2 * q;
-                    ei[4 * C + c] = p - 2 * q, ei[5 * C + c] = 4 * d1 - 5 * d3 + d5;
-                }
-            }
-            for (int j = 0; j < 6; ++j) {
-                const real *restrict ej = e + j * C;
-                const fs_index s = 6 * C;
-#pragma omp simd
-                for (fs_index c = 0; c < C; ++c) {
-                    const real d0 = ej[c], d1 = ej[s + c], d2 = ej[2 * s + c];
-                    const real d3 = ej[3 * s + c], d4 = ej[4 * s + c], d5 = ej[5 * s + c];
-                    const real s12 = d1 + d2, t12 = d1 - d2, p = d4 - d2, q = d3 - d1;
-                    vt[j * kstride + c] = 4 * d0 - 5 * d2 + d4;
-                    vt[(6 + j) * kstride + c] = d3 + d4 - 4 * s12;
-                    vt[(12 + j) * kstride + c] = d4 - d3 + 4 * t12;
-                    vt[(18 + j) * kstride + c] = p + 2 * q;
-                    vt[(24 + j) * kstride + c] = p - 2 * q;
-                    vt[(30 + j) * kstride + c] = 4 * d1 - 5 * d3 + d5;
-                }
-            }
+            FS_FN(wino4_input_tile)(xp + (4 * ty * width + 4 * tx) * C, rs, C,
+                                    v + (ty * tw + tx) * C, kstride, e);
         }
 }
 
+FS_HOT static void FS_FN(wino4_input_tiles_hwc)(const real *restrict xp, fs_index rows, fs_index tw,
+                                                fs_index C, real *restrict v, fs_index kstride,
+                                                real *restrict e)
+{
+    if (C == 16) /* constant widths, as wino_input_tiles_hwc */
+        FS_FN(wino4_input_tiles_of)(xp, rows, tw, 16, v, kstride, e);
+    else if (C == 32)
+        FS_FN(wino4_input_tiles_of)(xp, rows, tw, 32, v, kstride, e);
+    else if (C == 64)
+        FS_FN(wino4_input_tiles_of)(xp, rows, tw, 64, v, kstride, e);
+    else
+        FS_FN(wino4_input_tiles_of)(xp, rows, tw, C, v, kstride, e);
+}
+
+/* One tile of F(4x4,3x3)'s outputs: mt (36 matrices kstride apart, outs filters each) into
+ * y0 (4 rows rs apart, 4 pixels of outs filters each), in two passes along the filters through
+ * `s` (4 x 6 x outs): A^T along each of the 6 columns, then along each of the 4 rows so made. */
+static inline FS_ALWAYS_INLINE void FS_FN(wino4_output_tile)(const real *restrict mt,
+                                                             fs_index kstride, fs_index outs,
+                                                             const real *restrict b,
+                                                             real *restrict y0, fs_index rs,
+                                                             real *restrict s)
+{
+    for (int j = 0; j < 6; ++j) {
+        const real *restrict mj = mt + j * kstride;
+        real *restrict sj = s + j * outs;
+#pragma omp simd
+        for (fs_index f = 0; f < outs; ++f) {
+            const real m0 = mj[f], m1 = mj[6 * kstride + f], m2 = mj[12 * kstride + f];
+            const real m3 = mj[18 * kstride + f], m4 = mj[24 * kstride + f];
+            const real m5 = mj[30 * kstride + f];
+            const real a = m1 + m2, d = m1 - m2, p = m3 + m4, q = m3 - m4;
+            sj[f] = m0 + a + p, sj[6 * outs + f] = d + 2 * q;
+            sj[12 * outs + f] = a + 4 * p, sj[18 * outs + f] = d + 8 * q + m5;
+        }
+    }
+    for (int i = 0; i < 4; ++i) {
+        const real *restrict si = s + 6 * i * outs;
+        real *restrict yi = y0 + i * rs;
+#pragma omp simd
+        for (fs_index f = 0; f < outs; ++f) {
+            const real m0 = si[f], m1 = si[outs + f], m2 = si[2 * outs + f];
+            const real m3 = si[3 * outs + f], m4 = si[4 * outs + f], m5 = si[5 * outs + f];
+            const real a = m1 + m2, d = m1 - m2, p = m3 + m4, q = m3 - m4, bias = b[f];
+            yi[f] = m0 + a + p + bias, yi[outs + f] = d + 2 * q + bias;
+            yi[2 * outs + f] = a + 4 * p + bias, yi[3 * outs + f] = d + 8 * q + m5 + bias;
+        }
+    }
+}
+
 /* F(4x4,3x3)'s 4x4 outputs A^T m A + bias, laid out as wino_output_tiles_hwc's (rows of
- * 4 * tw * outs). Two passes along the filters through `s` (4 x 6 x outs): A^T along each of
- * the 6 columns, then along each of the 4 rows so made. */
+ * 4 * tw * outs). */
+static inline FS_ALWAYS_INLINE void FS_FN(wino4_output_tiles_of)(const real *restrict m,
+                                                                 fs_index kstride, fs_index rows,
+                                                                 fs_index tw, fs_index outs,
+                                                                 const real *restrict b,
+                                                                 real *restrict y, real *restrict s)
+{
+    const fs_index rs = 4 * tw * outs;
+    for (fs_index t = 0; t < rows * tw; ++t) {
+        const fs_index ty = t / tw, tx = t % tw;
+        FS_FN(wino4_output_tile)(m + t * outs, kstride, outs, b, y + 4 * ty * rs + 4 * tx * outs,
+                                 rs, s);
+    }
+}
+
 FS_HOT static void FS_FN(wino4_output_tiles_hwc)(const real *restrict m, fs_index kstride,
                                                  fs_index rows, fs_index tw, fs_index outs,
                                                  const real *restrict b, real *restrict y,
                                                  real *restrict s)
 {
-    const fs_index rs = 4 * tw * outs;
-    for (fs_index t = 0; t < rows * tw; ++t) {
-        const fs_index ty = t / tw, tx = t % tw;
-        const real *restrict mt = m + t * outs;
-        for (int j = 0; j < 6; ++j) {
-            const real *restrict mj = mt + j * kstride;
-            real *restrict sj = s + j * outs;
-#pragma omp simd
-            for (fs_index f = 0; f < outs; ++f) {
-                const real m0 = mj[f], m1 = mj[6 * kstride + f], m2 = mj[12 * kstride + f];
-                const real m3 = mj[18 * kstride + f], m4 = mj[24 * kstride + f];
-                const real m5 = mj[30 * kstride + f];
-                const real a = m1 + m2, d = m1 - m2, p = m3 + m4, q = m3 - m4;
-                sj[f] = m0 + a + p, sj[6 * outs + f] = d + 2 * q;
-                sj[12 * outs + f] = a + 4 * p, sj[18 * outs + f] = d + 8 * q + m5;
-            }
-        }
-        for (int i = 0; i < 4; ++i) {
-            const real *restrict si = s + 6 * i * outs;
-            real *restrict yi = y + (4 * ty + i) * rs + 4 * tx * outs;
-#pragma omp simd
-            for (fs_index f = 0; f < outs; ++f) {
-                const real m0 = si[f], m1 = si[outs + f], m2 = si[2 * outs + f];
-                const real m3 = si[3 * outs + f], m4 = si[4 * outs + f], m5 = si[5 * outs + f];
-                const real a = m1 + m2, d = m1 - m2, p = m3 + m4, q = m3 - m4, bias = b[f];
-                yi[f] = m0 + a + p + bias, yi[outs + f] = d + 2 * q + bias;
-                yi[2 * outs + f] = a + 4 * p + bias, yi[3 * outs + f] = d + 8 * q + m5 + bias;
-            }
-        }
-    }
+    if (outs == 16) /* constant widths, as wino_input_tiles_hwc */
+        FS_FN(wino4_output_tiles_of)(m, kstride, rows, tw, 16, b, y, s);
+    else if (outs == 32)
+        FS_FN(wino4_output_tiles_of)(m, kstride, rows, tw, 32, b, y, s);
+    else if (outs == 64)
+        FS_FN(wino4_output_tiles_of)(m, kstride, rows, tw, 64, b, y, s);
+    else
+        FS_FN(wino4_output_tiles_of)(m, kstride, rows, tw, outs, b, y, s);
 }
 
 /* out_n's rows m * ty0 .. (of each of the outs planes) from y as the output transforms leave

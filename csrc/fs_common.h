@@ -18,6 +18,10 @@ typedef int64_t fs_index;
 #define FS_HOT
 #endif
 
+/* Inlined into its caller whatever the optimiser thinks (into each of the caller's FS_HOT
+ * clones): for loop bodies that a caller calls with a constant trip count. */
+#define FS_ALWAYS_INLINE __attribute__((always_inline))
+
 /* Grain sizes: the least work worth a thread of its own (thread_policy.h splits work into
  * parts of at least this much). Below them a second thread costs more to wake than it saves:
  * tens of microseconds on these machines, a time slice on a busy one (docs/performance.md).
