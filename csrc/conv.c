@@ -168,28 +168,29 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
 }
 
 /* The output tile of a Winograd forward or dx (dW keeps F(2x2,3x3)). F(4x4,3x3) makes 36
- * products per 4x4 tile where F(2x2,3x3) makes 16 per 2x2 tile, so 36 / 64 of its
- * multiplications where both tile the output exactly (even sizes divisible by 4: 28x28, and
- * 7x7 where both pad it to 8x8), more where F(4x4,3x3) pads it further (14x14 to 16x16: 0.73).
- * Its transforms cost more per tile, and its transformed weights (36 x C x outs) are made on
- * every call. Measured on DeepConvNet's six 3x3 layers (docs/performance.md, "Winograd
- * F(4x4,3x3)"), one thread: 28x28 and 7x7 forward 1.3-1.8x faster at batch 100, backward (its
- * dx) 1.1-1.3x; the 14x14 layers 0.93-1.14x; a batch of one image of 7x7 (4 tiles) 0.65-0.77x.
- * So F(4x4,3x3) where its multiplications are at most FS_WINO4_MAX_WORK of F(2x2,3x3)'s and a
- * call has at least FS_WINO4_MIN_TILES tiles of 4x4. */
+ * products per 4x4 tile where F(2x2,3x3) makes 16 per 2x2 tile: 36 / 64 of the multiplications
+ * where both tile the output exactly (28x28; 7x7, which both pad to 8x8), more where F(4x4,3x3)
+ * pads it further (14x14 to 16x16: 0.73). Its transforms cost more per tile, and its transformed
+ * weights (36 x C x outs, against 16) are made on every call, which only enough saved products
+ * pay back. Measured on DeepConvNet's six 3x3 layers (docs/performance.md, "Winograd
+ * F(4x4,3x3)"), one thread, forward: 28x28 and 7x7 1.1-1.9x faster at batch 100, 14x14
+ * 1.01-1.19x; at batch 1 7x7 0.65-0.77x, 14x14 0.86-0.90x, 28x28 1.12-1.2x; 7x7 at batch 4 and
+ * 14x14 at batch 2-4 even or better. So F(4x4,3x3) where it makes at most FS_WINO4_MAX_WORK of
+ * F(2x2,3x3)'s multiplications and saves at least FS_WINO4_MIN_SAVED of them per channel and
+ * filter in the call (7x7 from 4 images, 14x14 from 2, 28x28 from 1). */
 #ifndef FS_WINO4_MAX_WORK
-#define FS_WINO4_MAX_WORK 0.65
+#define FS_WINO4_MAX_WORK 0.75
 #endif
-#ifndef FS_WINO4_MIN_TILES
-#define FS_WINO4_MIN_TILES 16
+#ifndef FS_WINO4_MIN_SAVED
+#define FS_WINO4_MIN_SAVED 400
 #endif
 static int wino_path(const fs_patch_geometry *g, fs_index batch)
 {
-    const double tiles2 = (double)((g->out_h + 1) / 2) * (double)((g->out_w + 1) / 2);
-    const double tiles4 = (double)((g->out_h + 3) / 4) * (double)((g->out_w + 3) / 4);
+    const double f2 = 16.0 * (double)((g->out_h + 1) / 2) * (double)((g->out_w + 1) / 2);
+    const double f4 = 36.0 * (double)((g->out_h + 3) / 4) * (double)((g->out_w + 3) / 4);
     const int four = conv_winograd_tile_size ? conv_winograd_tile_size == 4
-                                             : 36 * tiles4 <= FS_WINO4_MAX_WORK * 16 * tiles2 &&
-                                                   batch * tiles4 >= FS_WINO4_MIN_TILES;
+                                             : f4 <= FS_WINO4_MAX_WORK * f2 &&
+                                                   (double)batch * (f2 - f4) >= FS_WINO4_MIN_SAVED;
     return four ? FS_CONV_PATH_WINOGRAD4 : FS_CONV_PATH_WINOGRAD;
 }
 

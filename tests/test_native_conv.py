@@ -311,16 +311,19 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
 @pytest.mark.parametrize(
     "shape, FN, pad, path, dx_path, dw_path",
     [
-        # F(4x4,3x3) ("winograd4") where it makes at most 0.65 of F(2x2,3x3)'s multiplications
-        # (28x28 and 7x7 outputs, not 14x14) and a call has 16 tiles of 4x4 or more.
+        # F(4x4,3x3) ("winograd4") where it makes at most 0.75 of F(2x2,3x3)'s multiplications
+        # and saves 400 or more of them per channel and filter: 28x28 (1372 an image), 14x14
+        # (208) from 2 images, 7x7 and 8x8 (112) from 4.
         ((3, 16, 28, 28), 16, 1, "winograd4", "winograd4", "winograd"),  # DeepConvNet conv2
         ((1, 16, 28, 28), 16, 1, "winograd4", "winograd4", "winograd"),  # batch 1: 49 tiles
         ((1, 16, 14, 14), 32, 1, "winograd", "winograd", "winograd"),  # conv3, batch 1: C < FN
-        ((3, 32, 14, 14), 32, 2, "winograd4", "winograd", "winograd"),  # pad 2: 16x16 out
+        ((3, 32, 14, 14), 32, 2, "winograd4", "winograd4", "winograd"),  # pad 2: 16x16 out
         ((3, 32, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv5: 12 tiles of 4x4
         ((4, 32, 8, 8), 64, 1, "winograd4", "winograd4", "winograd"),  # 16 tiles of 4x4
         ((2, 64, 8, 8), 64, 1, "winograd", "winograd", "winograd"),  # conv6
-        ((3, 32, 14, 14), 64, 1, "winograd", "winograd", "winograd"),
+        ((3, 32, 14, 14), 64, 1, "winograd4", "winograd4", "winograd"),
+        ((2, 32, 14, 14), 64, 1, "winograd4", "winograd4", "winograd"),  # 416 saved
+        ((5, 16, 10, 9), 16, 0, "winograd4", "winograd", "winograd"),  # 8x7 out; dx 10x9: 0.81
         ((3, 16, 9, 9), 32, 0, "winograd", "shifted", "winograd"),  # C < FN, pad 0: shifted dx
         ((2, 64, 7, 7), 64, 1, "winograd", "winograd", "winograd"),  # odd output: partial tiles
         ((8, 64, 7, 7), 64, 1, "winograd4", "winograd4", "winograd"),  # 32 tiles of 4x4
