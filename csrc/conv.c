@@ -172,24 +172,31 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
  * where both tile the output exactly (28x28; 7x7, which both pad to 8x8), more where F(4x4,3x3)
  * pads it further (14x14 to 16x16: 0.73). Its transforms cost more per tile, and its transformed
  * weights (36 x C x outs, against 16) are made on every call, which only enough saved products
- * pay back. Measured on DeepConvNet's six 3x3 layers (docs/performance.md, "Winograd
- * F(4x4,3x3)"), one thread, forward: 28x28 and 7x7 1.1-1.9x faster at batch 100, 14x14
- * 1.01-1.19x; at batch 1 7x7 0.65-0.77x, 14x14 0.86-0.90x, 28x28 1.12-1.2x; 7x7 at batch 4 and
- * 14x14 at batch 2-4 even or better. So F(4x4,3x3) where it makes at most FS_WINO4_MAX_WORK of
- * F(2x2,3x3)'s multiplications and saves at least FS_WINO4_MIN_SAVED of them per channel and
- * filter in the call (7x7 from 4 images, 14x14 from 2, 28x28 from 1). */
+ * pay back. Measured on DeepConvNet's 3x3 layers (docs/performance.md, "Winograd F(4x4,3x3)"),
+ * one thread, float32 forward: 28x28 and 7x7 1.1-1.8x faster at batch 100, 14x14 0.85-1.17x (32
+ * -> 64 filters lost); at batch 1 7x7 0.65-0.77x, 28x28 1.12x; 7x7 ahead from 4 images. So
+ * F(4x4,3x3) where it makes at most FS_WINO4_MAX_WORK of F(2x2,3x3)'s multiplications and saves
+ * at least FS_WINO4_MIN_SAVED of them per channel and filter in the call (28x28 from one image,
+ * 1372 saved an image; 7x7 and 8x8 from four, 112).
+ * Float32 only. F(2x2,3x3) gives an exact 0 wherever the 3x3 input field of an output is all
+ * zeros (its transforms' rows for such an output read only that field), as the direct sum does;
+ * F(4x4,3x3) mixes the tile's other inputs in and leaves rounding there (1e-17 in float64). With
+ * zero biases, as the book initialises them, MNIST's blank background then lands on either side
+ * of ReLU's kink: the first Adam step of the book's DeepConvNet moved its loss by 3e-4 (relative,
+ * ch08/train_deepnet.py), where F(2x2,3x3) matches the book to the last digits. Float64 is what
+ * the book computes in and is compared against digit by digit; float32 differs from it anyway. */
 #ifndef FS_WINO4_MAX_WORK
-#define FS_WINO4_MAX_WORK 0.75
+#define FS_WINO4_MAX_WORK 0.65
 #endif
 #ifndef FS_WINO4_MIN_SAVED
 #define FS_WINO4_MIN_SAVED 400
 #endif
-static int wino_path(const fs_patch_geometry *g, fs_index batch)
+static int wino_path(const fs_patch_geometry *g, fs_index batch, int float32)
 {
     const double f2 = 16.0 * (double)((g->out_h + 1) / 2) * (double)((g->out_w + 1) / 2);
     const double f4 = 36.0 * (double)((g->out_h + 3) / 4) * (double)((g->out_w + 3) / 4);
     const int four = conv_winograd_tile_size ? conv_winograd_tile_size == 4
-                                             : f4 <= FS_WINO4_MAX_WORK * f2 &&
+                                             : float32 && f4 <= FS_WINO4_MAX_WORK * f2 &&
                                                    (double)batch * (f2 - f4) >= FS_WINO4_MIN_SAVED;
     return four ? FS_CONV_PATH_WINOGRAD4 : FS_CONV_PATH_WINOGRAD;
 }

@@ -995,7 +995,7 @@ int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_ge
     if (conv_winograd(g, filters) &&
         FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
         FS_FN(all_finite)(w, filters * g->channels * 9))
-        return wino_path(g, batch);
+        return wino_path(g, batch, sizeof(real) == sizeof(float));
     return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
 }
 
@@ -1051,7 +1051,8 @@ int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
                            const fs_patch_geometry *g, const real *w, fs_index filters)
 {
     fs_patch_geometry d;
-    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, 0)) return wino_path(&d, batch);
+    if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, 0))
+        return wino_path(&d, batch, sizeof(real) == sizeof(float));
     /* The shifted path's own test (fs_conv_backward): x and W finite. */
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
@@ -1154,6 +1155,6 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
                                     db, strategy, wino_w);
     if (rc == 0 && wino_dx)
         rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx,
-                              wino_path(&d, batch), strategy);
+                              wino_path(&d, batch, sizeof(real) == sizeof(float)), strategy);
     return rc;
 }
