@@ -167,13 +167,15 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
            (g->channels >= FS_CONV_WINO_MIN_CHANNELS && filters >= FS_CONV_WINO_MIN_FILTERS);
 }
 
-/* The output tile of a Winograd forward or dx (dW keeps F(2x2,3x3)). F(4x4,3x3) makes 36
+/* The output tile of a Winograd forward, dx or dW (each by its own geometry: dx's is the
+ * input's size, dW's the forward's). F(4x4,3x3) makes 36
  * products per 4x4 tile where F(2x2,3x3) makes 16 per 2x2 tile: 36 / 64 of the multiplications
  * where both tile the output exactly (28x28; 7x7, which both pad to 8x8), more where F(4x4,3x3)
  * pads it further (14x14 to 16x16: 0.73). Its transforms cost more per tile, and its transformed
  * weights (36 x C x outs, against 16) are made on every call, which only enough saved products
- * pay back. Measured on DeepConvNet's 3x3 layers (docs/performance.md, "Winograd F(4x4,3x3)"),
- * one thread, float32 forward: 28x28 and 7x7 1.1-1.8x faster at batch 100, 14x14 0.85-1.17x (32
+ * pay back. Measured on DeepConvNet's 3x3 layers (docs/performance.md, "Winograd F(4x4,3x3) for
+ * float32"), one thread, float32 forward: 28x28 and 7x7 1.1-1.8x faster at batch 100, 14x14
+ * 0.85-1.17x (32
  * -> 64 filters lost); at batch 1 7x7 0.65-0.77x, 28x28 1.12x; 7x7 ahead from 4 images. So
  * F(4x4,3x3) where it makes at most FS_WINO4_MAX_WORK of F(2x2,3x3)'s multiplications and saves
  * at least FS_WINO4_MIN_SAVED of them per channel and filter in the call (28x28 from one image,
@@ -191,13 +193,20 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
 #ifndef FS_WINO4_MIN_SAVED
 #define FS_WINO4_MIN_SAVED 400
 #endif
-static int wino_path(const fs_patch_geometry *g, fs_index batch, int float32)
+/* dW by F(4x4,3x3) accumulates 36 matrices of C x outs per block (against 16) with a quarter of
+ * the tiles each, and transforms them back once: at 7x7 it lost up to a batch of 16 (0.88x at
+ * 16 images, 64 tiles), at 16x16 up to 4 images; it won from 32 and 8 (1.07-1.35x), and 1.3-1.6x
+ * at batch 100. So it asks for more saved multiplications: 7x7 from 23 images, 16x16 from 6. */
+#ifndef FS_WINO4_DW_MIN_SAVED
+#define FS_WINO4_DW_MIN_SAVED 2500
+#endif
+static int wino_path(const fs_patch_geometry *g, fs_index batch, int float32, double min_saved)
 {
     const double f2 = 16.0 * (double)((g->out_h + 1) / 2) * (double)((g->out_w + 1) / 2);
     const double f4 = 36.0 * (double)((g->out_h + 3) / 4) * (double)((g->out_w + 3) / 4);
     const int four = conv_winograd_tile_size ? conv_winograd_tile_size == 4
                                              : float32 && f4 <= FS_WINO4_MAX_WORK * f2 &&
-                                                   (double)batch * (f2 - f4) >= FS_WINO4_MIN_SAVED;
+                                                   (double)batch * (f2 - f4) >= min_saved;
     return four ? FS_CONV_PATH_WINOGRAD4 : FS_CONV_PATH_WINOGRAD;
 }
 

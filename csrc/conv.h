@@ -32,14 +32,14 @@ int fs_conv_backward_f64(const double *dout, const double *x, fs_index batch,
 enum { FS_CONV_WINOGRAD_AUTO = 0, FS_CONV_WINOGRAD_OFF = 1, FS_CONV_WINOGRAD_ALWAYS = 2 };
 void fs_conv_set_winograd(int mode);
 int fs_conv_get_winograd(void);
-/* The output tile of the Winograd forward and dx: 0 (the rule in conv.c), 2 (F(2x2,3x3)) or 4
- * (F(4x4,3x3)); anything else means 0. dW always takes F(2x2,3x3). Process-wide, as above. */
+/* The output tile of the Winograd forward, dx and dW: 0 (the rule in conv.c), 2 (F(2x2,3x3)) or 4
+ * (F(4x4,3x3)); anything else means 0. Process-wide, as above. */
 void fs_conv_set_winograd_tile(int m);
 int fs_conv_get_winograd_tile(void);
 
 /* Which path a call with these arguments takes (the drivers decide through these functions):
  * the forward, the backward's dx, and the backward's dW and db (with dx wanted). WINOGRAD is
- * F(2x2,3x3), WINOGRAD4 F(4x4,3x3) (the forward and dx only). */
+ * F(2x2,3x3), WINOGRAD4 F(4x4,3x3). */
 enum {
     FS_CONV_PATH_IM2COL = 0,
     FS_CONV_PATH_SHIFTED = 1,

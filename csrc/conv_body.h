@@ -7,7 +7,7 @@
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
  * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead: forward,
  * dW and db ("dW by Winograd"), and dx when C >= FN or pad >= 1 (rules in conv.c); the
- * forward and dx take F(4x4,3x3) where it pays (wino_path in conv.c).
+ * three take F(4x4,3x3) in float32 where it pays (wino_path in conv.c).
  * Two ways to use two or more cores, chosen per call (measured: docs/performance.md):
  *   images parallel - the batch cut into parts of consecutive images, spread over OpenMP
  *                     threads, each part with a one-thread GEMM and (backward) its own dW / db,
@@ -707,6 +707,60 @@ FS_HOT static void FS_FN(wino_grad_tiles)(const real *restrict dout_f, const fs_
     }
 }
 
+/* F(4x4,3x3)'s D: d[k * kstride + t] = (A dY A^T)[k] (k = 6 * row + column) of the 4x4 tiles
+ * dY of tile rows ty0 .. ty1 of one filter's dout plane, as wino_grad_tiles for F(2x2,3x3): the
+ * tile rows' four rows of outputs are first copied into four rows of 4 * tw each (zeros past the
+ * size), so the transform runs along all the tiles at once. y: 16 x tiles. A applied to
+ * (y0, y1, y2, y3): (y0, y0 + y1 + y2 + y3, y0 - y1 + y2 - y3, y0 + 2 y1 + 4 y2 + 8 y3,
+ * y0 - 2 y1 + 4 y2 - 8 y3, y3). */
+#define FS_WINO4_A(y0, y1, y2, y3, o0, o1, o2, o3, o4, o5)                                         \
+    const real o0 = (y0), o5 = (y3);                                                               \
+    const real o1 = ((y0) + (y2)) + ((y1) + (y3)), o2 = ((y0) + (y2)) - ((y1) + (y3));             \
+    const real o3 = ((y0) + 4 * (y2)) + (2 * (y1) + 8 * (y3));                                     \
+    const real o4 = ((y0) + 4 * (y2)) - (2 * (y1) + 8 * (y3))
+
+FS_HOT static void FS_FN(wino4_grad_tiles)(const real *restrict dout_f, const fs_wino_geometry *q,
+                                           fs_index ty0, fs_index ty1, real *restrict y,
+                                           real *restrict d, fs_index kstride)
+{
+    const fs_index width = 4 * q->tw, tiles = (ty1 - ty0) * q->tw;
+    for (fs_index ty = ty0; ty < ty1; ++ty)
+        for (int r = 0; r < 4; ++r) {
+            real *restrict row = y + r * 4 * tiles + (ty - ty0) * width;
+            const fs_index oy = 4 * ty + r;
+            const real *restrict src = dout_f + oy * q->ow;
+            fs_index x = 0;
+            if (oy < q->oh)
+                for (; x < q->ow; ++x) row[x] = src[x];
+            for (; x < width; ++x) row[x] = 0;
+        }
+    const real *restrict r0 = y, *restrict r1 = y + 4 * tiles, *restrict r2 = y + 8 * tiles;
+    const real *restrict r3 = y + 12 * tiles;
+#pragma omp simd
+    for (fs_index t = 0; t < tiles; ++t) {
+        /* A along each row of dY (a: row 0's six, b: row 1's, ...), then along the columns */
+        FS_WINO4_A(r0[4 * t], r0[4 * t + 1], r0[4 * t + 2], r0[4 * t + 3], a0, a1, a2, a3, a4, a5);
+        FS_WINO4_A(r1[4 * t], r1[4 * t + 1], r1[4 * t + 2], r1[4 * t + 3], b0, b1, b2, b3, b4, b5);
+        FS_WINO4_A(r2[4 * t], r2[4 * t + 1], r2[4 * t + 2], r2[4 * t + 3], c0, c1, c2, c3, c4, c5);
+        FS_WINO4_A(r3[4 * t], r3[4 * t + 1], r3[4 * t + 2], r3[4 * t + 3], e0, e1, e2, e3, e4, e5);
+#define FS_WINO4_D_COLUMN(col, a, b, c, e)                                                         \
+    do {                                                                                           \
+        FS_WINO4_A(a, b, c, e, u0, u1, u2, u3, u4, u5);                                            \
+        d[(col) * kstride + t] = u0, d[(6 + (col)) * kstride + t] = u1;                            \
+        d[(12 + (col)) * kstride + t] = u2, d[(18 + (col)) * kstride + t] = u3;                    \
+        d[(24 + (col)) * kstride + t] = u4, d[(30 + (col)) * kstride + t] = u5;                    \
+    } while (0)
+        FS_WINO4_D_COLUMN(0, a0, b0, c0, e0);
+        FS_WINO4_D_COLUMN(1, a1, b1, c1, e1);
+        FS_WINO4_D_COLUMN(2, a2, b2, c2, e2);
+        FS_WINO4_D_COLUMN(3, a3, b3, c3, e3);
+        FS_WINO4_D_COLUMN(4, a4, b4, c4, e4);
+        FS_WINO4_D_COLUMN(5, a5, b5, c5, e5);
+#undef FS_WINO4_D_COLUMN
+    }
+}
+#undef FS_WINO4_A
+
 /* One block of dW: V of x's tiles (as the forward), D of dout's, then m[k] += D[k] x V[k]^T. */
 static void FS_FN(wino_dw_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index n1, fs_index ty0,
                                  fs_index ty1, real *scratch, real *m)
@@ -717,11 +771,16 @@ static void FS_FN(wino_dw_block)(const FS_FN(wino_job) *j, fs_index n0, fs_index
     const FS_FN(wino_scratch) p = FS_FN(wino_scratch_of)(q, j->outs, scratch, vk, dk);
     FS_FN(wino_input_block)(j, n0, n1, ty0, ty1, &p, vk);
     for (fs_index n = n0; n < n1; ++n)
-        for (fs_index f = 0; f < j->outs; ++f)
-            FS_FN(wino_grad_tiles)(j->dout + (n * j->outs + f) * q->oh * q->ow, q, ty0, ty1, p.y,
-                                   p.m + f * cols + (n - n0) * per, dk);
+        for (fs_index f = 0; f < j->outs; ++f) {
+            const real *dout_f = j->dout + (n * j->outs + f) * q->oh * q->ow;
+            real *d = p.m + f * cols + (n - n0) * per;
+            if (q->m == 4)
+                FS_FN(wino4_grad_tiles)(dout_f, q, ty0, ty1, p.y, d, dk);
+            else
+                FS_FN(wino_grad_tiles)(dout_f, q, ty0, ty1, p.y, d, dk);
+        }
     /* M[k] (outs x C) += D[k] (outs x tiles) x V[k] (tiles x C) */
-    for (int k = 0; k < 16; ++k)
+    for (fs_index k = 0; k < q->kk; ++k)
         FS_FN(fs_gemm)(CblasNoTrans, CblasNoTrans, (int)j->outs, (int)q->C, (int)cols, 1,
                        p.m + k * dk, (int)cols, p.v + k * vk, (int)q->C, 1, m + k * j->outs * q->C,
                        (int)q->C);
@@ -930,6 +989,50 @@ FS_HOT static void FS_FN(wino_dw_weights)(const real *restrict m, fs_index outs,
     }
 }
 
+/* F(4x4,3x3)'s dw[f][c] (3 x 3) = G^T m[f,c] G, m[k][f][c] (k = 6 * row + column) the summed
+ * M, as wino_dw_weights; vectorised along c. G^T applied to (u0 .. u5):
+ * (u0 / 4 - (u1 + u2) / 6 + (u3 + u4) / 24, (u2 - u1) / 6 + (u3 - u4) / 12,
+ *  (u3 + u4 - u1 - u2) / 6 + u5). */
+#define FS_WINO4_GT(u0, u1, u2, u3, u4, u5, o0, o1, o2)                                            \
+    const real o0 =                                                                                \
+        (real)0.25 * (u0) - (real)(1.0 / 6) * ((u1) + (u2)) + (real)(1.0 / 24) * ((u3) + (u4));    \
+    const real o1 = (real)(1.0 / 6) * ((u2) - (u1)) + (real)(1.0 / 12) * ((u3) - (u4));            \
+    const real o2 = (real)(1.0 / 6) * (((u3) + (u4)) - ((u1) + (u2))) + (u5)
+
+FS_HOT static void FS_FN(wino4_dw_weights)(const real *restrict m, fs_index outs, fs_index ins,
+                                           real *restrict dw)
+{
+    const fs_index next = outs * ins;
+    for (fs_index o = 0; o < outs; ++o) {
+        const real *restrict mo = m + o * ins;
+        real *restrict dwo = dw + o * ins * 9;
+#pragma omp simd
+        for (fs_index i = 0; i < ins; ++i) {
+#define FS_WINO4_M(r, c) mo[(6 * (r) + (c)) * next + i]
+            /* t = G^T m, column by column of m: t0c, t1c, t2c for column c */
+#define FS_WINO4_T_COLUMN(c, t0, t1, t2)                                                           \
+    FS_WINO4_GT(FS_WINO4_M(0, c), FS_WINO4_M(1, c), FS_WINO4_M(2, c), FS_WINO4_M(3, c),            \
+                FS_WINO4_M(4, c), FS_WINO4_M(5, c), t0, t1, t2)
+            FS_WINO4_T_COLUMN(0, p0, q0, s0);
+            FS_WINO4_T_COLUMN(1, p1, q1, s1);
+            FS_WINO4_T_COLUMN(2, p2, q2, s2);
+            FS_WINO4_T_COLUMN(3, p3, q3, s3);
+            FS_WINO4_T_COLUMN(4, p4, q4, s4);
+            FS_WINO4_T_COLUMN(5, p5, q5, s5);
+#undef FS_WINO4_T_COLUMN
+#undef FS_WINO4_M
+            /* dW = t G: G^T along each of t's three rows (p, q, s) */
+            FS_WINO4_GT(p0, p1, p2, p3, p4, p5, w00, w01, w02);
+            FS_WINO4_GT(q0, q1, q2, q3, q4, q5, w10, w11, w12);
+            FS_WINO4_GT(s0, s1, s2, s3, s4, s5, w20, w21, w22);
+            real *restrict wi = dwo + i * 9;
+            wi[0] = w00, wi[1] = w01, wi[2] = w02, wi[3] = w10, wi[4] = w11, wi[5] = w12;
+            wi[6] = w20, wi[7] = w21, wi[8] = w22;
+        }
+    }
+}
+#undef FS_WINO4_GT
+
 /* db = the parts' sums in part order. */
 static void FS_FN(conv_db_of_parts)(const double *db_parts, int parts, fs_index filters, real *db)
 {
@@ -945,7 +1048,7 @@ static void FS_FN(wino_dw_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index 
                                 real *m, double *db)
 {
     const fs_index ohw = j->q.oh * j->q.ow;
-    memset(m, 0, (size_t)(16 * j->outs * j->q.C) * sizeof(real));
+    memset(m, 0, (size_t)(j->q.kk * j->outs * j->q.C) * sizeof(real));
     for (fs_index n = n0; n < n1; ++n)
         FS_FN(conv_db_sums)(j->dout + n * j->outs * ohw, j->outs, ohw, db);
     FS_FN(wino_part)(j, n0, n1, scratch, m);
@@ -955,12 +1058,15 @@ static void FS_FN(wino_dw_part)(const FS_FN(wino_job) *j, fs_index n0, fs_index 
  * part order (so the bits depend on the configured threads only), then transformed once. */
 static int FS_FN(wino_dw)(const real *dout, const real *x, fs_index batch,
                           const fs_patch_geometry *g, fs_index filters, real *dw, real *db,
-                          int strategy)
+                          int path, int strategy)
 {
     FS_FN(wino_job) j;
     memset(&j, 0, sizeof j);
-    j.x = x, j.dout = dout, j.outs = filters, j.q = wino_geometry_of(g, FS_WINO_DW_BLOCK_TILES, 2);
-    const fs_index size = FS_FN(wino_scratch_size)(&j.q, filters), msize = 16 * filters * j.q.C;
+    const fs_index tile = path == FS_CONV_PATH_WINOGRAD4 ? 4 : 2;
+    j.x = x, j.dout = dout, j.outs = filters;
+    j.q = wino_geometry_of(g, tile == 4 ? FS_WINO4_BLOCK_TILES : FS_WINO_DW_BLOCK_TILES, tile);
+    const fs_index size = FS_FN(wino_scratch_size)(&j.q, filters);
+    const fs_index msize = j.q.kk * filters * j.q.C;
     const int parts = conv_parts(batch, g, filters, strategy);
     const int team = fs_team_for(parts);
     real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
@@ -979,7 +1085,10 @@ static int FS_FN(wino_dw)(const real *dout, const real *x, fs_index batch,
         }
         for (int p = 1; p < parts; ++p)
             for (fs_index i = 0; i < msize; ++i) m[i] += m[p * msize + i];
-        FS_FN(wino_dw_weights)(m, filters, j.q.C, dw);
+        if (tile == 4)
+            FS_FN(wino4_dw_weights)(m, filters, j.q.C, dw);
+        else
+            FS_FN(wino_dw_weights)(m, filters, j.q.C, dw);
         FS_FN(conv_db_of_parts)(db_parts, parts, filters, db);
         rc = 0;
     }
@@ -995,7 +1104,7 @@ int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_ge
     if (conv_winograd(g, filters) &&
         FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
         FS_FN(all_finite)(w, filters * g->channels * 9))
-        return wino_path(g, batch, sizeof(real) == sizeof(float));
+        return wino_path(g, batch, sizeof(real) == sizeof(float), FS_WINO4_MIN_SAVED);
     return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
 }
 
@@ -1052,7 +1161,7 @@ int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
 {
     fs_patch_geometry d;
     if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, 0))
-        return wino_path(&d, batch, sizeof(real) == sizeof(float));
+        return wino_path(&d, batch, sizeof(real) == sizeof(float), FS_WINO4_MIN_SAVED);
     /* The shifted path's own test (fs_conv_backward): x and W finite. */
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
@@ -1073,7 +1182,8 @@ static int FS_FN(dw_winograd)(const real *dout, const real *x, fs_index batch,
 int FS_FN(fs_conv_dw_path)(const real *dout, const real *x, fs_index batch,
                            const fs_patch_geometry *g, const real *w, fs_index filters)
 {
-    if (FS_FN(dw_winograd)(dout, x, batch, g, filters)) return FS_CONV_PATH_WINOGRAD;
+    if (FS_FN(dw_winograd)(dout, x, batch, g, filters))
+        return wino_path(g, batch, sizeof(real) == sizeof(float), FS_WINO4_DW_MIN_SAVED);
     /* The shifted path's own test (direct_backward), dx wanted: x and W finite. */
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
@@ -1149,12 +1259,16 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     real *wino_dx = dx && FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, wino_w) ? dx : NULL;
     real *direct_dx = wino_dx ? NULL : dx;
     int rc = 0;
-    if (wino_w) rc = FS_FN(wino_dw)(dout, x, batch, g, filters, dw, db, strategy);
+    if (wino_w)
+        rc = FS_FN(wino_dw)(
+            dout, x, batch, g, filters, dw, db,
+            wino_path(g, batch, sizeof(real) == sizeof(float), FS_WINO4_DW_MIN_SAVED), strategy);
     if (rc == 0 && (!wino_w || direct_dx))
         rc = FS_FN(direct_backward)(dout, x, batch, g, w, filters, direct_dx, wino_w ? NULL : dw,
                                     db, strategy, wino_w);
     if (rc == 0 && wino_dx)
-        rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx,
-                              wino_path(&d, batch, sizeof(real) == sizeof(float)), strategy);
+        rc = FS_FN(wino_conv)(
+            dout, batch, &d, w, 1, NULL, g->channels, wino_dx,
+            wino_path(&d, batch, sizeof(real) == sizeof(float), FS_WINO4_MIN_SAVED), strategy);
     return rc;
 }

@@ -104,9 +104,9 @@ def conv_winograd(mode=None):
 
 
 def conv_winograd_tile(size=None):
-    """The output tile of the Winograd forward and dx: 'auto' (the rule in csrc/conv.c), 2
-    (F(2x2,3x3)) or 4 (F(4x4,3x3)); dW always takes F(2x2,3x3). Returns the setting before the
-    call; sets `size` when given. Process-wide, for tests and benchmarks."""
+    """The output tile of the Winograd forward, dx and dW: 'auto' (the rule in csrc/conv.c), 2
+    (F(2x2,3x3)) or 4 (F(4x4,3x3)). Returns the setting before the call; sets `size` when given.
+    Process-wide, for tests and benchmarks."""
     cdef int before = fs_conv_get_winograd_tile()
     if size is not None:
         if size not in ("auto", 2, 4) or isinstance(size, bool):
@@ -118,7 +118,7 @@ def conv_winograd_tile(size=None):
 def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None, str grad="dx"):
     """The path conv_forward(x, W, b, stride, pad) takes, or with `dout` the path of
     conv_backward's dx (grad='dx') or of its dW and db (grad='dw'): 'im2col', 'shifted',
-    'winograd' (F(2x2,3x3)) or 'winograd4' (F(4x4,3x3), the forward and dx only), decided by
+    'winograd' (F(2x2,3x3)) or 'winograd4' (F(4x4,3x3)), decided by
     the same C function the kernel calls."""
     cdef fs_patch_geometry g
     if grad not in ("dx", "dw"):

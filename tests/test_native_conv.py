@@ -290,7 +290,7 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
     """Every 3x3 stride-1 geometry through Winograd, F(2x2,3x3) and F(4x4,3x3), forward, dx
     and dW: sizes that are not a multiple of the tile (partial tiles, their extra outputs
     dropped, their dout read as zeros), pads up to 3 (tiles of zeros only), outputs of one row
-    or column. dW takes F(2x2,3x3) whatever the tile."""
+    or column."""
     assume(H + 2 * pad >= 3 and W + 2 * pad >= 3)
     before, tile_before = native.conv_winograd("always"), native.conv_winograd_tile(tile)
     path = {2: "winograd", 4: "winograd4"}[tile]
@@ -300,7 +300,7 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
         dout = np.zeros((N, FN, H + 2 * pad - 2, W + 2 * pad - 2), dtype)
         # dx is a 3x3 conv of dout padded by 2 - pad: no Winograd past pad 2.
         assert (native.conv_path(x, w, 1, pad, dout=dout) == path) == (pad <= 2)
-        assert native.conv_path(x, w, 1, pad, dout=dout, grad="dw") == "winograd"
+        assert native.conv_path(x, w, 1, pad, dout=dout, grad="dw") == path
         _check_against_reference(x, w, b, 1, pad, threading, seed)
     finally:
         native.conv_winograd(before)
@@ -313,8 +313,9 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
     [
         # F(4x4,3x3) ("winograd4", float32 only) where it makes at most 0.65 of F(2x2,3x3)'s
         # multiplications (not 14x14: 0.73) and saves 400 or more of them per channel and
-        # filter: 28x28 (1372 an image), 7x7 and 8x8 (112) from 4 images.
-        ((3, 16, 28, 28), 16, 1, "winograd4", "winograd4", "winograd"),  # DeepConvNet conv2
+        # filter: 28x28 (1372 an image), 7x7 and 8x8 (112) from 4 images. dx by the rule on
+        # its own geometry (the input's size); dW on the forward's, from 2500 saved.
+        ((3, 16, 28, 28), 16, 1, "winograd4", "winograd4", "winograd4"),  # DeepConvNet conv2
         ((1, 16, 28, 28), 16, 1, "winograd4", "winograd4", "winograd"),  # batch 1: 49 tiles
         ((1, 16, 14, 14), 32, 1, "winograd", "winograd", "winograd"),  # conv3, batch 1: C < FN
         ((3, 32, 14, 14), 32, 2, "winograd4", "winograd", "winograd"),  # pad 2: 16x16 out
@@ -326,6 +327,7 @@ def test_winograd_conv_matches_reference(N, C, H, W, FN, pad, dtype, threading, 
         ((3, 16, 9, 9), 32, 0, "winograd", "shifted", "winograd"),  # C < FN, pad 0: shifted dx
         ((2, 64, 7, 7), 64, 1, "winograd", "winograd", "winograd"),  # odd output: partial tiles
         ((8, 64, 7, 7), 64, 1, "winograd4", "winograd4", "winograd"),  # 32 tiles of 4x4
+        ((24, 32, 7, 7), 64, 1, "winograd4", "winograd4", "winograd4"),  # dW: 2688 saved
         ((2, 32, 9, 11), 32, 0, "winograd", "winograd", "winograd"),  # pad 0, odd 7 x 9 output
         ((5, 16, 13, 5), 16, 2, "winograd4", "winograd", "winograd"),  # 15x7 out; dx 13x5
         ((2, 16, 6, 5), 16, 3, "winograd", "shifted", "winograd"),  # pad 3: dx would need pad -1
@@ -340,7 +342,9 @@ def test_3x3_stride_one_takes_the_path_of_the_rule_and_matches_reference(
     its share of the multiplications and its tiles), checked through the same C functions the
     kernels ask, and those paths against the reference."""
     if dtype == np.float64:  # F(4x4,3x3) is for float32 only
-        path, dx_path = (p.replace("winograd4", "winograd") for p in (path, dx_path))
+        path, dx_path, dw_path = (
+            p.replace("winograd4", "winograd") for p in (path, dx_path, dw_path)
+        )
     x, w, b = _problem(rng, *shape, FN, 3, 3, dtype)
     out, _ = native.conv_forward(x, w, b, 1, pad)
     assert native.conv_path(x, w, 1, pad) == path
@@ -443,7 +447,7 @@ def test_winograd_on_images_bigger_than_a_block(rng, winograd_always, dtype, til
     try:
         path = {2: "winograd", 4: "winograd4"}[tile]
         assert native.conv_path(x, w, 1, 1) == native.conv_path(x, w, 1, 1, dout=dout) == path
-        assert native.conv_path(x, w, 1, 1, dout=dout, grad="dw") == "winograd"
+        assert native.conv_path(x, w, 1, 1, dout=dout, grad="dw") == path
         _check_against_reference(x, w, b, 1, 1)
     finally:
         native.conv_winograd_tile(before)

@@ -123,8 +123,8 @@ def test_train_step_on_a_busy_machine_does_not_collapse():
     assert default < 3 * one, f"default threads {default:.2f} ms, one thread {one:.2f} ms"
 
 
-def _conv_case(rng, dtype, channels):
-    x = rng.standard_normal((8, channels, 12, 12)).astype(dtype)
+def _conv_case(rng, dtype, channels, images=8, size=12):
+    x = rng.standard_normal((images, channels, size, size)).astype(dtype)
     W = rng.standard_normal((16, channels, 3, 3)).astype(dtype)
     b = rng.standard_normal(16).astype(dtype)
     out, _ = kernels.conv_forward(x, W, b, 1, 1)
@@ -140,23 +140,28 @@ def _conv_results(x, W, b, dout):
 @needs_two_cores
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "channels, winograd, path",
-    [(3, "auto", "im2col"), (16, "off", "shifted"), (16, "auto", "winograd")],
-    ids=["im2col", "shifted", "winograd"],
+    "channels, images, size, winograd, paths",
+    [
+        (3, 8, 12, "auto", ("im2col",) * 3),
+        (16, 8, 12, "off", ("shifted",) * 3),
+        (16, 8, 12, "auto", ("winograd4", "winograd4", "winograd")),  # float32; dW: too few
+        (16, 16, 16, "auto", ("winograd4",) * 3),  # float32: dW too (7168 saved)
+    ],
+    ids=["im2col", "shifted", "winograd", "winograd-dw4"],
 )
-def test_results_do_not_depend_on_the_load(channels, winograd, path, dtype):
+def test_results_do_not_depend_on_the_load(channels, images, size, winograd, paths, dtype):
     """The same call on a quiet and on a busy machine gives the same bits: the load changes the
     threads that run the parts, never the parts (the partial sums of dW and db, or of
     Winograd's M for dW)."""
-    case = _conv_case(np.random.default_rng(1), dtype, channels)
+    case = _conv_case(np.random.default_rng(1), dtype, channels, images, size)
     before = _native.conv_winograd(winograd)
     try:
         x, W, _, dout = case
-        assert _native.conv_path(x, W, 1, 1, dout=dout, grad="dw") == path
-        if path == "winograd":  # 8 images of 12x12: float32's forward and dx by F(4x4,3x3)
-            tile = "winograd4" if dtype == np.float32 else "winograd"
-            assert _native.conv_path(x, W, 1, 1) == _native.conv_path(x, W, 1, 1, dout=dout)
-            assert _native.conv_path(x, W, 1, 1) == tile
+        if dtype == np.float64:  # F(4x4,3x3) is for float32 only
+            paths = tuple(p.replace("winograd4", "winograd") for p in paths)
+        assert _native.conv_path(x, W, 1, 1) == paths[0]
+        assert _native.conv_path(x, W, 1, 1, dout=dout) == paths[1]
+        assert _native.conv_path(x, W, 1, 1, dout=dout, grad="dw") == paths[2]
         with thread_settings(CORES, adaptive=False):
             quiet = _conv_results(*case)
         with thread_settings(CORES), spinning(CORES):
