@@ -176,10 +176,9 @@ static int conv_winograd(const fs_patch_geometry *g, fs_index filters)
  * pay back. Measured on DeepConvNet's 3x3 layers (docs/performance.md, "Winograd F(4x4,3x3) for
  * float32"), one thread, float32 forward: 28x28 and 7x7 1.1-1.8x faster at batch 100, 14x14
  * 0.85-1.17x (32 -> 64 filters lost); at batch 1 7x7 0.65-0.77x, 28x28 1.12x; 7x7 ahead from 4
- * images. So
- * F(4x4,3x3) where it makes at most FS_WINO4_MAX_WORK of F(2x2,3x3)'s multiplications and saves
- * at least FS_WINO4_MIN_SAVED of them per channel and filter in the call (28x28 from one image,
- * 1372 saved an image; 7x7 and 8x8 from four, 112).
+ * images. So F(4x4,3x3) where it makes at most FS_WINO4_MAX_WORK of F(2x2,3x3)'s
+ * multiplications and saves at least FS_WINO4_MIN_SAVED of them per channel and filter in the
+ * call (28x28 from one image, 1372 saved an image; 7x7 and 8x8 from four, 112).
  * Float32 only. F(2x2,3x3) gives an exact 0 wherever the 3x3 input field of an output is all
  * zeros (its transforms' rows for such an output read only that field), as the direct sum does;
  * F(4x4,3x3) mixes the tile's other inputs in and leaves rounding there (1e-17 in float64). With
