@@ -59,7 +59,7 @@ static fs_shift_geometry shift_geometry_of(const fs_patch_geometry *g)
 
 /* ---- Winograd F(2x2,3x3) and F(4x4,3x3) for 3x3 stride-1 convs (conv_body.h describes them). */
 static int conv_winograd_mode = FS_CONV_WINOGRAD_AUTO;
-static int conv_winograd_tile_size = 0; /* 0: the rule (wino_tile), else 2 or 4 */
+static int conv_winograd_tile_size = 0; /* 0: the rule (wino_path), else 2 or 4 */
 
 void fs_conv_set_winograd(int mode)
 { conv_winograd_mode = mode; }

@@ -362,8 +362,8 @@ FS_HOT static void FS_FN(wino_output_tiles_hwc)(const real *restrict m, fs_index
 /* ---- F(4x4,3x3) (Lavin & Gray's points 0, +-1, +-2, infinity): 6x6 input tiles four apart,
  * 36 products per block against F(2x2,3x3)'s 16 for a quarter as many tiles, so 36 / 64 of its
  * multiplications; the transforms cost more additions per tile and have larger constants (the
- * float32 error grows to a few 1e-7 of the result's norm, measured in the tests against the
- * reference). The 1-D transforms, each applied along rows and then along columns:
+ * float32 error grows to 1-2e-6 of the result's norm, from F(2x2,3x3)'s 1-5e-7, measured against
+ * the reference). The 1-D transforms, each applied along rows and then along columns:
  *   B^T d: (4 d0 - 5 d2 + d4, d3 + d4 - 4 (d1 + d2), d4 - d3 + 4 (d1 - d2),
  *           d4 - d2 + 2 (d3 - d1), d4 - d2 - 2 (d3 - d1), 4 d1 - 5 d3 + d5)
  *   G g:   (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6,
@@ -589,8 +589,8 @@ typedef struct {
 } FS_FN(wino_job);
 
 /* Scratch per thread: V (kk x C x block), the products M (kk x outs x block), one image's
- * transformed outputs (m * m x block x outs: the output transforms; dW's wino_grad_tiles uses
- * 4 x block of it), the padded rows of one image (wino_pad_rows_hwc), and F(4x4,3x3)'s
+ * transformed outputs (m * m x block x outs: the output transforms; dW's grad tiles use
+ * m * m x block of it), the padded rows of one image (wino_pad_rows_hwc), and F(4x4,3x3)'s
  * per-tile passes (36 x C, 24 x outs). The kk matrices of V and of M are FS_WINO_SKEW entries
  * more than their size apart: the transforms touch all kk per tile, and at a power-of-two size
  * (64 channels x 256 tiles) those lines fall in one cache set (measured: the 7x7 layers ran 2x
