@@ -98,10 +98,13 @@ typedef struct {
 #define FS_WINO_DW_BLOCK_TILES 256
 #endif
 
-/* `tiles`: at most this many tiles per block (FS_WINO_BLOCK_TILES or FS_WINO_DW_BLOCK_TILES);
- * m: the output tile's side, 2 or 4. */
-static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g, fs_index tiles, fs_index m)
+/* The geometry of a Winograd call on `path` (FS_CONV_PATH_WINOGRAD or _WINOGRAD4): the tile's
+ * side m, and blocks of at most `tiles` tiles for F(2x2,3x3) (FS_WINO_BLOCK_TILES or
+ * FS_WINO_DW_BLOCK_TILES), FS_WINO4_BLOCK_TILES for F(4x4,3x3). */
+static fs_wino_geometry wino_geometry_of(const fs_patch_geometry *g, int path, fs_index tiles)
 {
+    const fs_index m = path == FS_CONV_PATH_WINOGRAD4 ? 4 : 2;
+    if (m == 4) tiles = FS_WINO4_BLOCK_TILES;
     fs_wino_geometry q;
     q.C = g->channels, q.H = g->height, q.W = g->width, q.pad = g->pad;
     q.oh = g->out_h, q.ow = g->out_w;

@@ -901,6 +901,10 @@ static FS_FN(conv_job) FS_FN(conv_job_of)(const real *x, fs_index batch, const f
     return j;
 }
 
+/* Which Winograd a call of this element type takes (wino_path: F(4x4,3x3) in float32 only). */
+static int FS_FN(wino_path_of)(const fs_patch_geometry *g, fs_index batch, double min_saved)
+{ return wino_path(g, batch, sizeof(real) == sizeof(float), min_saved); }
+
 /* Runs a Winograd convolution of x with the filters w (flipped: see wino_weights) over the
  * images in parts, as conv_run does (parts over at most fs_team_for threads, each with its own
  * scratch; one part: on this thread, its products on every thread). */
@@ -910,9 +914,9 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
 {
     FS_FN(wino_job) j;
     memset(&j, 0, sizeof j);
-    const fs_index m = path == FS_CONV_PATH_WINOGRAD4 ? 4 : 2;
     j.x = x, j.b = b, j.out = out, j.outs = outs;
-    j.q = wino_geometry_of(g, m == 4 ? FS_WINO4_BLOCK_TILES : FS_WINO_BLOCK_TILES, m);
+    j.q = wino_geometry_of(g, path, FS_WINO_BLOCK_TILES);
+    const fs_index m = j.q.m;
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, outs);
     const int parts = conv_parts(batch, g, outs, strategy);
     const fs_index runs = parts == 1 ? wino_row_runs(batch, g, outs, m, strategy) : 1;
@@ -1062,9 +1066,8 @@ static int FS_FN(wino_dw)(const real *dout, const real *x, fs_index batch,
 {
     FS_FN(wino_job) j;
     memset(&j, 0, sizeof j);
-    const fs_index tile = path == FS_CONV_PATH_WINOGRAD4 ? 4 : 2;
     j.x = x, j.dout = dout, j.outs = filters;
-    j.q = wino_geometry_of(g, tile == 4 ? FS_WINO4_BLOCK_TILES : FS_WINO_DW_BLOCK_TILES, tile);
+    j.q = wino_geometry_of(g, path, FS_WINO_DW_BLOCK_TILES);
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, filters);
     const fs_index msize = j.q.kk * filters * j.q.C;
     const int parts = conv_parts(batch, g, filters, strategy);
@@ -1085,7 +1088,7 @@ static int FS_FN(wino_dw)(const real *dout, const real *x, fs_index batch,
         }
         for (int p = 1; p < parts; ++p)
             for (fs_index i = 0; i < msize; ++i) m[i] += m[p * msize + i];
-        if (tile == 4)
+        if (j.q.m == 4)
             FS_FN(wino4_dw_weights)(m, filters, j.q.C, dw);
         else
             FS_FN(wino_dw_weights)(m, filters, j.q.C, dw);
@@ -1104,7 +1107,7 @@ int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_ge
     if (conv_winograd(g, filters) &&
         FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
         FS_FN(all_finite)(w, filters * g->channels * 9))
-        return wino_path(g, batch, sizeof(real) == sizeof(float), FS_WINO4_MIN_SAVED);
+        return FS_FN(wino_path_of)(g, batch, FS_WINO4_MIN_SAVED);
     return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
 }
 
@@ -1161,7 +1164,7 @@ int FS_FN(fs_conv_dx_path)(const real *dout, const real *x, fs_index batch,
 {
     fs_patch_geometry d;
     if (FS_FN(dx_winograd)(dout, batch, g, w, filters, &d, 0))
-        return wino_path(&d, batch, sizeof(real) == sizeof(float), FS_WINO4_MIN_SAVED);
+        return FS_FN(wino_path_of)(&d, batch, FS_WINO4_MIN_SAVED);
     /* The shifted path's own test (fs_conv_backward): x and W finite. */
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
@@ -1183,7 +1186,7 @@ int FS_FN(fs_conv_dw_path)(const real *dout, const real *x, fs_index batch,
                            const fs_patch_geometry *g, const real *w, fs_index filters)
 {
     if (FS_FN(dw_winograd)(dout, x, batch, g, filters))
-        return wino_path(g, batch, sizeof(real) == sizeof(float), FS_WINO4_DW_MIN_SAVED);
+        return FS_FN(wino_path_of)(g, batch, FS_WINO4_DW_MIN_SAVED);
     /* The shifted path's own test (direct_backward), dx wanted: x and W finite. */
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
@@ -1260,15 +1263,13 @@ int FS_FN(fs_conv_backward)(const real *dout, const real *x, fs_index batch,
     real *direct_dx = wino_dx ? NULL : dx;
     int rc = 0;
     if (wino_w)
-        rc = FS_FN(wino_dw)(
-            dout, x, batch, g, filters, dw, db,
-            wino_path(g, batch, sizeof(real) == sizeof(float), FS_WINO4_DW_MIN_SAVED), strategy);
+        rc = FS_FN(wino_dw)(dout, x, batch, g, filters, dw, db,
+                            FS_FN(wino_path_of)(g, batch, FS_WINO4_DW_MIN_SAVED), strategy);
     if (rc == 0 && (!wino_w || direct_dx))
         rc = FS_FN(direct_backward)(dout, x, batch, g, w, filters, direct_dx, wino_w ? NULL : dw,
                                     db, strategy, wino_w);
     if (rc == 0 && wino_dx)
-        rc = FS_FN(wino_conv)(
-            dout, batch, &d, w, 1, NULL, g->channels, wino_dx,
-            wino_path(&d, batch, sizeof(real) == sizeof(float), FS_WINO4_MIN_SAVED), strategy);
+        rc = FS_FN(wino_conv)(dout, batch, &d, w, 1, NULL, g->channels, wino_dx,
+                              FS_FN(wino_path_of)(&d, batch, FS_WINO4_MIN_SAVED), strategy);
     return rc;
 }
