@@ -182,46 +182,36 @@ FS_HOT static int FS_FN(all_finite)(const real *a, fs_index n)
  * innermost"). The transforms mix entries (inf - inf = NaN where a
  * direct sum gives inf), so only finite input takes this path. */
 
-/* U[k][i][o] (k = 4 * row + column of G g G^T) for input channel i and output channel o of the
- * filters w (outs x ins x 3 x 3): U[k] is ins x outs, the right-hand side of wino_block's
- * products. `flipped`: the filters are w's transposed (w is ins x outs) and rotated 180
- * degrees, the correlation that gives a convolution's dx from dout. Once per call, but at
- * batch 1 it was most of a 64 x 64 layer's time as scalar code: vectorised along o (strided
- * loads, contiguous stores). */
-FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs_index ins,
-                                       int flipped, real *restrict u)
+/* The transformed filters U[k][i][o] (k = a * row + column of G g G^T, a = m + 2) for input
+ * channel i and output channel o of the filters w (outs x ins x 3 x 3): U[k] is ins x outs, the
+ * right-hand side of wino_block's products. `flipped`: the filters are w's transposed (w is ins
+ * x outs) and rotated 180 degrees, the correlation that gives a convolution's dx from dout. Once
+ * per call, but at batch 1 it was most of a 64 x 64 layer's time as scalar code: vectorised
+ * along o (strided loads, contiguous stores), one filter's entries at a time (wino_weights_of).
+ * F(2x2,3x3)'s 16 of one filter g, its taps in tap's order, into u[k * next]: */
+static inline FS_ALWAYS_INLINE void FS_FN(wino2_filter)(const real *g, const fs_index *tap,
+                                                        real *restrict u, fs_index next)
 {
-    const fs_index so = flipped ? 9 : ins * 9, si = flipped ? outs * 9 : 9, next = outs * ins;
-    /* tap (r, c) of the kernel used, in w: rotated, (2 - r, 2 - c) is 8 - (3r + c) */
-    fs_index tap[9];
-    for (int t = 0; t < 9; ++t) tap[t] = flipped ? 8 - t : t;
-    for (fs_index i = 0; i < ins; ++i) {
-        real *restrict ui = u + i * outs;
-#pragma omp simd
-        for (fs_index o = 0; o < outs; ++o) {
-            const real *g = w + o * so + i * si;
-            const real g00 = g[tap[0]], g01 = g[tap[1]], g02 = g[tap[2]];
-            const real g10 = g[tap[3]], g11 = g[tap[4]], g12 = g[tap[5]];
-            const real g20 = g[tap[6]], g21 = g[tap[7]], g22 = g[tap[8]];
-            const real h = (real)0.5;
-            /* t = G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
-            const real t00 = g00, t01 = g01, t02 = g02;
-            const real t10 = h * (g00 + g10 + g20), t11 = h * (g01 + g11 + g21),
-                       t12 = h * (g02 + g12 + g22);
-            const real t20 = h * (g00 - g10 + g20), t21 = h * (g01 - g11 + g21),
-                       t22 = h * (g02 - g12 + g22);
-            const real t30 = g20, t31 = g21, t32 = g22;
-            /* U = t G^T: columns t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2 */
-            ui[0 * next + o] = t00, ui[1 * next + o] = h * (t00 + t01 + t02);
-            ui[2 * next + o] = h * (t00 - t01 + t02), ui[3 * next + o] = t02;
-            ui[4 * next + o] = t10, ui[5 * next + o] = h * (t10 + t11 + t12);
-            ui[6 * next + o] = h * (t10 - t11 + t12), ui[7 * next + o] = t12;
-            ui[8 * next + o] = t20, ui[9 * next + o] = h * (t20 + t21 + t22);
-            ui[10 * next + o] = h * (t20 - t21 + t22), ui[11 * next + o] = t22;
-            ui[12 * next + o] = t30, ui[13 * next + o] = h * (t30 + t31 + t32);
-            ui[14 * next + o] = h * (t30 - t31 + t32), ui[15 * next + o] = t32;
-        }
-    }
+    const real g00 = g[tap[0]], g01 = g[tap[1]], g02 = g[tap[2]];
+    const real g10 = g[tap[3]], g11 = g[tap[4]], g12 = g[tap[5]];
+    const real g20 = g[tap[6]], g21 = g[tap[7]], g22 = g[tap[8]];
+    const real h = (real)0.5;
+    /* t = G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 */
+    const real t00 = g00, t01 = g01, t02 = g02;
+    const real t10 = h * (g00 + g10 + g20), t11 = h * (g01 + g11 + g21),
+               t12 = h * (g02 + g12 + g22);
+    const real t20 = h * (g00 - g10 + g20), t21 = h * (g01 - g11 + g21),
+               t22 = h * (g02 - g12 + g22);
+    const real t30 = g20, t31 = g21, t32 = g22;
+    /* U = t G^T: columns t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2 */
+    u[0 * next] = t00, u[1 * next] = h * (t00 + t01 + t02);
+    u[2 * next] = h * (t00 - t01 + t02), u[3 * next] = t02;
+    u[4 * next] = t10, u[5 * next] = h * (t10 + t11 + t12);
+    u[6 * next] = h * (t10 - t11 + t12), u[7 * next] = t12;
+    u[8 * next] = t20, u[9 * next] = h * (t20 + t21 + t22);
+    u[10 * next] = h * (t20 - t21 + t22), u[11 * next] = t22;
+    u[12 * next] = t30, u[13 * next] = h * (t30 + t31 + t32);
+    u[14 * next] = h * (t30 - t31 + t32), u[15 * next] = t32;
 }
 
 /* The padded rows of tile rows ty0 .. ty1 of one image: xp ((m * (ty1 - ty0) + 2) rows x
@@ -380,11 +370,40 @@ FS_HOT static void FS_FN(wino_output_tiles_hwc)(const real *restrict m, fs_index
     const real t3 = (real)(1.0 / 6) * ((real)0.25 * (g0) + (g2) + (real)0.5 * (g1));               \
     const real t4 = (real)(1.0 / 6) * ((real)0.25 * (g0) + (g2) - (real)0.5 * (g1))
 
-/* U[k][i][o] (k = 6 * row + column of G g G^T), as wino_weights for F(2x2,3x3). */
-FS_HOT static void FS_FN(wino4_weights)(const real *restrict w, fs_index outs, fs_index ins,
-                                        int flipped, real *restrict u)
+/* The 36 entries of F(4x4,3x3)'s U (k = 6 * row + column of G g G^T) of one filter g, its taps
+ * in tap's order, into u[k * next]. */
+static inline FS_ALWAYS_INLINE void FS_FN(wino4_filter)(const real *g, const fs_index *tap,
+                                                        real *restrict u, fs_index next)
+{
+    /* t = G g, column by column of g: a0..a5, b0..b5, c0..c5 */
+    FS_WINO4_G(g[tap[0]], g[tap[3]], g[tap[6]], a0, a1, a2, a3, a4, a5);
+    FS_WINO4_G(g[tap[1]], g[tap[4]], g[tap[7]], b0, b1, b2, b3, b4, b5);
+    FS_WINO4_G(g[tap[2]], g[tap[5]], g[tap[8]], c0, c1, c2, c3, c4, c5);
+    /* U = t G^T: row k of U is G applied to row k of t, (ak, bk, ck) */
+#define FS_WINO4_U_ROW(k, a, b, c)                                                                 \
+    do {                                                                                           \
+        FS_WINO4_G(a, b, c, u0, u1, u2, u3, u4, u5);                                               \
+        u[(6 * k) * next] = u0, u[(6 * k + 1) * next] = u1;                                        \
+        u[(6 * k + 2) * next] = u2, u[(6 * k + 3) * next] = u3;                                    \
+        u[(6 * k + 4) * next] = u4, u[(6 * k + 5) * next] = u5;                                    \
+    } while (0)
+    FS_WINO4_U_ROW(0, a0, b0, c0);
+    FS_WINO4_U_ROW(1, a1, b1, c1);
+    FS_WINO4_U_ROW(2, a2, b2, c2);
+    FS_WINO4_U_ROW(3, a3, b3, c3);
+    FS_WINO4_U_ROW(4, a4, b4, c4);
+    FS_WINO4_U_ROW(5, a5, b5, c5);
+#undef FS_WINO4_U_ROW
+}
+
+/* U[k][i][o] for either tile (described above wino2_filter), inlined with m a constant by
+ * wino_weights. */
+static inline FS_ALWAYS_INLINE void FS_FN(wino_weights_of)(const real *restrict w, fs_index outs,
+                                                           fs_index ins, int flipped, int m,
+                                                           real *restrict u)
 {
     const fs_index so = flipped ? 9 : ins * 9, si = flipped ? outs * 9 : 9, next = outs * ins;
+    /* tap (r, c) of the kernel used, in w: rotated, (2 - r, 2 - c) is 8 - (3r + c) */
     fs_index tap[9];
     for (int t = 0; t < 9; ++t) tap[t] = flipped ? 8 - t : t;
     for (fs_index i = 0; i < ins; ++i) {
@@ -392,27 +411,22 @@ FS_HOT static void FS_FN(wino4_weights)(const real *restrict w, fs_index outs, f
 #pragma omp simd
         for (fs_index o = 0; o < outs; ++o) {
             const real *g = w + o * so + i * si;
-            /* t = G g, column by column of g: a0..a5, b0..b5, c0..c5 */
-            FS_WINO4_G(g[tap[0]], g[tap[3]], g[tap[6]], a0, a1, a2, a3, a4, a5);
-            FS_WINO4_G(g[tap[1]], g[tap[4]], g[tap[7]], b0, b1, b2, b3, b4, b5);
-            FS_WINO4_G(g[tap[2]], g[tap[5]], g[tap[8]], c0, c1, c2, c3, c4, c5);
-            /* U = t G^T: row k of U is G applied to row k of t, (ak, bk, ck) */
-#define FS_WINO4_U_ROW(k, a, b, c)                                                                 \
-    do {                                                                                           \
-        FS_WINO4_G(a, b, c, u0, u1, u2, u3, u4, u5);                                               \
-        ui[(6 * k) * next + o] = u0, ui[(6 * k + 1) * next + o] = u1;                              \
-        ui[(6 * k + 2) * next + o] = u2, ui[(6 * k + 3) * next + o] = u3;                          \
-        ui[(6 * k + 4) * next + o] = u4, ui[(6 * k + 5) * next + o] = u5;                          \
-    } while (0)
-            FS_WINO4_U_ROW(0, a0, b0, c0);
-            FS_WINO4_U_ROW(1, a1, b1, c1);
-            FS_WINO4_U_ROW(2, a2, b2, c2);
-            FS_WINO4_U_ROW(3, a3, b3, c3);
-            FS_WINO4_U_ROW(4, a4, b4, c4);
-            FS_WINO4_U_ROW(5, a5, b5, c5);
-#undef FS_WINO4_U_ROW
+            if (m == 4)
+                FS_FN(wino4_filter)(g, tap, ui + o, next);
+            else
+                FS_FN(wino2_filter)(g, tap, ui + o, next);
         }
     }
+}
+
+/* The transformed filters of a Winograd call with tiles of side m (2 or 4). */
+FS_HOT static void FS_FN(wino_weights)(const real *restrict w, fs_index outs, fs_index ins,
+                                       int flipped, int m, real *restrict u)
+{
+    if (m == 4)
+        FS_FN(wino_weights_of)(w, outs, ins, flipped, 4, u);
+    else
+        FS_FN(wino_weights_of)(w, outs, ins, flipped, 2, u);
 }
 #undef FS_WINO4_G
 
@@ -934,10 +948,7 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
             for (fs_index o = 0; o < outs; ++o) zeros[o] = 0;
             j.b = zeros;
         }
-        if (m == 4)
-            FS_FN(wino4_weights)(w, outs, j.q.C, flipped, u);
-        else
-            FS_FN(wino_weights)(w, outs, j.q.C, flipped, u);
+        FS_FN(wino_weights)(w, outs, j.q.C, flipped, (int)m, u);
         j.u = u;
         if (runs > 1) {
 #pragma omp parallel for schedule(static) num_threads(team)
