@@ -1,22 +1,34 @@
 /* The thread policy (thread_policy.h): grain sizes decide how work is split, and a measure of
- * the load that other processes put on our CPU set decides how many threads run it.
+ * the load that other threads put on our CPU set decides how many threads run it.
  *
  * Why measure the load: on a machine whose cores are shared, a fork-join region waits for its
  * slowest thread, and a thread that the scheduler has set aside makes every region of a train
  * step wait a time slice (milliseconds): with every core busy, 2 threads made a small MLP's train
  * step many times slower than 1 (docs/performance.md, "Thread policy"). So a region gets only the
- * cores that other processes leave free.
+ * cores that other threads leave free.
+ *
+ * Other threads: other processes', and this process's own threads that run none of our kernels.
+ * The second kind is common: NumPy's OpenBLAS pool busy-waits about 0.1 s after each of its
+ * multi-threaded products (when NumPy was imported before fastscratch, whose shorter
+ * OPENBLAS_THREAD_TIMEOUT it then never reads), and a user's script that mixes its own NumPy
+ * products with our kernels had its 2-thread train steps run twice as slow as on one thread
+ * (docs/performance.md, "Threads of this process that are not ours"). Ours are the team: every
+ * thread that asked for the free cores (a kernel's caller) and the OpenMP pool it runs regions
+ * on, registered once per caller (join_team); a pool spinning after our last region is ours.
  *
  * How: every FS_LOAD_WINDOW seconds (at most; lazily, from whichever call needs the figure),
  * the busy time of our CPU set's cores from /proc/stat (user, nice, system, irq, softirq and
- * steal: a hypervisor's steal takes the core as surely as a process) minus this process's own
- * CPU time (CLOCK_PROCESS_CPUTIME_ID, all our threads) is the other processes' load, in cores,
- * over the window. The free cores are the CPU set's size minus that load, rounded so that a
- * core counts as free when at most a quarter of it is taken. Before the first window has passed
- * the instant count of runnable tasks (procs_running) stands in, less this process's own
- * runnable threads (a BLAS pool still spinning after its last product is ours, not another
- * process's load). Cost: one read of /proc/stat per window, none for work that runs on one
- * thread anyway. */
+ * steal: a hypervisor's steal takes the core as surely as a process) minus this process's CPU
+ * time is the other processes' load, in cores, over the window. This process's CPU time minus
+ * the team's (each thread's CPU clock) is its other threads' load; it counts when one of them is
+ * runnable at the measurement, since a thread that worked in the window but sleeps now (NumPy's
+ * pool after its product, while our kernels run) takes no core from our next regions; when they
+ * do take one, whether they still run is looked at again every FS_OUTSIDER_RECHECK. The free
+ * cores are the CPU set's size minus that load, rounded so that a core counts as free when at
+ * most a quarter of it is taken. Before the first window has passed the instant count of
+ * runnable tasks (procs_running) stands in, less the team's runnable threads. Cost per window:
+ * one read of /proc/stat, a CPU clock per team thread and a look at this process's threads'
+ * states; none for work that runs on one thread anyway. */
 #define _GNU_SOURCE
 #include "thread_policy.h"
 
@@ -28,15 +40,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
 #define FS_LOAD_WINDOW 0.2       /* seconds between two measurements */
 #define FS_FREE_CORE_SLACK 0.25  /* a core still counts as free when this much of it is taken */
+#define FS_OUTSIDER_RECHECK 0.02 /* seconds: when this process's other threads cost us a core */
+#define FS_MAX_TEAM_THREADS 256  /* callers and pool workers remembered (more: counted as load) */
 
 static atomic_int adaptive = 1;
 static atomic_int free_cores = 0;            /* 0: not known yet */
-static _Atomic double foreign_load = -1.0;   /* other processes' load in cores; < 0: unknown */
+static _Atomic double foreign_load = -1.0;   /* other threads' load in cores; < 0: unknown */
 static atomic_flag measuring = ATOMIC_FLAG_INIT;
 static atomic_int forked_child = 0;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
@@ -48,10 +64,26 @@ static struct {
     int usable;         /* /proc/stat was readable at start-up */
     int have_previous;  /* `previous` holds a sample to measure a window from */
     double window_start;
+    /* When this process's other threads took a core at the last measurement: the free cores
+     * without them, and when to look again whether they still run (0: no need). */
+    int free_without_outsiders;
+    double recheck_at;
     struct {
-        double wall, own_cpu, busy_seconds;
+        double wall, busy_seconds, process_cpu;
     } previous;
 } state;
+
+/* The team: the threads whose CPU time is ours (see the top of this file), each with its CPU
+ * time at the last measurement. Guarded by team_lock; a caller joins once per generation (a
+ * forked child starts a new one: the parent's threads did not come along) and pool size. */
+static pthread_mutex_t team_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    pid_t tid;
+    double cpu;
+} team[FS_MAX_TEAM_THREADS];
+static int team_count;
+static atomic_int team_generation = 1;
+static _Thread_local int joined_generation, joined_size;
 
 static double clock_seconds(clockid_t clock)
 {
@@ -102,6 +134,10 @@ static void after_fork_in_child(void)
 {
     atomic_store(&forked_child, 1);
     state.have_previous = 0;
+    state.recheck_at = 0;
+    team_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* it may have been held */
+    team_count = 0;
+    atomic_fetch_add(&team_generation, 1);
 }
 
 static void setup(void)
@@ -119,29 +155,106 @@ static void setup(void)
     pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
-/* This process's threads that are runnable now (state R in /proc/self/task/<tid>/stat), the
- * calling one included; 1 when they cannot be read. Read once, before the first window. */
-static long own_running_threads(void)
+static pid_t current_tid(void)
+{ return (pid_t)syscall(SYS_gettid); }
+
+/* The CPU clock of a thread of this process, made from its id as pthread_getcpuclockid makes it
+ * (Linux's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)): reading it fails once the thread has
+ * exited, and for a thread of another process, so a stale id is noticed, never misread. */
+static clockid_t thread_cpu_clock(pid_t tid)
+{ return (clockid_t)((~(unsigned int)tid << 3) | 6u); }
+
+static void add_to_team(pid_t tid, double cpu)
 {
+    pthread_mutex_lock(&team_lock);
+    int known = 0;
+    for (int i = 0; i < team_count && !known; ++i) known = team[i].tid == tid;
+    if (!known && team_count < FS_MAX_TEAM_THREADS) {
+        team[team_count].tid = tid;
+        team[team_count].cpu = cpu;
+        ++team_count;
+    }
+    pthread_mutex_unlock(&team_lock);
+}
+
+/* The caller and the OpenMP pool its regions run on join the team: libgomp gives a caller's
+ * regions the same worker threads every time, so one region of the pool's full size meets them
+ * all. Again when the pool grows (set_num_threads) or in a forked child. */
+static void join_team(void)
+{
+    const int generation = atomic_load(&team_generation);
+    const int size = atomic_load(&forked_child) || omp_get_level() > 0 ? 1 : omp_get_max_threads();
+    if (joined_generation == generation && joined_size >= size) return;
+    joined_generation = generation;
+    joined_size = size;
+    if (size == 1) {
+        add_to_team(current_tid(), clock_seconds(CLOCK_THREAD_CPUTIME_ID));
+        return;
+    }
+#pragma omp parallel num_threads(size)
+    add_to_team(current_tid(), clock_seconds(CLOCK_THREAD_CPUTIME_ID));
+}
+
+/* The team's CPU seconds since the last call (one window), and the stale ids dropped. */
+static double team_cpu_since_last(void)
+{
+    double spent = 0;
+    pthread_mutex_lock(&team_lock);
+    for (int i = 0; i < team_count;) {
+        struct timespec t;
+        if (clock_gettime(thread_cpu_clock(team[i].tid), &t) != 0) {
+            team[i] = team[--team_count]; /* exited */
+            continue;
+        }
+        const double cpu = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+        spent += cpu - team[i].cpu;
+        team[i].cpu = cpu;
+        ++i;
+    }
+    pthread_mutex_unlock(&team_lock);
+    return spent;
+}
+
+/* Whether a thread of this process is runnable now (state R in /proc/self/task/<tid>/stat). */
+static int is_runnable(const char *tid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    const size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    /* "tid (name) S ...": the state follows the last ')' (a name may hold parentheses). */
+    const char *close = strrchr(line, ')');
+    return close && close[1] == ' ' && close[2] == 'R';
+}
+
+static int on_team(pid_t tid)
+{
+    int found = 0;
+    pthread_mutex_lock(&team_lock);
+    for (int i = 0; i < team_count && !found; ++i) found = team[i].tid == tid;
+    pthread_mutex_unlock(&team_lock);
+    return found;
+}
+
+/* This process's threads that are runnable now, counted apart: the team's (the calling one
+ * among them) and the others'. */
+static void runnable_threads(long *team_running, long *others_running)
+{
+    *team_running = *others_running = 0;
     DIR *tasks = opendir("/proc/self/task");
-    if (!tasks) return 1;
-    long running = 0;
+    if (!tasks) return;
     struct dirent *entry;
     while ((entry = readdir(tasks)) != NULL) {
-        if (entry->d_name[0] == '.') continue;
-        char path[64], line[512];
-        snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", entry->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f) continue;
-        const size_t n = fread(line, 1, sizeof line - 1, f);
-        fclose(f);
-        line[n] = 0;
-        /* "tid (name) S ...": the state follows the last ')' (a name may hold parentheses). */
-        const char *close = strrchr(line, ')');
-        if (close && close[1] == ' ' && close[2] == 'R') ++running;
+        if (entry->d_name[0] == '.' || !is_runnable(entry->d_name)) continue;
+        if (on_team((pid_t)strtol(entry->d_name, NULL, 10)))
+            ++*team_running;
+        else
+            ++*others_running;
     }
     closedir(tasks);
-    return running > 0 ? running : 1;
 }
 
 static int free_cores_from(double load)
@@ -150,6 +263,28 @@ static int free_cores_from(double load)
     if (n < 1) n = 1;
     if (n > state.cpu_count) n = state.cpu_count;
     return n;
+}
+
+/* Publish the free cores; when this process's other threads took one, look again soon whether
+ * they still run: NumPy's pool spins a short while after its product (0.4 ms with the
+ * OPENBLAS_THREAD_TIMEOUT fastscratch sets) and must not cost a whole window. */
+static void settle(int without_outsiders, int with_outsiders, double wall)
+{
+    atomic_store(&free_cores, with_outsiders);
+    state.free_without_outsiders = without_outsiders;
+    state.recheck_at = with_outsiders < without_outsiders ? wall + FS_OUTSIDER_RECHECK : 0;
+}
+
+static void recheck_outsiders(double wall)
+{
+    long team_running, others_running;
+    runnable_threads(&team_running, &others_running);
+    if (others_running == 0) {
+        atomic_store(&free_cores, state.free_without_outsiders);
+        state.recheck_at = 0;
+    } else {
+        state.recheck_at = wall + FS_OUTSIDER_RECHECK;
+    }
 }
 
 /* Called by the one thread holding `measuring`. */
@@ -161,22 +296,33 @@ static void measure(double wall)
         atomic_store(&free_cores, state.cpu_count);
         return;
     }
-    const double own = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    const double process = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    const double ours = team_cpu_since_last();
+    long team_running, others_running;
     if (state.have_previous && wall - state.previous.wall > 0) {
         const double elapsed = wall - state.previous.wall;
-        double load =
-            ((busy - state.previous.busy_seconds) - (own - state.previous.own_cpu)) / elapsed;
+        const double spent = process - state.previous.process_cpu;
+        double load = ((busy - state.previous.busy_seconds) - spent) / elapsed;
+        /* This process's other threads count when one of them is runnable now: one spinning
+         * or working beside our next region takes a core; one that worked in the window but
+         * sleeps now (NumPy's pool after a product, between our kernels) takes none. */
+        runnable_threads(&team_running, &others_running);
         if (load < 0) load = 0;
+        const int without = free_cores_from(load);
+        if (others_running > 0 && spent > ours) load += (spent - ours) / elapsed;
         atomic_store(&foreign_load, load);
-        atomic_store(&free_cores, free_cores_from(load));
+        settle(without, free_cores_from(load), wall);
     } else if (atomic_load(&free_cores) == 0 && running > 0) {
-        /* No window yet: the runnable tasks now, less our own (the one asking among them). */
-        const long others = running - own_running_threads();
-        atomic_store(&free_cores, free_cores_from((double)(others > 0 ? others : 0)));
+        /* No window yet: the runnable tasks now, less the team's (the one asking among them). */
+        runnable_threads(&team_running, &others_running);
+        long others = running - (team_running > 0 ? team_running : 1);
+        if (others < 0) others = 0;
+        const long other_processes = others > others_running ? others - others_running : 0;
+        settle(free_cores_from((double)other_processes), free_cores_from((double)others), wall);
     }
     state.previous.wall = wall;
-    state.previous.own_cpu = own;
     state.previous.busy_seconds = busy;
+    state.previous.process_cpu = process;
     state.have_previous = 1;
     state.window_start = wall;
 }
@@ -185,12 +331,16 @@ int fs_free_cores(void)
 {
     pthread_once(&setup_once, setup);
     if (!atomic_load(&adaptive) || !state.usable) return state.cpu_count;
+    join_team();
     const double wall = clock_seconds(CLOCK_MONOTONIC);
     /* One thread measures; the others use the figure it left. */
-    if ((atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW) &&
+    if ((atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW ||
+         (state.recheck_at > 0 && wall >= state.recheck_at)) &&
         !atomic_flag_test_and_set(&measuring)) {
         if (atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW)
             measure(wall);
+        else if (state.recheck_at > 0 && wall >= state.recheck_at)
+            recheck_outsiders(wall);
         atomic_flag_clear(&measuring);
     }
     const int n = atomic_load(&free_cores);

@@ -1,12 +1,12 @@
 /* How many threads a parallel region of the native core gets: by its work (a grain size, as
- * PyTorch's at::parallel_for) and by the cores that other processes leave us (a busy machine).
+ * PyTorch's at::parallel_for) and by the cores that other threads leave us (a busy machine).
  *
  * Two numbers, kept apart so that results never depend on the machine's load:
  *   parts - how the work is split (what a reduction sums separately). It depends only on the
  *           work and the configured thread count (set_num_threads), so the same call gives the
  *           same bits whatever else runs on the machine;
  *   team  - how many threads run those parts now: at most the parts, and at most the cores not
- *           taken by other processes (fs_free_cores). A thread may run several parts.
+ *           taken by other threads (fs_free_cores). A thread may run several parts.
  * Work that takes microseconds is never split: waking a sleeping thread costs tens of
  * microseconds, and on a busy machine a descheduled one costs milliseconds. */
 #ifndef FS_THREAD_POLICY_H
@@ -28,7 +28,8 @@ int fs_team_for(int parts);
 /* Threads for a loop whose result does not depend on how it is split (elementwise work). */
 int fs_threads_for(double work, double grain);
 
-/* Cores of this process's CPU set that other processes leave free, measured over the last
+/* Cores of this process's CPU set that other threads leave free (other processes' threads, and
+ * this process's threads that run none of our kernels), measured over the last
  * fraction of a second (see thread_policy.c); between 1 and the CPU set's size. Without a way
  * to measure (no /proc/stat) or with the adaptive policy off: the CPU set's size. */
 int fs_free_cores(void);
@@ -38,7 +39,7 @@ int fs_free_cores(void);
 void fs_set_adaptive_threads(int on);
 int fs_get_adaptive_threads(void);
 
-/* The last load measurement, for show_config() and tests: other processes' load in cores
+/* The last load measurement, for show_config() and tests: other threads' load in cores
  * (negative when not measured yet or not measurable) and the CPU set's size. */
 double fs_foreign_load(void);
 int fs_cpu_set_size(void);

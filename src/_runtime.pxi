@@ -66,12 +66,12 @@ def get_adaptive_threads():
 
 
 def free_cores():
-    """Cores of this process's CPU set that other processes leave free (measured, cached)."""
+    """Cores of this process's CPU set that other threads leave free (measured, cached)."""
     return fs_free_cores()
 
 
 def foreign_load():
-    """Other processes' load on our CPU set in cores over the last window; None if unknown."""
+    """Other threads' load on our CPU set in cores over the last window; None if unknown."""
     cdef double load = fs_foreign_load()
     return None if load < 0 else load
 

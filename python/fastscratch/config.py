@@ -15,7 +15,7 @@ def _adaptive_text():
     if load is None:  # just loaded: one measuring window (0.2 s) gives a real figure
         time.sleep(0.25)
         load = _native.foreign_load()
-    measured = "not measured yet" if load is None else f"other processes use {load:.2f} cores"
+    measured = "not measured yet" if load is None else f"other threads use {load:.2f} cores"
     return f"on: {threads.free_cores()} of {_native.cpu_set_size()} cores free now ({measured})"
 
 

@@ -4,9 +4,11 @@ The native core has one thread pool, OpenMP's: OpenBLAS runs on one thread insid
 product big enough to share is split by rows over the pool (csrc/gemm.h). `set_num_threads(n)`
 sets the most threads any kernel uses. How many a kernel really uses is decided per call
 (csrc/thread_policy.h): by its work (a grain size: work of microseconds stays on one thread) and,
-with the adaptive policy on (the default), by the cores that other processes leave free, measured
-over the last fraction of a second. On a machine whose cores are busy a kernel then runs on one
-thread instead of waiting, region after region, for a thread the scheduler has set aside.
+with the adaptive policy on (the default), by the cores that other threads leave free, measured
+over the last fraction of a second: other processes' threads, and this process's threads that run
+no kernel of ours (NumPy's OpenBLAS pool spinning after a product, a worker thread). On a machine
+whose cores are busy a kernel then runs on one thread instead of waiting, region after region,
+for a thread the scheduler has set aside.
 
 Results never depend on the load: how work is split (and so the order of every sum) depends only
 on the sizes and `n`; the load decides only how many threads run the parts.
@@ -80,12 +82,12 @@ def set_adaptive_threads(on):
 
 
 def get_adaptive_threads():
-    """Whether kernels leave the cores that other processes are using alone."""
+    """Whether kernels leave the cores that other threads are using alone."""
     return _native.get_adaptive_threads()
 
 
 def free_cores():
-    """The cores of this process's CPU set that other processes leave free now (as measured by
+    """The cores of this process's CPU set that other threads leave free now (as measured by
     the adaptive policy over the last fraction of a second); all of them when it is off."""
     return _native.free_cores()
 
