@@ -160,7 +160,8 @@ static pid_t current_tid(void)
 
 /* The CPU clock of a thread of this process, made from its id as pthread_getcpuclockid makes it
  * (Linux's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)): reading it fails once the thread has
- * exited, and for a thread of another process, so a stale id is noticed, never misread. */
+ * exited (until a new thread of this process gets its id) and for a thread of another process,
+ * so an id that has gone stale drops out of the team. */
 static clockid_t thread_cpu_clock(pid_t tid)
 { return (clockid_t)((~(unsigned int)tid << 3) | 6u); }
 
@@ -306,10 +307,13 @@ static void measure(double wall)
         /* This process's other threads count when one of them is runnable now: one spinning
          * or working beside our next region takes a core; one that worked in the window but
          * sleeps now (NumPy's pool after a product, between our kernels) takes none. */
-        runnable_threads(&team_running, &others_running);
         if (load < 0) load = 0;
         const int without = free_cores_from(load);
-        if (others_running > 0 && spent > ours) load += (spent - ours) / elapsed;
+        const double outsiders = (spent - ours) / elapsed;
+        if (outsiders > 0.01) {
+            runnable_threads(&team_running, &others_running);
+            if (others_running > 0) load += outsiders;
+        }
         atomic_store(&foreign_load, load);
         settle(without, free_cores_from(load), wall);
     } else if (atomic_load(&free_cores) == 0 && running > 0) {

@@ -314,3 +314,15 @@ def test_peak_memory_of_an_unknown_contender_is_a_failure_not_a_crash():
 
     result = memory.measure("nobody", "SimpleConvNet", "float32", 1, 2)
     assert isinstance(result, timing.Failed) and result.reason
+
+
+def test_the_report_names_the_cases_after_which_the_policy_saw_fewer_cores():
+    from fastscratch.benchmarking import report
+
+    policy = [("conv", (2, 0.02)), ("predict MLP", (1, 0.91)), ("pool", (1, None))]
+    text = "".join(report.policy_lines(2, policy))
+    assert "after 2 of 3 cases: predict MLP (1, load 0.91); pool (1)." in text
+    assert "conv" not in text
+    calm = "".join(report.policy_lines(2, [("conv", (2, 0.0))]))
+    assert "saw 2 free cores after every case" in calm
+    assert report.policy_lines(1, policy) == []

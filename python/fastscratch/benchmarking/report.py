@@ -68,10 +68,38 @@ def finish(lines, free_at_end):
 
 
 def free_cores():
-    """The cores fastscratch's thread policy sees free now (other processes' load subtracted)."""
+    """The cores fastscratch's thread policy sees free now (other threads' load subtracted)."""
     import fastscratch.threads
 
     return str(fastscratch.threads.free_cores())
+
+
+def policy_now():
+    """(free cores, other threads' load in cores or None) as the thread policy sees them now."""
+    from fastscratch import _native
+
+    return _native.free_cores(), _native.foreign_load()
+
+
+def policy_lines(threads, policy):
+    """Below a multi-threaded table: the cases after which the thread policy saw fewer free
+    cores than the threads asked for (their native figures ran, at least in part, on fewer)."""
+    import fastscratch
+
+    if threads == 1 or not fastscratch.get_adaptive_threads():
+        return []
+    short = [(name, free, load) for name, (free, load) in policy if free < threads]
+    if not short:
+        return ["", f"The thread policy saw {threads} free cores after every case of this table."]
+    cases = "; ".join(
+        f"{name} ({free}{'' if load is None else f', load {load:.2f}'})"
+        for name, free, load in short
+    )
+    return [
+        "",
+        f"The thread policy saw fewer than {threads} free cores (free cores, other threads' load "
+        f"in cores) after {len(short)} of {len(policy)} cases: {cases}.",
+    ]
 
 
 def adaptive_threads_text():
@@ -80,8 +108,8 @@ def adaptive_threads_text():
     if not fastscratch.get_adaptive_threads():
         return "adaptive threads off (every kernel with enough work uses all the threads)"
     return (
-        "adaptive threads on (kernels take only the cores other processes leave free; free "
-        f"cores seen at the start: {free_cores()}, at the end: {{free_at_end}})"
+        "adaptive threads on (kernels take only the cores other threads leave free; free "
+        f"cores seen at the start: {free_cores()}, after the timed tables: {{free_at_end}})"
     )
 
 
@@ -97,8 +125,9 @@ def header(settings, torch_version, torch_note):
     per_round = (
         "one call"
         if not settings["min_sample"]
-        else f"as many calls as fill {settings['min_sample'] * 1000:g} ms (after one "
-        "untimed call when they are several)"
+        else f"as many calls as fill {settings['min_sample'] * 1000:g} ms (after a 10 ms pause "
+        "that lets the last contender's thread pools go idle, and one untimed call when they are "
+        "several)"
     )
     lines = [
         "# fastscratch benchmark",

@@ -5,6 +5,12 @@ is the median of the rounds, after a warm-up."""
 import statistics
 import time
 
+# Before each sample: long enough for the last contender's thread pools to stop spinning (OpenMP
+# workers ~1-2 ms after a region; NumPy's OpenBLAS 0.4 ms with the OPENBLAS_THREAD_TIMEOUT that
+# fastscratch sets), so that no contender is timed beside another's spinning threads, which the
+# thread policy counts as load (docs/performance.md, "Threads of this process that are not ours").
+SETTLE_SECONDS = 0.01
+
 
 class Failed:
     """A contender that could not run a case; `reason` says why (shown as a footnote)."""
@@ -34,12 +40,13 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def interleaved(runners, repeats, warmup=1, min_sample=0.02):
+def interleaved(runners, repeats, warmup=1, min_sample=0.02, settle=SETTLE_SECONDS):
     """Median seconds per call of each runner, timed in interleaved rounds.
 
     `runners` maps a contender's name to a zero-argument callable (or to a `Failed`). A runner
     that raises -- in warm-up or later -- becomes a `Failed` with the reason; the others go on.
-    Each round visits the contenders in a rotated order, so no one always runs first."""
+    Each round visits the contenders in a rotated order, so no one always runs first, and each
+    sample starts after a pause of `settle` seconds (SETTLE_SECONDS)."""
     results = {}
     live = {}
     numbers = {}
@@ -64,8 +71,10 @@ def interleaved(runners, repeats, warmup=1, min_sample=0.02):
                 continue
             fn, number = live[name], numbers[name]
             try:
+                if settle:
+                    time.sleep(settle)
                 if number > 1:
-                    fn()  # untimed: wakes this contender's thread pools, lets the last one's idle
+                    fn()  # untimed: wakes this contender's thread pools
                 start = time.perf_counter()
                 for _ in range(number):
                     fn()

@@ -179,8 +179,10 @@ def run(args):
     if settings["busy"]:
         _progress(f"starting {spinners} beside the benchmark (--busy {settings['busy']})")
     with busy.spinning(settings["busy"]):
-        lines += _measure(settings, cases, memory_nets, memory_names, contenders, torch, notes)
-        free_at_end = report.free_cores()  # while the spinners still run
+        measured, free_at_end = _measure(
+            settings, cases, memory_nets, memory_names, contenders, torch, notes
+        )
+        lines += measured
     if settings["busy"]:
         _progress(f"stopped the {spinners}")
 
@@ -197,7 +199,9 @@ def run(args):
 
 
 def _measure(settings, cases, memory_nets, memory_names, contenders, torch, notes):
-    """The report's sections: one timed table per (threads, dtype), then the peak memory."""
+    """The report's sections: one timed table per (threads, dtype), then the peak memory; and
+    the free cores after the timed sections (the peak memory's fresh processes would count as
+    other processes' load)."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
@@ -227,7 +231,7 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
                     gemm = case_defs.gemm_rate(
                         dtype, settings["gemm_size"], settings["repeats"], timer
                     )
-                    rows = []
+                    rows, policy = [], []
                     for i, case in enumerate(cases, 1):
                         _progress(f"{threads} thread(s), {dtype}: [{i}/{len(cases)}] {case.name}")
                         runners = {}
@@ -237,8 +241,11 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
                             except Exception as exc:  # a PyTorch error, say
                                 runners[c] = timing.Failed(timing.reason(exc))
                         rows.append((case, timer(runners, settings["repeats"])))
+                        policy.append((case.name, report.policy_now()))
                         del runners
                     lines += report.section(threads, dtype, gemm, rows, contenders, notes)
+                    lines += report.policy_lines(threads, policy)
+        free_at_end = report.free_cores()
 
         if memory_nets:
             threads = max(settings["threads"])
@@ -256,4 +263,4 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
         fastscratch.set_num_threads(previous_threads)
         if torch:
             torch.set_num_threads(previous_torch_threads)
-    return lines
+    return lines, free_at_end
