@@ -241,8 +241,9 @@ static int on_team(pid_t tid)
 }
 
 /* This process's threads that are runnable now, counted apart: the team's (the calling one
- * among them) and the others'. */
-static void runnable_threads(long *team_running, long *others_running)
+ * among them) and the others'; with `first_other`, only until one of the others is found (a
+ * process of PyTorch's has dozens of threads, and the recheck needs only that one). */
+static void runnable_threads(long *team_running, long *others_running, int first_other)
 {
     *team_running = *others_running = 0;
     DIR *tasks = opendir("/proc/self/task");
@@ -252,8 +253,10 @@ static void runnable_threads(long *team_running, long *others_running)
         if (entry->d_name[0] == '.' || !is_runnable(entry->d_name)) continue;
         if (on_team((pid_t)strtol(entry->d_name, NULL, 10)))
             ++*team_running;
-        else
+        else {
             ++*others_running;
+            if (first_other) break;
+        }
     }
     closedir(tasks);
 }
@@ -279,7 +282,7 @@ static void settle(int without_outsiders, int with_outsiders, double wall)
 static void recheck_outsiders(double wall)
 {
     long team_running, others_running;
-    runnable_threads(&team_running, &others_running);
+    runnable_threads(&team_running, &others_running, 1);
     if (others_running == 0) {
         atomic_store(&free_cores, state.free_without_outsiders);
         state.recheck_at = 0;
@@ -311,14 +314,14 @@ static void measure(double wall)
         const int without = free_cores_from(load);
         const double outsiders = (spent - ours) / elapsed;
         if (outsiders > 0.01) {
-            runnable_threads(&team_running, &others_running);
+            runnable_threads(&team_running, &others_running, 1);
             if (others_running > 0) load += outsiders;
         }
         atomic_store(&foreign_load, load);
         settle(without, free_cores_from(load), wall);
     } else if (atomic_load(&free_cores) == 0 && running > 0) {
         /* No window yet: the runnable tasks now, less the team's (the one asking among them). */
-        runnable_threads(&team_running, &others_running);
+        runnable_threads(&team_running, &others_running, 0);
         long others = running - (team_running > 0 ? team_running : 1);
         if (others < 0) others = 0;
         const long other_processes = others > others_running ? others - others_running : 0;
