@@ -307,11 +307,11 @@ static void measure(double wall)
         const double elapsed = wall - state.previous.wall;
         const double spent = process - state.previous.process_cpu;
         double load = ((busy - state.previous.busy_seconds) - spent) / elapsed;
+        if (load < 0) load = 0;
+        const int without = free_cores_from(load);
         /* This process's other threads count when one of them is runnable now: one spinning
          * or working beside our next region takes a core; one that worked in the window but
          * sleeps now (NumPy's pool after a product, between our kernels) takes none. */
-        if (load < 0) load = 0;
-        const int without = free_cores_from(load);
         const double outsiders = (spent - ours) / elapsed;
         if (outsiders > 0.01) {
             runnable_threads(&team_running, &others_running, 1);
@@ -320,8 +320,13 @@ static void measure(double wall)
         atomic_store(&foreign_load, load);
         settle(without, free_cores_from(load), wall);
     } else if (atomic_load(&free_cores) == 0 && running > 0) {
-        /* No window yet: the runnable tasks now, less the team's (the one asking among them). */
+        /* No window yet: the runnable tasks now, less the team's (the one asking among them).
+         * The team's are looked at first, the count after: a pool worker that stops spinning in
+         * between then leaves neither count, where the other order counted it as another
+         * process's task (a fresh process's first region just started the pool). */
         runnable_threads(&team_running, &others_running, 0);
+        double busy_now;
+        if (read_proc_stat(&busy_now, &running) != 0 || running <= 0) running = team_running;
         long others = running - (team_running > 0 ? team_running : 1);
         if (others < 0) others = 0;
         const long other_processes = others > others_running ? others - others_running : 0;

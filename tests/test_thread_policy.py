@@ -532,7 +532,14 @@ def test_a_thread_of_this_process_that_sleeps_now_is_not_load():
 
 @needs_two_cores
 def test_the_kernels_own_threads_are_not_load():
-    first, later, load = _in_a_quiet_moment(_OUR_OWN_POOL_BUSY)
-    if load > 0.5:
-        pytest.skip(f"other processes took {load:.2f} cores meanwhile")
-    assert first == CORES and later == CORES
+    # The first call's figure is an instant (the runnable tasks now): a short-lived task of
+    # another process counts in it, rightly, about one time in fifty here. Counting our own
+    # pool, which spins right after the region that started it, would take a core every time.
+    for _ in range(3):
+        first, later, load = _in_a_quiet_moment(_OUR_OWN_POOL_BUSY)
+        if load > 0.5:
+            pytest.skip(f"other processes took {load:.2f} cores meanwhile")
+        assert later == CORES, (later, load)
+        if first == CORES:
+            break
+    assert first == CORES
