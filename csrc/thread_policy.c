@@ -165,12 +165,18 @@ static pid_t current_tid(void)
 static clockid_t thread_cpu_clock(pid_t tid)
 { return (clockid_t)((~(unsigned int)tid << 3) | 6u); }
 
+/* Whether `tid` is on the team; the caller holds team_lock. */
+static int on_team_locked(pid_t tid)
+{
+    for (int i = 0; i < team_count; ++i)
+        if (team[i].tid == tid) return 1;
+    return 0;
+}
+
 static void add_to_team(pid_t tid, double cpu)
 {
     pthread_mutex_lock(&team_lock);
-    int known = 0;
-    for (int i = 0; i < team_count && !known; ++i) known = team[i].tid == tid;
-    if (!known && team_count < FS_MAX_TEAM_THREADS) {
+    if (!on_team_locked(tid) && team_count < FS_MAX_TEAM_THREADS) {
         team[team_count].tid = tid;
         team[team_count].cpu = cpu;
         ++team_count;
@@ -233,9 +239,8 @@ static int is_runnable(const char *tid)
 
 static int on_team(pid_t tid)
 {
-    int found = 0;
     pthread_mutex_lock(&team_lock);
-    for (int i = 0; i < team_count && !found; ++i) found = team[i].tid == tid;
+    const int found = on_team_locked(tid);
     pthread_mutex_unlock(&team_lock);
     return found;
 }
