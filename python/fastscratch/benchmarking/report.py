@@ -8,7 +8,7 @@ import platform
 
 import numpy as np
 
-from .timing import Failed
+from .timing import SETTLE_SECONDS, Failed
 
 NAMES = {"reference": "reference", "native": "native", "torch": "PyTorch"}
 
@@ -125,9 +125,9 @@ def header(settings, torch_version, torch_note):
     per_round = (
         "one call"
         if not settings["min_sample"]
-        else f"as many calls as fill {settings['min_sample'] * 1000:g} ms (after a 10 ms pause "
-        "that lets the last contender's thread pools go idle, and one untimed call when they are "
-        "several)"
+        else f"as many calls as fill {settings['min_sample'] * 1000:g} ms (after a "
+        f"{SETTLE_SECONDS * 1000:g} ms pause that lets the last contender's thread pools go idle, "
+        "and one untimed call when they are several)"
     )
     lines = [
         "# fastscratch benchmark",
