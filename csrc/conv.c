@@ -13,16 +13,24 @@
  * part has its own partial dW and db, summed in part order at the end, so the result depends on
  * the configured threads but never on how many run now. 1 means one image at a time, each
  * product split over the threads instead (the "BLAS parallel" way: few images, big products). */
+/* A convolution's multiply-adds, twice: the work its thread decisions go by. */
+static double conv_flops(fs_index batch, const fs_patch_geometry *g, fs_index filters)
+{
+    return 2.0 * (double)(batch * filters) * (double)(g->channels * g->kernel_h * g->kernel_w) *
+           (double)(g->out_h * g->out_w);
+}
+
+/* Threads for `parts` parts of a convolution (fs_team_for, which asks its work in grains). */
+static int conv_team(int parts, fs_index batch, const fs_patch_geometry *g, fs_index filters)
+{ return fs_team_for(parts, conv_flops(batch, g, filters) / FS_GRAIN_GEMM_FLOPS); }
+
 static int conv_parts(fs_index batch, const fs_patch_geometry *g, fs_index filters, int strategy)
 {
     const int max = fs_max_threads();
     if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch < 2) return 1;
     if (strategy == FS_CONV_AUTO) {
-        const double flops = 2.0 * (double)(batch * filters) *
-                             (double)(g->channels * g->kernel_h * g->kernel_w) *
-                             (double)(g->out_h * g->out_w);
         if (batch < max) return 1;
-        return fs_parts_for(flops, FS_GRAIN_GEMM_FLOPS);
+        return fs_parts_for(conv_flops(batch, g, filters), FS_GRAIN_GEMM_FLOPS);
     }
     return batch < max ? (int)batch : max;
 }
@@ -132,10 +140,7 @@ static fs_index wino_row_runs(fs_index batch, const fs_patch_geometry *g, fs_ind
 {
     const int max = fs_max_threads();
     if (strategy == FS_CONV_BLAS_PARALLEL || max < 2 || batch >= max) return 1;
-    const double flops = 2.0 * (double)(batch * filters) *
-                         (double)(g->channels * g->kernel_h * g->kernel_w) *
-                         (double)(g->out_h * g->out_w);
-    const fs_index parts = fs_parts_for(flops, FS_GRAIN_GEMM_FLOPS);
+    const fs_index parts = fs_parts_for(conv_flops(batch, g, filters), FS_GRAIN_GEMM_FLOPS);
     /* A run's products have as many rows as it has tiles; each run packs all of the
      * transformed weights for them, so a run of fewer tiles costs more than it saves. */
     const fs_index tile_rows = (g->out_h + m - 1) / m;

@@ -935,9 +935,9 @@ static int FS_FN(wino_conv)(const real *x, fs_index batch, const fs_patch_geomet
     const int parts = conv_parts(batch, g, outs, strategy);
     const fs_index runs = parts == 1 ? wino_row_runs(batch, g, outs, m, strategy) : 1;
     const fs_index tasks = batch * runs;
-    const int team = runs > 1
-                         ? fs_team_for(tasks < fs_max_threads() ? (int)tasks : fs_max_threads())
-                         : fs_team_for(parts);
+    const int team = runs > 1 ? conv_team(tasks < fs_max_threads() ? (int)tasks : fs_max_threads(),
+                                          batch, g, outs)
+                              : conv_team(parts, batch, g, outs);
     const fs_index usize = j.q.kk * outs * j.q.C;
     real *u = malloc((size_t)(usize + outs + 1) * sizeof(real));
     real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
@@ -1082,7 +1082,7 @@ static int FS_FN(wino_dw)(const real *dout, const real *x, fs_index batch,
     const fs_index size = FS_FN(wino_scratch_size)(&j.q, filters);
     const fs_index msize = j.q.kk * filters * j.q.C;
     const int parts = conv_parts(batch, g, filters, strategy);
-    const int team = fs_team_for(parts);
+    const int team = conv_team(parts, batch, g, filters);
     real *scratch = malloc((size_t)(team * size + 1) * sizeof(real));
     real *m = malloc((size_t)(parts * msize + 1) * sizeof(real));
     double *db_parts = calloc((size_t)(parts * filters + 1), sizeof(double));
@@ -1133,7 +1133,7 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
     /* Per thread: im2col's col, or the shifted path's padded image and accumulator. */
     j.scratch_size = j.shifted ? j.s.xp_size + filters * j.s.n : j.ck * j.ohw;
     const int parts = conv_parts(batch, g, filters, strategy);
-    const int threads = fs_team_for(parts);
+    const int threads = conv_team(parts, batch, g, filters);
     real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
     real *scratch = malloc((size_t)(threads * j.scratch_size + 1) * sizeof(real));
     int rc = -1;
@@ -1228,7 +1228,7 @@ static int FS_FN(direct_backward)(const real *dout, const real *x, fs_index batc
     j.scratch_size = j.shifted ? 2 * j.s.xp_size + filters * j.s.n : 2 * j.ck * j.ohw;
     j.dw_size = filters * j.ck;
     const int parts = conv_parts(batch, g, filters, strategy);
-    const int threads = fs_team_for(parts);
+    const int threads = conv_team(parts, batch, g, filters);
     /* The weights per tap serve only the shifted dx products (not wanted, or by Winograd). */
     const int taps = j.shifted && dx;
     real *wk = taps ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;

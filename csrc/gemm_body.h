@@ -41,7 +41,7 @@ static void FS_FN(gemm_by_columns)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRAN
         FS_FN(gemm_whole)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    const int team = fs_team_for(parts);
+    const int team = fs_team_for(parts, (double)n * (double)k / FS_GRAIN_STREAM);
 #pragma omp parallel for schedule(static) num_threads(team)
     for (int p = 0; p < parts; ++p) {
         /* Columns c0.. of C, a multiple of 8 apart (whole vectors) but for the last part. */
@@ -77,7 +77,8 @@ void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, 
      * 128x100x100 product comes out in other last bits, in both precisions: OpenBLAS takes
      * another path for smaller products; halves of 128x784x100 agree), so running one product
      * instead of the parts would make the bits depend on the load (tests/test_thread_policy.py). */
-    const int team = fs_team_for(parts);
+    const int team =
+        fs_team_for(parts, 2.0 * (double)m * (double)n * (double)k / FS_GRAIN_GEMM_FLOPS);
 #pragma omp parallel for schedule(static) num_threads(team)
     for (int p = 0; p < parts; ++p) {
         const fs_index r0 = m * p / parts, r1 = m * (p + 1) / parts;

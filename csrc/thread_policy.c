@@ -28,7 +28,22 @@
  * most a quarter of it is taken. Before the first window has passed the instant count of
  * runnable tasks (procs_running) stands in, less the team's runnable threads. Cost per window:
  * one read of /proc/stat, a CPU clock per team thread and a look at this process's threads'
- * states; none for work that runs on one thread anyway. */
+ * states; none for work that runs on one thread anyway.
+ *
+ * One pool. libgomp gives every thread that starts a parallel region a pool of workers of its
+ * own, and once the pools' threads outnumber the CPUs it spins 100 iterations, not
+ * GOMP_SPINCOUNT's, before a worker sleeps: every region of every pool then wakes its worker
+ * from a futex. Two Python threads that each ran 2-thread kernels on 2 cores made both their
+ * MLP train steps 2.4-2.9 ms against 1.5 with one caller and 1.9 at one thread (docs/
+ * performance.md, "Kernels called from two threads"). So the process keeps one pool where it
+ * can: the first caller that runs a team owns it for as long as its thread lives; another
+ * caller runs its short regions on its own thread, and only a long one (at least
+ * FS_LONG_REGION_GRAINS grains, where a futex wake is small beside the work) on a pool of its
+ * own, which it keeps through the short regions between long ones and gives back
+ * (omp_pause_resource) at the first short region FS_POOL_KEEP after its last long one. While a
+ * second pool lives, the owner too runs short regions on its own thread: one thread beats a
+ * worker woken from sleep there. Only libgomp's own thread can free its pool, so a caller that
+ * is idle but alive keeps its pool. */
 #define _GNU_SOURCE
 #include "thread_policy.h"
 
@@ -49,6 +64,14 @@
 #define FS_FREE_CORE_SLACK 0.25  /* a core still counts as free when this much of it is taken */
 #define FS_OUTSIDER_RECHECK 0.02 /* seconds: when this process's other threads cost us a core */
 #define FS_MAX_TEAM_THREADS 256  /* callers and pool workers remembered (more: counted as load) */
+/* Grains of work from which a caller that does not own the pool runs a team all the same. With
+ * two pools a region's worker wakes from sleep, ~60 us more than from its spin (float64 ReLU of
+ * 2^18 elements, 2 grains: 55 us on one thread, 95 on two); one thread's time breaks even at
+ * ~120 us, 4-6 grains (ReLU 2^20, 8 grains: 278 -> 181 us; a 15.7 MFLOP product: 347 -> 291). */
+#define FS_LONG_REGION_GRAINS 6.0
+/* Seconds after its last long region that such a caller keeps its pool through short ones: a
+ * conv net's step alternates them (a pool made and given back costs 70-90 us here). */
+#define FS_POOL_KEEP 0.002
 
 static atomic_int adaptive = 1;
 static atomic_int free_cores = 0;            /* 0: not known yet */
@@ -84,6 +107,16 @@ static struct {
 static int team_count;
 static atomic_int team_generation = 1;
 static _Thread_local int joined_generation, joined_size;
+
+/* The caller that owns the process's OpenMP pool ("One pool" above; 0: none); how many
+ * threads hold a pool now (the key's destructor counts out one whose thread exits, as libgomp
+ * frees its pool); whether this thread holds one, and when it last ran a long region. */
+static atomic_int pool_owner = 0;
+static atomic_int pools_held = 0;
+static pthread_key_t pool_key;
+static _Thread_local int holds_pool;
+static _Thread_local double last_long_region;
+static _Thread_local pid_t cached_tid;
 
 static double clock_seconds(clockid_t clock)
 {
@@ -138,6 +171,13 @@ static void after_fork_in_child(void)
     team_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* it may have been held */
     team_count = 0;
     atomic_fetch_add(&team_generation, 1);
+    atomic_store(&pool_owner, 0); /* the child runs one thread; no pool came along */
+    atomic_store(&pools_held, 0);
+}
+
+static void pool_thread_exits(void *held)
+{
+    if (held) atomic_fetch_sub(&pools_held, 1);
 }
 
 static void setup(void)
@@ -152,11 +192,15 @@ static void setup(void)
     double busy;
     long running;
     state.usable = read_proc_stat(&busy, &running) == 0;
+    pthread_key_create(&pool_key, pool_thread_exits);
     pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
 static pid_t current_tid(void)
-{ return (pid_t)syscall(SYS_gettid); }
+{
+    if (!cached_tid) cached_tid = (pid_t)syscall(SYS_gettid);
+    return cached_tid;
+}
 
 /* The CPU clock of a thread of this process, made from its id as pthread_getcpuclockid makes it
  * (Linux's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)): reading it fails once the thread has
@@ -184,13 +228,15 @@ static void add_to_team(pid_t tid, double cpu)
     pthread_mutex_unlock(&team_lock);
 }
 
-/* The caller and the OpenMP pool its regions run on join the team: libgomp gives a caller's
- * regions the same worker threads every time, so one region of the pool's full size meets them
- * all. Again when the pool grows (set_num_threads) or in a forked child. */
-static void join_team(void)
+/* The caller joins the team, and with `with_pool` the OpenMP pool its regions run on: libgomp
+ * gives a caller's regions the same worker threads every time, so one region of the pool's
+ * full size meets them all. Again when the pool grows (set_num_threads), after the caller gave
+ * its pool back (a new one has new workers) or in a forked child. */
+static void join_team(int with_pool)
 {
     const int generation = atomic_load(&team_generation);
-    const int size = atomic_load(&forked_child) || omp_get_level() > 0 ? 1 : omp_get_max_threads();
+    const int size =
+        !with_pool || atomic_load(&forked_child) || omp_get_level() > 0 ? 1 : omp_get_max_threads();
     if (joined_generation == generation && joined_size >= size) return;
     joined_generation = generation;
     joined_size = size;
@@ -348,7 +394,7 @@ int fs_free_cores(void)
 {
     pthread_once(&setup_once, setup);
     if (!atomic_load(&adaptive) || !state.usable) return state.cpu_count;
-    join_team();
+    join_team(0);
     const double wall = clock_seconds(CLOCK_MONOTONIC);
     /* One thread measures; the others use the figure it left. */
     if ((atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW ||
@@ -388,15 +434,69 @@ int fs_parts_for(double work, double grain)
     return parts >= (double)max ? max : (int)parts;
 }
 
-int fs_team_for(int parts)
+/* Whether a thread of this process still runs (its CPU clock reads). */
+static int thread_alive(pid_t tid)
+{
+    struct timespec t;
+    return clock_gettime(thread_cpu_clock(tid), &t) == 0;
+}
+
+static void hold_pool(void)
+{
+    if (!holds_pool) {
+        holds_pool = 1;
+        atomic_fetch_add(&pools_held, 1);
+        pthread_setspecific(pool_key, &holds_pool);
+    }
+    join_team(1);
+}
+
+/* A caller that does not own the pool gives its own back: its workers exit, and libgomp stops
+ * counting them. Called outside any parallel region (fs_team_for asks at level 0 only). */
+static void give_pool_back(void)
+{
+    if (!holds_pool) return;
+    holds_pool = 0;
+    atomic_fetch_sub(&pools_held, 1);
+    pthread_setspecific(pool_key, NULL);
+    joined_size = 1;
+    omp_pause_resource(omp_pause_soft, omp_get_initial_device());
+}
+
+/* `team` (> 1) threads for a region of `grains` grains, or 1: "One pool" at the top. */
+static int pooled_team(int team, double grains)
+{
+    const int me = (int)current_tid();
+    int owner = atomic_load(&pool_owner);
+    if (owner != me && (owner == 0 || !thread_alive((pid_t)owner)) &&
+        atomic_compare_exchange_strong(&pool_owner, &owner, me))
+        owner = me;
+    const int long_region = grains >= FS_LONG_REGION_GRAINS;
+    if (owner == me) {
+        if (!long_region && atomic_load(&pools_held) > holds_pool) return 1;
+        hold_pool();
+        return team;
+    }
+    const double now = clock_seconds(CLOCK_MONOTONIC);
+    if (long_region) {
+        last_long_region = now;
+        hold_pool();
+        return team;
+    }
+    if (now - last_long_region >= FS_POOL_KEEP) give_pool_back();
+    return 1;
+}
+
+int fs_team_for(int parts, double grains)
 {
     if (parts <= 1) return 1;
     const int free = fs_free_cores();
-    return parts < free ? parts : free;
+    const int team = parts < free ? parts : free;
+    return team > 1 && atomic_load(&adaptive) && state.usable ? pooled_team(team, grains) : team;
 }
 
 int fs_threads_for(double work, double grain)
-{ return fs_team_for(fs_parts_for(work, grain)); }
+{ return fs_team_for(fs_parts_for(work, grain), work / grain); }
 
 void fs_set_adaptive_threads(int on)
 { atomic_store(&adaptive, on ? 1 : 0); }

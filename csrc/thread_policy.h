@@ -22,8 +22,10 @@ int fs_in_forked_child(void);
  * fs_max_threads(). Deterministic for a given configuration. */
 int fs_parts_for(double work, double grain);
 
-/* Threads to run `parts` parts with now: min(parts, fs_free_cores()). */
-int fs_team_for(int parts);
+/* Threads to run `parts` parts of `grains` grains of work with now: min(parts, fs_free_cores()),
+ * and 1 for a short region (fewer than FS_LONG_REGION_GRAINS) while another thread of this
+ * process owns its one OpenMP pool (thread_policy.c, "One pool"). */
+int fs_team_for(int parts, double grains);
 
 /* Threads for a loop whose result does not depend on how it is split (elementwise work). */
 int fs_threads_for(double work, double grain);

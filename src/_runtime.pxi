@@ -83,4 +83,4 @@ def cpu_set_size():
 def plan_threads(double work, double grain):
     """(parts, team) the policy gives `work` units at `grain` per part now: for tests."""
     cdef int parts = fs_parts_for(work, grain)
-    return parts, fs_team_for(parts)
+    return parts, fs_team_for(parts, work / grain)

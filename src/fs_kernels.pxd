@@ -18,7 +18,7 @@ cdef extern from "thread_policy.h" nogil:
     int fs_max_threads()
     int fs_in_forked_child()
     int fs_parts_for(double work, double grain)
-    int fs_team_for(int parts)
+    int fs_team_for(int parts, double grains)
     int fs_free_cores()
     void fs_set_adaptive_threads(int on)
     int fs_get_adaptive_threads()

@@ -2,6 +2,7 @@
 one thread, a busy machine gets one thread instead of a collapse, OpenBLAS never starts a pool
 of its own, and no result depends on the load."""
 
+import ast
 import contextlib
 import os
 import subprocess
@@ -543,3 +544,77 @@ def test_the_kernels_own_threads_are_not_load():
         if first == CORES:
             break
     assert first == CORES
+
+
+# One pool (csrc/thread_policy.c): libgomp gives each thread that starts regions a pool of its
+# own and, once the pools' threads outnumber the cores, makes every worker sleep after 100 spins:
+# two Python threads running 2-thread kernels made both their MLP steps 1.5-1.9x slower. Now the
+# first caller that runs a team owns the process's pool; another runs short work on its own
+# thread and long work on a pool that it keeps through short work soon after and gives back
+# later; while it lives the owner runs short work on one thread; an owner that has exited leaves
+# the pool to the next caller. plan_threads(work, grain) -> (parts, team).
+_ONE_POOL = """
+import os, threading, time
+import fastscratch
+from fastscratch import _native
+if _native.free_cores() < 2:
+    print("busy")
+    raise SystemExit
+def tasks():
+    return len(os.listdir("/proc/self/task"))
+LONG, SHORT = (1e9, 1e6), (2e6, 1e6)  # 1000 grains, and 2: two parts of microseconds
+out = {}
+holding, checked = threading.Event(), threading.Event()
+def first_owner():
+    out["first owner"] = _native.plan_threads(*SHORT)
+def other_caller():
+    out["short"] = _native.plan_threads(*SHORT)
+    before = tasks()
+    out["long"] = _native.plan_threads(*LONG)
+    with_pool = tasks()
+    out["short soon after"] = _native.plan_threads(*SHORT)
+    kept = tasks()
+    holding.set()
+    checked.wait()
+    time.sleep(0.01)
+    out["short later"] = _native.plan_threads(*SHORT)
+    time.sleep(0.05)  # the given-back pool's workers exit
+    out["pool threads"] = (with_pool - before, kept - before, tasks() - before)
+t = threading.Thread(target=first_owner)
+t.start()
+t.join()
+out["main"] = _native.plan_threads(*SHORT)  # the first owner has exited
+t = threading.Thread(target=other_caller)
+t.start()
+holding.wait()
+out["main short, two pools"] = _native.plan_threads(*SHORT)
+out["main long, two pools"] = _native.plan_threads(*LONG)
+checked.set()
+t.join()
+out["main short, one pool"] = _native.plan_threads(*SHORT)
+print("busy" if _native.free_cores() < 2 else repr(out))
+"""
+
+
+@needs_two_cores
+def test_one_pool_short_work_of_a_second_caller_stays_on_its_thread():
+    for _ in range(5):
+        out = _python(_ONE_POOL)
+        assert out.returncode == 0, out.stderr
+        if out.stdout.strip() != "busy":
+            break
+        time.sleep(0.2)
+    else:
+        pytest.skip("other processes kept a core busy: every team is 1 then, rightly")
+    got = ast.literal_eval(out.stdout.strip())
+    assert got["first owner"] == (2, 2)
+    assert got["main"] == (2, 2), "the first owner has exited: its pool went with it"
+    assert got["short"] == (2, 1), "a second caller's short work woke a second pool"
+    assert got["long"] == (2, 2), "long work is worth a second pool"
+    assert got["short soon after"] == (2, 1)
+    assert got["main short, two pools"] == (2, 1), "beside a second pool, short work: one thread"
+    assert got["main long, two pools"] == (2, 2)
+    assert got["short later"] == (2, 1)
+    assert got["main short, one pool"] == (2, 2)
+    # made, kept through the short work soon after, given back by the short work later
+    assert got["pool threads"] == (1, 1, 0)
