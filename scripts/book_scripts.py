@@ -38,6 +38,9 @@ from pathlib import Path
 
 DEFAULT_CHAPTERS = "4-8"
 DEFAULT_TIMEOUT = 600.0
+# Scripts that run in under this many seconds on both sides get --short-repeats pairs at least.
+SHORT_SECONDS = 1.0
+DEFAULT_SHORT_REPEATS = 15
 
 # The long trainings, shortened identically on both sides: (script, old text, new text, why).
 # `old` must occur in the script; a missing one is reported in the header and not applied.
@@ -369,6 +372,13 @@ def failed(result):
     return result["timeout"] or result["rc"] != 0
 
 
+def is_short(results):
+    """Whether both sides' first runs took under SHORT_SECONDS: their difference is then a few
+    milliseconds of start-up against as much noise, and only many pairs tell it apart."""
+    runs = [results[side][0] for side in ("book", "fastscratch") if results[side]]
+    return len(runs) == 2 and all(not failed(r) and r["seconds"] < SHORT_SECONDS for r in runs)
+
+
 def last_stderr_line(result):
     lines = [line for line in result["stderr"].splitlines() if line.strip()]
     return lines[-1].strip() if lines else "(no stderr)"
@@ -542,6 +552,13 @@ def build_parser():
         help="run each side N times, interleaved, and report medians",
     )
     parser.add_argument(
+        "--short-repeats",
+        type=int,
+        default=DEFAULT_SHORT_REPEATS,
+        help=f"at least N runs a side for a script under {SHORT_SECONDS:g} s on both sides "
+        f"(default {DEFAULT_SHORT_REPEATS}: start-up differences of milliseconds need many pairs)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         help="set OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and "
@@ -685,6 +702,8 @@ def run(args):
         raise UsageError("--timeout must be > 0")
     if args.repeats < 1:
         raise UsageError("--repeats must be >= 1")
+    if args.short_repeats < 1:
+        raise UsageError("--short-repeats must be >= 1")
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads must be >= 1")
     if args.weights and not Path(args.weights).is_dir():
@@ -771,7 +790,8 @@ def run_in(args, book, chapters, env, info, load_start, tmp):
             rows.append({"script": script, "skipped": missing})
             continue
         results = {"book": [], "fastscratch": []}
-        for repeat in range(args.repeats):
+        repeats, repeat = args.repeats, 0
+        while repeat < repeats:
             order = ("book", "fastscratch") if repeat % 2 == 0 else ("fastscratch", "book")
             for side in order:
                 if results[side] and failed(results[side][-1]):
@@ -785,6 +805,9 @@ def run_in(args, book, chapters, env, info, load_start, tmp):
                 cmd = side_command(args.python, side, name, args.seed, args.nets)
                 results[side].append(run_side(cmd, copy / chapter, side_env, args.timeout))
                 shutil.rmtree(copy, ignore_errors=True)
+            if repeat == 0 and is_short(results):
+                repeats = max(repeats, args.short_repeats)
+            repeat += 1
         rows.append({"script": script, **results})
         print(f"  {script}: {row_verdict(rows[-1], args.timeout)[0]}", file=sys.stderr, flush=True)
 
@@ -962,6 +985,11 @@ def header_lines(args, source_text, info, load_start, load_end, notes, edits):
         f"- wall seconds per run (time.perf_counter around the subprocess, interpreter start "
         f"included); {args.repeats} run{'s' if args.repeats > 1 else ''} per side"
         + (", interleaved, medians" if args.repeats > 1 else "")
+        + (
+            f" ({args.short_repeats} for a script under {SHORT_SECONDS:g} s on both sides)"
+            if args.short_repeats > args.repeats
+            else ""
+        )
         + f"; timeout {args.timeout:g} s; 'same output' compares the two stdouts line by line",
     ]
     lines += [f"- {note}" for note in notes]

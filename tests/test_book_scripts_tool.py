@@ -118,6 +118,8 @@ def make_fake_book(root):
 def book_scripts(*args):
     env = dict(os.environ)
     env.pop("FASTSCRATCH_DATA", None)
+    if "--short-repeats" not in args:  # the fake book's scripts are all short: one run each
+        args = (*args, "--short-repeats", "1")
     return subprocess.run(
         [sys.executable, str(TOOL), *map(str, args)],
         capture_output=True,
@@ -215,6 +217,31 @@ def test_repeats_give_each_pairs_range_and_a_summary(tmp_path, write_mnist):
     summary = [line for line in out.stdout.splitlines() if "ch04/print_numbers.py" in line]
     assert len(summary) == 2, summary  # its table row and one summary line
     assert any(w in summary[1] for w in ("every pair", "some pairs"))
+
+
+def test_a_short_script_gets_more_pairs(tmp_path, write_mnist):
+    # Three pairs of 0.1 s runs once called three scripts "slower in every pair" that 30 pairs
+    # found level: a script under a second on both sides runs --short-repeats times a side.
+    book = make_fake_book(tmp_path / "book")
+    data = write_mnist(tmp_path / "data", n_train=20, n_test=20)
+    out = book_scripts(
+        book,
+        "--chapters",
+        "ch04",
+        "--only",
+        "print_numbers",
+        "--short-repeats",
+        "4",
+        "--data",
+        data,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "1 run per side (4 for a script under 1 s on both sides)" in out.stdout
+    verdict, book_s, fs_s, ratio, spread = table_rows(out.stdout, spread=True)[
+        "ch04/print_numbers.py"
+    ]
+    assert verdict == "same" and "–" in spread  # pairs, so a range
+    assert book_scripts(tmp_path, "--short-repeats", "0").returncode == 2
 
 
 def test_timeout_kills_both_sides(tmp_path):
