@@ -12,6 +12,7 @@ import signal
 import numpy as np
 import pytest
 
+import fastscratch
 from fastscratch.__main__ import main
 from fastscratch.benchmarking import busy, cases, timing
 
@@ -124,6 +125,12 @@ def test_busy_spinners_run_beside_the_benchmark_and_are_gone_after_it(capsys, st
     assert "1 spinning process ran beside the benchmark (--busy 1)" in out
     assert "spinning process" in err
     assert [r for r in _table_rows(out) if r.startswith("| train step MultiLayerNet")]
+    if fastscratch.get_num_threads() > 1:  # --quick runs all threads: native at 1 thread too
+        line = [x for x in out.splitlines() if x.startswith("Native at ")]
+        assert len(line) == 1 and "timed in the same rounds beside the same load" in line[0]
+        assert re.search(
+            r"train step MultiLayerNet batch 100 [\d.]+ .?s vs [\d.]+ .?s \([\d.]+x\)", line[0]
+        )
     assert len(started_spinners) == 1
     spinner = started_spinners[0]
     assert spinner.returncode == -signal.SIGKILL  # still spinning at the end, then killed

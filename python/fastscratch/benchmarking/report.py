@@ -81,6 +81,37 @@ def policy_now():
     return _native.free_cores(), _native.foreign_load()
 
 
+# A busy run's multi-threaded tables also time native at one thread in the same rounds.
+ONE_THREAD = "native at 1 thread"
+
+
+def one_thread_lines(threads, rows):
+    """Below a busy run's multi-threaded table: native at the table's threads over native at one
+    thread, both timed in the same rounds (beside the same load), for each case."""
+    pairs = [
+        (case.name, result.get("native"), result.get(ONE_THREAD))
+        for case, result in rows
+        if ONE_THREAD in result
+    ]
+    if not pairs:
+        return []
+    cells = []
+    for name, native, one in pairs:
+        if isinstance(native, float) and isinstance(one, float) and one > 0:
+            cells.append(
+                f"{name} {format_time(native)} vs {format_time(one)} ({native / one:.2f}x)"
+            )
+        else:
+            cells.append(
+                f"{name} (not timed: {getattr(one, 'reason', getattr(native, 'reason', ''))})"
+            )
+    return [
+        "",
+        f"Native at {threads} threads against native at 1 thread, timed in the same rounds beside "
+        "the same load (at most 1.5x is the busy target): " + "; ".join(cells) + ".",
+    ]
+
+
 def policy_lines(threads, policy):
     """Below a multi-threaded table: the cases after which the thread policy saw fewer free
     cores than the threads asked for (their native figures ran, at least in part, on fewer)."""

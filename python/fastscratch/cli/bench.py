@@ -198,6 +198,28 @@ def run(args):
     return 0
 
 
+def _at_one_thread(native, threads):
+    """Native's runner at one thread, for a busy run's multi-threaded tables: timed in the same
+    rounds as the rest, so beside the same load (the busy target compares the default threads
+    with one thread under the same load; a 1-thread table minutes earlier saw other phases of
+    the spinners and other contenders' pools)."""
+    import fastscratch
+
+    from ..benchmarking import timing
+
+    if isinstance(native, timing.Failed):
+        return native
+
+    def run():
+        fastscratch.set_num_threads(1)
+        try:
+            native()
+        finally:
+            fastscratch.set_num_threads(threads)
+
+    return run
+
+
 def _measure(settings, cases, memory_nets, memory_names, contenders, torch, notes):
     """The report's sections: one timed table per (threads, dtype), then the peak memory; and
     the free cores after the timed sections (the peak memory's fresh processes would count as
@@ -240,11 +262,14 @@ def _measure(settings, cases, memory_nets, memory_names, contenders, torch, note
                                 runners[c] = case.runner(c, np.dtype(dtype))
                             except Exception as exc:  # a PyTorch error, say
                                 runners[c] = timing.Failed(timing.reason(exc))
+                        if settings["busy"] and threads > 1:
+                            runners[report.ONE_THREAD] = _at_one_thread(runners["native"], threads)
                         rows.append((case, timer(runners, settings["repeats"])))
                         policy.append((case.name, report.policy_now()))
                         del runners
                     lines += report.section(threads, dtype, gemm, rows, contenders, notes)
                     lines += report.policy_lines(threads, policy)
+                    lines += report.one_thread_lines(threads, rows)
         free_at_end = report.free_cores()
 
         if memory_nets:
