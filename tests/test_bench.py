@@ -123,6 +123,7 @@ def test_busy_spinners_run_beside_the_benchmark_and_are_gone_after_it(capsys, st
     )
     assert status == 0
     assert "1 spinning process ran beside the benchmark (--busy 1)" in out
+    assert "median of 15 interleaved rounds" in out  # busy samples are bimodal: more rounds
     assert "spinning process" in err
     assert [r for r in _table_rows(out) if r.startswith("| train step MultiLayerNet")]
     if fastscratch.get_num_threads() > 1:  # --quick runs all threads: native at 1 thread too

@@ -25,7 +25,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--repeats",
         metavar="N",
-        help="timed rounds per case, the median is shown (default 5; quick 3)",
+        help="timed rounds per case, the median is shown (default 5; quick 3; with --busy 15)",
     )
     parser.add_argument(
         "--threads",
@@ -51,6 +51,19 @@ def add_arguments(parser):
 
 # ---------------------------------------------------------------------------------------------
 # options
+
+
+# Rounds under --busy: with N spinners on N cores the scheduler gives a one-thread step a core
+# of its own or half of one, switching between calls, so a sample is one of two values ~2x
+# apart (float32 DeepConvNet: 40 or 80 ms) and a median of 5 flips between them: 2-thread over
+# 1-thread read 1.90x in the same rounds with both on one thread, 1.03-1.11x over 15 rounds.
+BUSY_REPEATS = 15
+
+
+def default_repeats(quick, busy):
+    if busy:
+        return BUSY_REPEATS
+    return 3 if quick else 5
 
 
 def parse_count(option, value, default, minimum):
@@ -142,16 +155,19 @@ def run(args):
 
     quick = args.quick
     cores = usable_cores()
+    busy_count = parse_count("--busy", args.busy, 0, minimum=0)
     settings = {
         "quick": quick,
-        "repeats": parse_count("--repeats", args.repeats, 3 if quick else 5, minimum=1),
+        "repeats": parse_count(
+            "--repeats", args.repeats, default_repeats(quick, busy_count), minimum=1
+        ),
         "warmup": 1 if quick else 2,
         "min_sample": 0.005 if quick else 0.05,
         "threads": parse_threads(args.threads, "all" if quick else "1,all", cores),
         "dtypes": parse_dtypes(args.dtype, "float32" if quick else "float32,float64"),
         "gemm_size": 1024 if quick else 2048,
         "only": args.only,
-        "busy": parse_count("--busy", args.busy, 0, minimum=0),
+        "busy": busy_count,
     }
     only = parse_only(args.only)
     output = check_output("--output", args.output)
