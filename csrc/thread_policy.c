@@ -173,6 +173,8 @@ static void after_fork_in_child(void)
     atomic_fetch_add(&team_generation, 1);
     atomic_store(&pool_owner, 0); /* the child runs one thread; no pool came along */
     atomic_store(&pools_held, 0);
+    holds_pool = 0;
+    cached_tid = 0; /* the forking thread's id in the child is not its parent's */
 }
 
 static void pool_thread_exits(void *held)

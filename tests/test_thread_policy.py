@@ -334,6 +334,28 @@ def test_a_forked_child_measures_its_own_window():
     assert os.WEXITSTATUS(status) == 0
 
 
+@needs_two_cores
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_working_on_its_own_thread_is_not_its_own_load():
+    # The policy remembers each caller's thread id; a forked child's thread has a new one, and
+    # with the parent's id it counted its own work as another thread's load.
+    _native.free_cores()  # this thread has asked: its id is remembered
+    for _ in range(3):  # other processes' load counts, rightly: a quiet attempt is enough
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            _native.free_cores()
+            end = time.perf_counter() + WINDOW * 1.5
+            while time.perf_counter() < end:  # a window of this thread's own work
+                pass
+            _native.free_cores()
+            load = _native.foreign_load()
+            os._exit(0 if load is not None and load < 0.5 else 1)
+        _, status = os.waitpid(pid, 0)
+        if os.WEXITSTATUS(status) == 0:
+            return
+    pytest.fail("a forked child counted its own thread's work as load three times")
+
+
 def _python(code, **env):
     environment = {
         k: v
