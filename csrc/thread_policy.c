@@ -479,13 +479,13 @@ static int pooled_team(int team, double grains)
         hold_pool();
         return team;
     }
-    const double now = clock_seconds(CLOCK_MONOTONIC);
     if (long_region) {
-        last_long_region = now;
         hold_pool();
+        /* After the pool is made: its workers' start is not the time between regions. */
+        last_long_region = clock_seconds(CLOCK_MONOTONIC);
         return team;
     }
-    if (now - last_long_region >= FS_POOL_KEEP) give_pool_back();
+    if (clock_seconds(CLOCK_MONOTONIC) - last_long_region >= FS_POOL_KEEP) give_pool_back();
     return 1;
 }
 
