@@ -454,7 +454,9 @@ static void hold_pool(void)
 }
 
 /* A caller that does not own the pool gives its own back: its workers exit, and libgomp stops
- * counting them. Called outside any parallel region (fs_team_for asks at level 0 only). */
+ * counting them. Called outside any parallel region (fs_team_for asks at level 0 only). The
+ * _all form: libgomp's pauses the calling thread's pool and nothing else, where asking for the
+ * host by its device number (omp_get_initial_device) first loads the offloading plugins. */
 static void give_pool_back(void)
 {
     if (!holds_pool) return;
@@ -462,7 +464,7 @@ static void give_pool_back(void)
     atomic_fetch_sub(&pools_held, 1);
     pthread_setspecific(pool_key, NULL);
     joined_size = 1;
-    omp_pause_resource(omp_pause_soft, omp_get_initial_device());
+    omp_pause_resource_all(omp_pause_soft);
 }
 
 /* `team` (> 1) threads for a region of `grains` grains, or 1: "One pool" at the top. */
