@@ -5,6 +5,7 @@ ratios from one run. Results: docs/performance-elementwise.md.
     python benchmarks/bench_elementwise.py
 """
 
+import argparse
 import functools
 import platform
 import timeit
@@ -79,6 +80,8 @@ def layer_cases(shape, dtype, rng):
 
 
 def main():
+    # No options; --help says what it does instead of running the whole benchmark.
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     rng = np.random.default_rng(0)
     rows = []  # (name, reference µs, native µs)
     for make_cases, shapes in ((optimizer_cases, OPTIMIZER_SHAPES), (layer_cases, LAYER_SHAPES)):
