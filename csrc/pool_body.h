@@ -71,14 +71,13 @@ static inline real FS_FN(either)(real a, real b, int take)
  * and NaNs decided by position: the first maximum in window order (0,0), (0,1), (1,0), (1,1),
  * and the first NaN and nothing after it, as np.argmax. (Pairs across first, then down, had the
  * short rows in its second pass: 2.3x slower at batch 1, docs/performance.md.) `v` and `vk` are
- * scratch of out_h * width entries, and vk out_h * out_w more for the positions. */
+ * scratch of out_h * width entries; the windows' positions go to k (out_h * out_w). */
 FS_HOT static void FS_FN(pool_forward_plane_2x2)(const real *restrict plane,
-                                                 const fs_patch_geometry *g, fs_index out_stride,
-                                                 real *restrict out, int64_t *arg_max,
-                                                 real *restrict v, int32_t *restrict vk)
+                                                 const fs_patch_geometry *g, real *restrict out,
+                                                 int32_t *restrict k, real *restrict v,
+                                                 int32_t *restrict vk)
 {
     const fs_index W = g->width, out_plane = g->out_h * g->out_w;
-    int32_t *restrict k = vk + g->out_h * W;
     for (fs_index oy = 0; oy < g->out_h; ++oy) {
         const real *restrict r0 = plane + 2 * oy * W, *restrict r1 = r0 + W;
         real *restrict v_row = v + oy * W;
@@ -100,7 +99,16 @@ FS_HOT static void FS_FN(pool_forward_plane_2x2)(const real *restrict plane,
         out[i] = FS_FN(either)(w0, w1, take);
         k[i] = take ? k1 : k0;
     }
-    for (fs_index i = 0; i < out_plane; ++i) arg_max[i * out_stride] = k[i];
+}
+
+/* The windows' positions of an image's C planes (k, C x out_plane) into its rows of arg_max
+ * (out_plane x C, the book's layout), each row written whole: written a plane at a time, every
+ * C-th entry, they took 23% of a batch-100 forward (SimpleConvNet's pooling, float64). */
+static void FS_FN(pool_positions_of_image)(const int32_t *restrict k, fs_index C,
+                                           fs_index out_plane, int64_t *restrict arg_max)
+{
+    for (fs_index i = 0; i < out_plane; ++i)
+        for (fs_index c = 0; c < C; ++c) arg_max[i * C + c] = k[c * out_plane + i];
 }
 
 int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, real *out,
@@ -109,29 +117,49 @@ int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometr
     int failed = 0;
     const fs_index C = g->channels, plane = g->height * g->width, out_plane = g->out_h * g->out_w;
     const fs_index work = batch * C * out_plane * g->kernel_h * g->kernel_w;
-    /* pool_forward_plane_2x2's case: its scratch is a plane's vertical maxima (and their
-     * positions, then the windows'), the other's a row */
+    /* pool_forward_plane_2x2's case: its scratch is a plane's vertical maxima and their
+     * positions, then the windows' positions of a plane, or of a whole image when the images
+     * are shared out (pool_positions_of_image); the other's a row */
     const int book_window = pool_book_window(g);
     const fs_index scratch = book_window ? g->out_h * g->width : g->out_w;
-    const fs_index scratch_k = book_window ? scratch + out_plane : scratch;
 #pragma omp parallel num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
     {
+        /* Whole images to each thread where there are enough of them to go round */
+        const int by_image = book_window && batch >= omp_get_num_threads() &&
+                             C * out_plane <= FS_POOL_IMAGE_POSITIONS;
+        const fs_index positions = by_image ? C * out_plane : book_window ? out_plane : 0;
         real *best = malloc((size_t)(scratch + 1) * sizeof(real));
-        int32_t *best_k = malloc((size_t)(scratch_k + 1) * sizeof(int32_t));
+        int32_t *best_k = malloc((size_t)(scratch + positions + 1) * sizeof(int32_t));
+        int32_t *k = best_k ? best_k + scratch : NULL;
         if (!best || !best_k) {
 #pragma omp atomic write
             failed = 1;
         }
+        if (by_image) {
 #pragma omp for schedule(static)
-        for (fs_index p = 0; p < batch * C; ++p) {
-            const fs_index n = p / C, c = p % C;
-            if (!best || !best_k) continue;
-            if (book_window)
-                FS_FN(pool_forward_plane_2x2)(x + p * plane, g, C, out + p * out_plane,
-                                              arg_max + n * out_plane * C + c, best, best_k);
-            else
-                FS_FN(pool_forward_plane)(x + p * plane, g, C, out + p * out_plane,
-                                          arg_max + n * out_plane * C + c, best, best_k);
+            for (fs_index n = 0; n < batch; ++n) {
+                if (!best || !best_k) continue;
+                for (fs_index c = 0; c < C; ++c)
+                    FS_FN(pool_forward_plane_2x2)(x + (n * C + c) * plane, g,
+                                                  out + (n * C + c) * out_plane, k + c * out_plane,
+                                                  best, best_k);
+                FS_FN(pool_positions_of_image)(k, C, out_plane, arg_max + n * out_plane * C);
+            }
+        } else {
+#pragma omp for schedule(static)
+            for (fs_index p = 0; p < batch * C; ++p) {
+                const fs_index n = p / C, c = p % C;
+                int64_t *positions_of_plane = arg_max + n * out_plane * C + c;
+                if (!best || !best_k) continue;
+                if (book_window) {
+                    FS_FN(pool_forward_plane_2x2)(x + p * plane, g, out + p * out_plane, k, best,
+                                                  best_k);
+                    for (fs_index i = 0; i < out_plane; ++i) positions_of_plane[i * C] = k[i];
+                } else {
+                    FS_FN(pool_forward_plane)(x + p * plane, g, C, out + p * out_plane,
+                                              positions_of_plane, best, best_k);
+                }
+            }
         }
         free(best);
         free(best_k);

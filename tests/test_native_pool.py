@@ -7,6 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import fastscratch
 from fastscratch import _native as native
 from fastscratch import reference
 from fastscratch.testing import assert_close
@@ -225,3 +226,32 @@ def test_the_books_2x2_window_backward_refuses_a_bad_position(dtype, bad):
     arg_max[7] = bad
     with pytest.raises(ValueError, match=rf"\[0, 4\), got {bad} at index 7"):
         native.pool_backward(np.ones_like(out), arg_max, x.shape, 2, 2, 2, 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 32, 64, 64),  # one image, work for two threads: the planes are shared out
+        (3, 16, 32, 32),  # whole images to each thread, unevenly
+        (100, 30, 24, 24),  # SimpleConvNet's batch: positions gathered per image
+    ],
+)
+def test_the_books_2x2_window_by_images_and_by_planes_matches_the_reference(
+    rng, dtype, threads, shape
+):
+    """The book's window writes arg_max (N, OH, OW, C) either an image's rows at a time (whole
+    images to each thread) or a plane's column at a time (fewer images than threads): the same
+    bits either way, with NaN and ties in the input."""
+    x = rng.integers(-3, 3, shape).astype(dtype)
+    x[rng.random(shape) < 0.01] = np.nan
+    before = fastscratch.get_num_threads()
+    fastscratch.set_num_threads(threads)
+    try:
+        out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+    finally:
+        fastscratch.set_num_threads(before)
+    ref_out, ref_arg_max = reference.pool_forward(x, 2, 2, 2, 0)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(arg_max, ref_arg_max)
