@@ -40,7 +40,7 @@
  * caller runs its short regions on its own thread, and only a long one (at least
  * FS_LONG_REGION_GRAINS grains, where a futex wake is small beside the work) on a pool of its
  * own, which it keeps through the short regions between long ones and gives back
- * (omp_pause_resource) at the first short region FS_POOL_KEEP after its last long one. While a
+ * (omp_pause_resource_all) at the first short region FS_POOL_KEEP after its last long one. While a
  * second pool lives, the owner too runs short regions on its own thread: one thread beats a
  * worker woken from sleep there. Only libgomp's own thread can free its pool, so a caller that
  * is idle but alive keeps its pool. */
@@ -250,18 +250,27 @@ static void join_team(int with_pool)
     add_to_team(current_tid(), clock_seconds(CLOCK_THREAD_CPUTIME_ID));
 }
 
+/* A thread of this process's CPU seconds into *cpu; -1 when its clock does not read (the
+ * thread has exited: thread_cpu_clock). */
+static int thread_cpu_seconds(pid_t tid, double *cpu)
+{
+    struct timespec t;
+    if (clock_gettime(thread_cpu_clock(tid), &t) != 0) return -1;
+    *cpu = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return 0;
+}
+
 /* The team's CPU seconds since the last call (one window), and the stale ids dropped. */
 static double team_cpu_since_last(void)
 {
     double spent = 0;
     pthread_mutex_lock(&team_lock);
     for (int i = 0; i < team_count;) {
-        struct timespec t;
-        if (clock_gettime(thread_cpu_clock(team[i].tid), &t) != 0) {
+        double cpu;
+        if (thread_cpu_seconds(team[i].tid, &cpu) != 0) {
             team[i] = team[--team_count]; /* exited */
             continue;
         }
-        const double cpu = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
         spent += cpu - team[i].cpu;
         team[i].cpu = cpu;
         ++i;
@@ -392,10 +401,14 @@ static void measure(double wall)
     state.window_start = wall;
 }
 
+/* Whether teams follow the load (and the one-pool rule): the policy is on and can measure. */
+static int adapting(void)
+{ return atomic_load(&adaptive) && state.usable; }
+
 int fs_free_cores(void)
 {
     pthread_once(&setup_once, setup);
-    if (!atomic_load(&adaptive) || !state.usable) return state.cpu_count;
+    if (!adapting()) return state.cpu_count;
     join_team(0);
     const double wall = clock_seconds(CLOCK_MONOTONIC);
     /* One thread measures; the others use the figure it left. */
@@ -436,13 +449,6 @@ int fs_parts_for(double work, double grain)
     return parts >= (double)max ? max : (int)parts;
 }
 
-/* Whether a thread of this process still runs (its CPU clock reads). */
-static int thread_alive(pid_t tid)
-{
-    struct timespec t;
-    return clock_gettime(thread_cpu_clock(tid), &t) == 0;
-}
-
 static void hold_pool(void)
 {
     if (!holds_pool) {
@@ -472,7 +478,8 @@ static int pooled_team(int team, double grains)
 {
     const int me = (int)current_tid();
     int owner = atomic_load(&pool_owner);
-    if (owner != me && (owner == 0 || !thread_alive((pid_t)owner)) &&
+    double owner_cpu;
+    if (owner != me && (owner == 0 || thread_cpu_seconds((pid_t)owner, &owner_cpu) != 0) &&
         atomic_compare_exchange_strong(&pool_owner, &owner, me))
         owner = me;
     const int long_region = grains >= FS_LONG_REGION_GRAINS;
@@ -496,7 +503,7 @@ int fs_team_for(int parts, double grains)
     if (parts <= 1) return 1;
     const int free = fs_free_cores();
     const int team = parts < free ? parts : free;
-    return team > 1 && atomic_load(&adaptive) && state.usable ? pooled_team(team, grains) : team;
+    return team > 1 && adapting() ? pooled_team(team, grains) : team;
 }
 
 int fs_threads_for(double work, double grain)
