@@ -138,6 +138,31 @@ def test_busy_spinners_run_beside_the_benchmark_and_are_gone_after_it(capsys, st
     assert not _alive(spinner.pid)  # and reaped
 
 
+def test_busy_samples_last_long_enough_to_average_the_schedulers_placements(
+    capsys, monkeypatch, started_spinners
+):
+    # Beside spinners a call gets a core or half of one, changing from call to call: samples of
+    # one or two calls made the busy target's ratio swing 0.69x-1.54x with the same code.
+    from fastscratch.cli import bench
+
+    asked = []
+    real = timing.interleaved
+
+    def recording(runners, repeats, warmup=1, min_sample=0.02, **kwargs):
+        asked.append(min_sample)
+        return real(runners, 1, 1, 0)  # the test checks what is asked, not the timing
+
+    monkeypatch.setattr(timing, "interleaved", recording)
+    argv = ["--only", "softmax.*fwd$", "--no-torch", "--threads", "1", "--dtype", "float32"]
+    status, out, _ = _bench(capsys, "--busy", "1", *argv)
+    assert status == 0
+    assert asked and set(asked) == {bench.BUSY_MIN_SAMPLE} and bench.BUSY_MIN_SAMPLE >= 0.4
+    assert "as many calls as fill 400 ms" in out
+    asked.clear()
+    status, out, _ = _bench(capsys, *argv)  # a quiet run keeps its 50 ms samples
+    assert status == 0 and set(asked) == {0.05} and "fill 50 ms" in out
+
+
 def test_busy_spinners_are_stopped_when_the_run_is_interrupted(
     capsys, monkeypatch, started_spinners
 ):

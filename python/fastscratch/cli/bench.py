@@ -59,11 +59,25 @@ def add_arguments(parser):
 # 1-thread read 1.90x in the same rounds with both on one thread, 1.03-1.11x over 15 rounds.
 BUSY_REPEATS = 15
 
+# Seconds a sample lasts under --busy. The scheduler moves a step between a core of its own and
+# half of one from call to call, so 15 medians of 50 ms samples (one or two calls) still flipped
+# between the two values: float32 DeepConvNet's 2-thread over 1-thread, both running on one
+# thread, read 0.69x-1.54x over six runs. A 0.4 s sample averages some 5-10 placements: 0.88x-1.05x
+# over six runs alternating with those (docs/performance.md, "Measuring beside spinners").
+BUSY_MIN_SAMPLE = 0.4
+
 
 def default_repeats(quick, busy):
     if busy:
         return BUSY_REPEATS
     return 3 if quick else 5
+
+
+def default_min_sample(quick, busy):
+    """Seconds of calls in one timed sample (a quick run keeps its seconds-long smoke test)."""
+    if quick:
+        return 0.005
+    return BUSY_MIN_SAMPLE if busy else 0.05
 
 
 def parse_count(option, value, default, minimum):
@@ -162,7 +176,7 @@ def run(args):
             "--repeats", args.repeats, default_repeats(quick, busy_count), minimum=1
         ),
         "warmup": 1 if quick else 2,
-        "min_sample": 0.005 if quick else 0.05,
+        "min_sample": default_min_sample(quick, busy_count),
         "threads": parse_threads(args.threads, "all" if quick else "1,all", cores),
         "dtypes": parse_dtypes(args.dtype, "float32" if quick else "float32,float64"),
         "gemm_size": 1024 if quick else 2048,
