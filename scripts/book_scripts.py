@@ -4,7 +4,7 @@ print a Markdown table: same output?, wall seconds of each side, and the ratio.
 
     python scripts/book_scripts.py BOOK_CHECKOUT [--chapters 4-8] [--only REGEX] [--nets]
         [--data DIR] [--weights DIR] [--seed 0] [--timeout 600] [--repeats 1]
-        [--threads N] [--no-edits] [--python PYTHON] [--output FILE] [--keep]
+        [--threads N] [--busy N] [--no-edits] [--python PYTHON] [--output FILE] [--keep]
 
 BOOK_CHECKOUT is a clone of the book's repository (oreilly-japan/deep-learning-from-scratch,
 or the Korean edition), or a bare git directory of one (then `git archive REV` is used).
@@ -20,6 +20,7 @@ See docs/book-scripts.md. Standard library only.
 """
 
 import argparse
+import contextlib
 import gzip
 import io
 import json
@@ -487,6 +488,36 @@ def usable_cores():
 # --- main -----------------------------------------------------------------------------------
 
 
+# --busy: processes that spin one core each, as `python -m fastscratch bench --busy` starts (this
+# tool uses the standard library only, so it has its own few lines for them).
+SPIN_COMMAND = ["-S", "-c", "while True: pass"]
+
+
+@contextlib.contextmanager
+def spinning(count):
+    """`count` processes spinning a core each for the time of the with-block; killed and reaped
+    when it ends, also on Ctrl-C or an error."""
+    spinners = []
+    try:
+        for _ in range(count):
+            spinners.append(
+                subprocess.Popen(
+                    [sys.executable, *SPIN_COMMAND],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        if spinners:
+            time.sleep(0.5)  # the interpreters reach their loop before the first timed run
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        for spinner in spinners:
+            spinner.wait()
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python scripts/book_scripts.py",
@@ -563,6 +594,14 @@ def build_parser():
         type=int,
         help="set OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and "
         "FASTSCRATCH_NUM_THREADS to N on both sides",
+    )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N processes that each spin a core beside the timed runs (a busy "
+        "machine on purpose; default 0)",
     )
     parser.add_argument(
         "--no-edits",
@@ -704,6 +743,8 @@ def run(args):
         raise UsageError("--repeats must be >= 1")
     if args.short_repeats < 1:
         raise UsageError("--short-repeats must be >= 1")
+    if args.busy < 0:
+        raise UsageError(f"--busy must be >= 0, got {args.busy}")
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads must be >= 1")
     if args.weights and not Path(args.weights).is_dir():
@@ -784,32 +825,11 @@ def run_in(args, book, chapters, env, info, load_start, tmp):
     notes.append(compile_bytecode(args.python, [stage, info.get("fastscratch_dir")], env))
 
     rows = []
-    for script in scripts:
-        missing = [need for need in NEEDS.get(script, []) if not (stage / need).exists()]
-        if missing:
-            rows.append({"script": script, "skipped": missing})
-            continue
-        results = {"book": [], "fastscratch": []}
-        repeats, repeat = args.repeats, 0
-        while repeat < repeats:
-            order = ("book", "fastscratch") if repeat % 2 == 0 else ("fastscratch", "book")
-            for side in order:
-                if results[side] and failed(results[side][-1]):
-                    continue  # a failure is not repeated
-                copy = tmp / "run"
-                shutil.copytree(stage, copy, symlinks=True)
-                chapter, name = script.split("/")
-                # the staged files themselves (fastscratch only reads them): its decoded copies
-                # are keyed by the files' path, the same for every run
-                side_env = dict(env, FASTSCRATCH_DATA=str(stage / "dataset"))
-                cmd = side_command(args.python, side, name, args.seed, args.nets)
-                results[side].append(run_side(cmd, copy / chapter, side_env, args.timeout))
-                shutil.rmtree(copy, ignore_errors=True)
-            if repeat == 0 and is_short(results):
-                repeats = max(repeats, args.short_repeats)
-            repeat += 1
-        rows.append({"script": script, **results})
-        print(f"  {script}: {row_verdict(rows[-1], args.timeout)[0]}", file=sys.stderr, flush=True)
+    with spinning(args.busy):
+        for script in scripts:
+            rows.append(time_script(args, script, stage, env, tmp))
+            verdict = row_verdict(rows[-1], args.timeout)[0]
+            print(f"  {script}: {verdict}", file=sys.stderr, flush=True)
 
     header = header_lines(args, source_text, info, load_start, load_average(), notes, edits)
     markdown = (
@@ -832,6 +852,34 @@ def run_in(args, book, chapters, env, info, load_start, tmp):
         if "skipped" not in row and failed(row["fastscratch"][-1]) and not failed(row["book"][-1])
     ]
     return 1 if regressions else 0
+
+
+def time_script(args, script, stage, env, tmp):
+    """One script's row: both sides' runs, interleaved, each in a fresh copy of the stage
+    (`args.repeats` a side, `args.short_repeats` for a short script), or what it needs and lacks."""
+    missing = [need for need in NEEDS.get(script, []) if not (stage / need).exists()]
+    if missing:
+        return {"script": script, "skipped": missing}
+    results = {"book": [], "fastscratch": []}
+    repeats, repeat = args.repeats, 0
+    while repeat < repeats:
+        order = ("book", "fastscratch") if repeat % 2 == 0 else ("fastscratch", "book")
+        for side in order:
+            if results[side] and failed(results[side][-1]):
+                continue  # a failure is not repeated
+            copy = tmp / "run"
+            shutil.copytree(stage, copy, symlinks=True)
+            chapter, name = script.split("/")
+            # the staged files themselves (fastscratch only reads them): its decoded copies
+            # are keyed by the files' path, the same for every run
+            side_env = dict(env, FASTSCRATCH_DATA=str(stage / "dataset"))
+            cmd = side_command(args.python, side, name, args.seed, args.nets)
+            results[side].append(run_side(cmd, copy / chapter, side_env, args.timeout))
+            shutil.rmtree(copy, ignore_errors=True)
+        if repeat == 0 and is_short(results):
+            repeats = max(repeats, args.short_repeats)
+        repeat += 1
+    return {"script": script, **results}
 
 
 def row_verdict(row, timeout):
@@ -992,6 +1040,12 @@ def header_lines(args, source_text, info, load_start, load_end, notes, edits):
         )
         + f"; timeout {args.timeout:g} s; 'same output' compares the two stdouts line by line",
     ]
+    if args.busy:
+        lines.append(
+            f"- **load: {args.busy} spinning process{'es' if args.busy > 1 else ''} "
+            f"(`while True: pass`, one core each) ran beside every timed run (--busy "
+            f"{args.busy})**; the load average at the end includes them"
+        )
     lines += [f"- {note}" for note in notes]
     if args.no_edits:
         lines.append("- edits: none (--no-edits): the scripts run at the book's full length")

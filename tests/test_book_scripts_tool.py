@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 TOOL = Path(__file__).resolve().parents[1] / "scripts" / "book_scripts.py"
 
 
@@ -115,8 +117,8 @@ def make_fake_book(root):
     return root
 
 
-def book_scripts(*args):
-    env = dict(os.environ)
+def book_scripts(*args, env=None):
+    env = {**os.environ, **{k: str(v) for k, v in (env or {}).items()}}
     env.pop("FASTSCRATCH_DATA", None)
     if "--short-repeats" not in args:  # the fake book's scripts are all short: one run each
         args = (*args, "--short-repeats", "1")
@@ -286,3 +288,50 @@ def test_fastscratchs_side_imports_fastscratch_before_numpy_as_the_command_does(
     assert statements.index("import fastscratch") < statements.index("import numpy as np")
     book = tool.side_command(sys.executable, "book", "s.py", 0, False)[-1]
     assert "fastscratch" not in book
+
+
+def _spinners():
+    """Processes running the --busy spinners' loop now (Linux: /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if b"while True: pass" in f.read():
+                        found.append(int(entry))
+            except OSError:  # gone meanwhile
+                pass
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="counts processes through /proc")
+def test_busy_spins_beside_every_timed_run_and_stops_after(tmp_path):
+    # The speed issue's "busy or quiet": the tool starts the load itself, for the timed runs only.
+    book = make_fake_book(tmp_path / "book")
+    seen = tmp_path / "seen.txt"
+    (book / "ch05" / "count_spinners.py").write_text(
+        book_style("""\
+            import os
+            n = 0
+            for e in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{e}/cmdline", "rb") as f:
+                        n += e.isdigit() and b"while True: pass" in f.read()
+                except OSError:  # gone meanwhile, or not a process
+                    pass
+            with open(os.environ["SEEN_FILE"], "a") as f:
+                f.write(f"{n}\\n")
+            print("counted")
+            """)
+    )
+    before = set(_spinners())
+    out = book_scripts(
+        book, "--chapters", "5", "--only", "count_spinners", "--busy", "2", env={"SEEN_FILE": seen}
+    )
+    assert out.returncode == 0, out.stderr
+    assert table_rows(out.stdout)["ch05/count_spinners.py"][0] == "same"
+    assert "2 spinning processes" in out.stdout and "(--busy 2)" in out.stdout
+    counts = [int(v) - len(before) for v in seen.read_text().split()]
+    assert counts == [2, 2]  # both sides ran beside both spinners
+    assert set(_spinners()) <= before  # and none outlives the tool
+    assert book_scripts(tmp_path, "--busy", "-1").returncode == 2
