@@ -197,22 +197,13 @@ FS_HOT static fs_index FS_FN(pool_backward_plane)(const real *dout, const int64_
 static inline real FS_FN(kept_if)(real v, int keep)
 { return FS_FN(either)((real)0, v, keep) + (real)0; }
 
-/* The book's window (2x2, stride 2, no padding) on a plane of even width: the windows tile the
- * plane without overlap, so each dx entry is its window's dout or 0, written once, with no
- * zeroing pass first and no read-modify-write (pool_backward_plane's memset and scattered adds).
- * In long passes over the whole plane, as the forward's pool_forward_plane_2x2 (rows of 4-14
- * windows are too short for vector loops): the positions gathered from the strided arg_max
- * into k, then the upper and the lower pair of every window into `pairs` (2 x out_plane x 2),
- * then each pair row copied to its dx row. The rows below the last window (odd height) are
- * zeros. A position outside [0, 4) zeroes its window and is reported, as there. Scratch:
- * `pairs` of 4 * out_plane entries, `k` of out_plane. */
-FS_HOT static fs_index FS_FN(pool_backward_plane_2x2)(const real *restrict dout,
-                                                      const int64_t *restrict arg_max,
-                                                      const fs_patch_geometry *g,
-                                                      fs_index arg_stride, real *restrict dx,
-                                                      real *restrict pairs, int32_t *restrict k)
+/* The window positions of a plane (out_plane of them, arg_stride apart in arg_max) into k as
+ * int32; one outside [0, 4) becomes -1 (its window gets zeros) and its index in arg_max is
+ * returned (-1: none). */
+static inline FS_ALWAYS_INLINE
+    fs_index FS_FN(pool_gather_positions)(const int64_t *restrict arg_max, fs_index out_plane,
+                                          fs_index arg_stride, int32_t *restrict k)
 {
-    const fs_index W = g->width, out_w = g->out_w, out_plane = g->out_h * out_w;
     fs_index bad = -1;
     int out_of_range = 0;
     for (fs_index o = 0; o < out_plane; ++o) {
@@ -224,8 +215,26 @@ FS_HOT static fs_index FS_FN(pool_backward_plane_2x2)(const real *restrict dout,
         for (fs_index o = 0; o < out_plane; ++o)
             if (arg_max[o * arg_stride] < 0 || arg_max[o * arg_stride] > 3) {
                 bad = o * arg_stride;
-                k[o] = -1; /* no position: the window gets zeros */
+                k[o] = -1;
             }
+    return bad;
+}
+
+/* The book's window (2x2, stride 2, no padding) on a plane of even width: the windows tile the
+ * plane without overlap, so each dx entry is its window's dout or 0, written once, with no
+ * zeroing pass first and no read-modify-write (pool_backward_plane's memset and scattered adds).
+ * In long passes over the whole plane, as the forward's pool_forward_plane_2x2 (rows of 4-14
+ * windows are too short for vector loops): the upper and the lower pair of every window into
+ * `pairs` (2 x out_plane x 2), from the windows' positions k (-1: none, zeros), then each pair
+ * row copied to its dx row. The rows below the last window (odd height) are zeros. Scratch:
+ * `pairs` of 4 * out_plane entries. */
+static inline FS_ALWAYS_INLINE void FS_FN(pool_backward_pairs_2x2)(const real *restrict dout,
+                                                                   const int32_t *restrict k,
+                                                                   const fs_patch_geometry *g,
+                                                                   real *restrict dx,
+                                                                   real *restrict pairs)
+{
+    const fs_index W = g->width, out_plane = g->out_h * g->out_w;
     real *restrict upper = pairs, *restrict lower = pairs + 2 * out_plane;
 #pragma omp simd
     for (fs_index o = 0; o < out_plane; ++o) {
@@ -240,6 +249,57 @@ FS_HOT static fs_index FS_FN(pool_backward_plane_2x2)(const real *restrict dout,
         memcpy(dx + (2 * oy + 1) * W, lower + oy * W, (size_t)W * sizeof(real));
     }
     for (fs_index i = 2 * g->out_h * W; i < g->height * W; ++i) dx[i] = 0;
+}
+
+/* One plane: its positions gathered from the strided arg_max (every arg_stride-th entry) into
+ * k (out_plane entries of scratch), then pool_backward_pairs_2x2. */
+FS_HOT static fs_index FS_FN(pool_backward_plane_2x2)(const real *restrict dout,
+                                                      const int64_t *restrict arg_max,
+                                                      const fs_patch_geometry *g,
+                                                      fs_index arg_stride, real *restrict dx,
+                                                      real *restrict pairs, int32_t *restrict k)
+{
+    const fs_index bad = FS_FN(pool_gather_positions)(arg_max, g->out_h * g->out_w, arg_stride, k);
+    FS_FN(pool_backward_pairs_2x2)(dout, k, g, dx, pairs);
+    return bad;
+}
+
+/* A whole image, its C planes: their positions read from the image's rows of arg_max
+ * (out_plane x C) 8 rows at a time into k (C x out_plane, scratch), then each plane by
+ * pool_backward_pairs_2x2. Gathered a plane at a time, every C-th entry, float64 at batch 100
+ * took 1.4-1.7 ms against 0.85-0.9 (docs/performance.md). */
+FS_HOT static fs_index FS_FN(pool_backward_image_2x2)(const real *restrict dout,
+                                                      const int64_t *restrict arg_max,
+                                                      const fs_patch_geometry *g, real *restrict dx,
+                                                      real *restrict pairs, int32_t *restrict k)
+{
+    const fs_index C = g->channels, out_plane = g->out_h * g->out_w, plane = g->height * g->width;
+    int out_of_range = 0;
+    /* a plane's 8 positions of a block are one 32-byte store; the block's 8 rows stay in L1 */
+    fs_index i0 = 0;
+    for (; i0 + 8 <= out_plane; i0 += 8)
+        for (fs_index c = 0; c < C; ++c)
+            for (fs_index i = i0; i < i0 + 8; ++i) {
+                const int64_t at = arg_max[i * C + c];
+                out_of_range |= (at < 0) | (at > 3);
+                k[c * out_plane + i] = (int32_t)at;
+            }
+    for (fs_index i = i0; i < out_plane; ++i)
+        for (fs_index c = 0; c < C; ++c) {
+            const int64_t at = arg_max[i * C + c];
+            out_of_range |= (at < 0) | (at > 3);
+            k[c * out_plane + i] = (int32_t)at;
+        }
+    fs_index bad = -1;
+    if (out_of_range)
+        for (fs_index c = 0; c < C; ++c) {
+            const fs_index bad_here =
+                FS_FN(pool_gather_positions)(arg_max + c, out_plane, C, k + c * out_plane);
+            if (bad_here >= 0) bad = c + bad_here;
+        }
+    for (fs_index c = 0; c < C; ++c)
+        FS_FN(pool_backward_pairs_2x2)(dout + c * out_plane, k + c * out_plane, g, dx + c * plane,
+                                       pairs);
     return bad;
 }
 
@@ -252,26 +312,46 @@ fs_index FS_FN(fs_pool_backward)(const real *dout, const int64_t *arg_max, fs_in
     int failed = 0;
 #pragma omp parallel num_threads(fs_threads_for((double)(batch * C * out_plane), FS_GRAIN_COPY))
     {
-        /* pool_backward_plane_2x2's scratch */
+        /* Whole images to each thread where there are enough of them to go round, as in the
+         * forward (pool_backward_image_2x2) */
+        const int by_image = book_window && batch >= omp_get_num_threads() &&
+                             C * out_plane <= FS_POOL_IMAGE_POSITIONS;
+        /* the 2x2 kernels' scratch: a plane's pairs, the positions of a plane or an image */
+        const fs_index positions = by_image ? C * out_plane : out_plane;
         real *pairs = book_window ? malloc((size_t)(4 * out_plane + 1) * sizeof(real)) : NULL;
-        int32_t *k = book_window ? malloc((size_t)(out_plane + 1) * sizeof(int32_t)) : NULL;
+        int32_t *k = book_window ? malloc((size_t)(positions + 1) * sizeof(int32_t)) : NULL;
         if (book_window && (!pairs || !k)) {
 #pragma omp atomic write
             failed = 1;
         }
+        if (by_image) {
 #pragma omp for schedule(static)
-        for (fs_index p = 0; p < batch * C; ++p) {
-            const fs_index n = p / C, c = p % C;
-            const fs_index offset = n * out_plane * C + c;
-            if (book_window && (!pairs || !k)) continue;
-            const fs_index bad_here =
-                book_window ? FS_FN(pool_backward_plane_2x2)(dout + p * out_plane, arg_max + offset,
-                                                             g, C, dx + p * plane, pairs, k)
-                            : FS_FN(pool_backward_plane)(dout + p * out_plane, arg_max + offset, g,
-                                                         C, dx + p * plane);
-            if (bad_here >= 0) {
+            for (fs_index n = 0; n < batch; ++n) {
+                if (!pairs || !k) continue;
+                const fs_index offset = n * out_plane * C;
+                const fs_index bad_here = FS_FN(pool_backward_image_2x2)(
+                    dout + n * C * out_plane, arg_max + offset, g, dx + n * C * plane, pairs, k);
+                if (bad_here >= 0) {
 #pragma omp atomic write
-                bad = offset + bad_here;
+                    bad = offset + bad_here;
+                }
+            }
+        } else {
+#pragma omp for schedule(static)
+            for (fs_index p = 0; p < batch * C; ++p) {
+                const fs_index n = p / C, c = p % C;
+                const fs_index offset = n * out_plane * C + c;
+                if (book_window && (!pairs || !k)) continue;
+                const fs_index bad_here =
+                    book_window
+                        ? FS_FN(pool_backward_plane_2x2)(dout + p * out_plane, arg_max + offset, g,
+                                                         C, dx + p * plane, pairs, k)
+                        : FS_FN(pool_backward_plane)(dout + p * out_plane, arg_max + offset, g, C,
+                                                     dx + p * plane);
+                if (bad_here >= 0) {
+#pragma omp atomic write
+                    bad = offset + bad_here;
+                }
             }
         }
         free(pairs);

@@ -220,12 +220,20 @@ def test_the_books_2x2_window_matches_the_reference(N, C, H, half_W, dtype, valu
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bad", [-1, 4, 2**40])
-def test_the_books_2x2_window_backward_refuses_a_bad_position(dtype, bad):
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("index", [7, 23, 35])  # images 0 and 1 (18 positions an image), last
+def test_the_books_2x2_window_backward_refuses_a_bad_position(dtype, bad, threads, index):
+    # two images: whole images to each thread, their positions read an image at a time
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 6)).astype(dtype)
     out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
-    arg_max[7] = bad
-    with pytest.raises(ValueError, match=rf"\[0, 4\), got {bad} at index 7"):
-        native.pool_backward(np.ones_like(out), arg_max, x.shape, 2, 2, 2, 0)
+    arg_max[index] = bad
+    before = fastscratch.get_num_threads()
+    fastscratch.set_num_threads(threads)
+    try:
+        with pytest.raises(ValueError, match=rf"\[0, 4\), got {bad} at index {index}\b"):
+            native.pool_backward(np.ones_like(out), arg_max, x.shape, 2, 2, 2, 0)
+    finally:
+        fastscratch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -241,9 +249,9 @@ def test_the_books_2x2_window_backward_refuses_a_bad_position(dtype, bad):
 def test_the_books_2x2_window_by_images_and_by_planes_matches_the_reference(
     rng, dtype, threads, shape
 ):
-    """The book's window writes arg_max (N, OH, OW, C) either an image's rows at a time (whole
-    images to each thread) or a plane's column at a time (fewer images than threads): the same
-    bits either way, with NaN and ties in the input."""
+    """The book's window writes arg_max (N, OH, OW, C), and its backward reads it, either an
+    image's rows at a time (whole images to each thread) or a plane's column at a time (fewer
+    images than threads): the same bits either way, with NaN and ties in the input."""
     x = rng.integers(-3, 3, shape).astype(dtype)
     x[rng.random(shape) < 0.01] = np.nan
     before = fastscratch.get_num_threads()
@@ -255,3 +263,14 @@ def test_the_books_2x2_window_by_images_and_by_planes_matches_the_reference(
     ref_out, ref_arg_max = reference.pool_forward(x, 2, 2, 2, 0)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(arg_max, ref_arg_max)
+    # the backward reads the positions the same two ways: an image's rows, or a plane's column
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dout[rng.random(out.shape) < 0.01] = np.nan
+    fastscratch.set_num_threads(threads)
+    try:
+        dx = native.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0)
+    finally:
+        fastscratch.set_num_threads(before)
+    ref_dx = reference.pool_backward(dout, ref_arg_max, x.shape, 2, 2, 2, 0)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(dx.view(bits), ref_dx.view(bits))
