@@ -22,6 +22,23 @@ def test_native_extension_is_loaded_and_reports_its_blas(capsys):
     assert "OpenBLAS" in printed and "threads" in printed and fastscratch.__version__ in printed
 
 
+def test_show_config_names_the_cpu(capsys):
+    # Performance figures name the CPU they were measured on (an Intel Xeon or an AMD EPYC
+    # here): `fastscratch info` says which, with its cores.
+    import os
+
+    fastscratch.show_config()
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("cpu:")]
+    assert len(line) == 1 and f"{os.cpu_count()} logical cores" in line[0]
+    try:
+        with open("/proc/cpuinfo") as f:
+            models = [x.split(":", 1)[1].strip() for x in f if x.lower().startswith("model name")]
+    except OSError:
+        models = []
+    if models:
+        assert models[0] in line[0]
+
+
 def test_set_backend_switches_and_use_backend_restores():
     assert fastscratch.get_backend() == "native"
     with fastscratch.use_backend("reference"):

@@ -1,5 +1,6 @@
 """show_config(): what this fastscratch build runs on, like numpy.show_config()."""
 
+import os
 import platform
 import sys
 import time
@@ -19,12 +20,33 @@ def _adaptive_text():
     return f"on: {threads.free_cores()} of {_native.cpu_set_size()} cores free now ({measured})"
 
 
+def cpu_model():
+    """The CPU's name ("AMD EPYC", "Intel(R) Xeon(R) ..."): performance figures name it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cores():
+    """The cores this process may run on (its affinity mask), else all of them."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def config_info():
     """show_config's figures as a dict."""
     return {
         "fastscratch": _build_info.version,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "cpu": f"{cpu_model()}, {os.cpu_count()} logical cores ({usable_cores()} usable)",
         "backend": backend.get_backend(),
         "blas": {
             "library": "OpenBLAS (scipy-openblas32 wheel, symbols scipy_cblas_*)",
@@ -66,7 +88,8 @@ def _simd_text(clones):
 
 
 def show_config():
-    """Print the version, backend, BLAS (version, core, threads), OpenMP and build flags."""
+    """Print the version, the CPU, backend, BLAS (version, core, threads), OpenMP and build
+    flags."""
     info = config_info()
     for key, value in info.items():
         if isinstance(value, dict):

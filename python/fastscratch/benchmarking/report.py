@@ -30,24 +30,6 @@ class Notes:
         return ["", "Notes:", ""] + [f"({i}) {r}" for i, r in enumerate(self.reasons, 1)]
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def load_average():
     try:
         return f"{os.getloadavg()[0]:.2f}"
@@ -146,7 +128,7 @@ def adaptive_threads_text():
 
 def header(settings, torch_version, torch_note):
     """The lines saying what ran where: machine, BLAS, versions, date, threads, mode."""
-    from fastscratch.config import config_info
+    from fastscratch.config import config_info, cpu_model, usable_cores
 
     info = config_info()
     blas, omp = info["blas"], info["openmp"]

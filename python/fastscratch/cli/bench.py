@@ -165,7 +165,7 @@ def _progress(text):
 def run(args):
     from ..benchmarking import busy, report
     from ..benchmarking import cases as case_defs
-    from ..benchmarking.report import usable_cores
+    from ..config import usable_cores
 
     quick = args.quick
     cores = usable_cores()
