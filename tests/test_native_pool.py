@@ -274,3 +274,24 @@ def test_the_books_2x2_window_by_images_and_by_planes_matches_the_reference(
     ref_dx = reference.pool_backward(dout, ref_arg_max, x.shape, 2, 2, 2, 0)
     bits = np.uint32 if dtype == np.float32 else np.uint64
     np.testing.assert_array_equal(dx.view(bits), ref_dx.view(bits))
+
+
+def test_an_image_of_more_than_2_20_positions_matches_the_reference(rng):
+    """An image's positions are gathered per image only up to 2^20 of them (4 MB of scratch a
+    thread); a bigger image takes the plane-at-a-time path, forward and backward, also at one
+    thread, where whole images would otherwise go to it: the same results as the reference."""
+    shape = (1, 1, 2050, 2050)  # 1025^2 = 1,050,625 window positions > 2^20
+    x = rng.integers(-3, 3, shape).astype(np.float32)
+    before = fastscratch.get_num_threads()
+    fastscratch.set_num_threads(1)
+    try:
+        out, arg_max = native.pool_forward(x, 2, 2, 2, 0)
+        dout = rng.standard_normal(out.shape).astype(np.float32)
+        dx = native.pool_backward(dout, arg_max, x.shape, 2, 2, 2, 0)
+    finally:
+        fastscratch.set_num_threads(before)
+    ref_out, ref_arg_max = reference.pool_forward(x, 2, 2, 2, 0)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(arg_max, ref_arg_max)
+    ref_dx = reference.pool_backward(dout, ref_arg_max, x.shape, 2, 2, 2, 0)
+    np.testing.assert_array_equal(dx.view(np.uint32), ref_dx.view(np.uint32))
