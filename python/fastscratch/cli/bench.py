@@ -45,7 +45,8 @@ def add_arguments(parser):
         "--busy",
         metavar="N",
         help="run N CPU-spinning processes beside the whole benchmark, to "
-        "measure on a loaded machine (default 0)",
+        "measure on a loaded machine; samples then fill 400 ms, not 50 "
+        "(default 0)",
     )
 
 
