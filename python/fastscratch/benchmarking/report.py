@@ -128,7 +128,7 @@ def adaptive_threads_text():
 
 def header(settings, torch_version, torch_note):
     """The lines saying what ran where: machine, BLAS, versions, date, threads, mode."""
-    from fastscratch.config import config_info, cpu_model, usable_cores
+    from fastscratch.config import config_info
 
     info = config_info()
     blas, omp = info["blas"], info["openmp"]
@@ -146,8 +146,7 @@ def header(settings, torch_version, torch_note):
         "# fastscratch benchmark",
         "",
         f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
-        f"- machine: {cpu_model()}, {os.cpu_count()} logical cores ({usable_cores()} usable), "
-        f"{platform.system()} {platform.release()}",
+        f"- machine: {info['cpu']}, {platform.system()} {platform.release()}",
         f"- BLAS: {blas['config']} (core in use {blas['core']}); "
         f"OpenMP {omp['version']}; SIMD clones {info['build']['simd']}, "
         f"this CPU runs {info['build']['cpu_runs']}",
