@@ -130,9 +130,7 @@ int FS_FN(fs_pool_forward)(const real *x, fs_index batch, const fs_patch_geometr
     const fs_index scratch = book_window ? g->out_h * g->width : g->out_w;
 #pragma omp parallel num_threads(fs_threads_for((double)work, FS_GRAIN_COPY))
     {
-        /* Whole images to each thread where there are enough of them to go round */
-        const int by_image = book_window && batch >= omp_get_num_threads() &&
-                             C * out_plane <= FS_POOL_IMAGE_POSITIONS;
+        const int by_image = pool_by_image(g, batch);
         const fs_index positions = by_image ? C * out_plane : book_window ? out_plane : 0;
         real *best = malloc((size_t)(scratch + 1) * sizeof(real));
         int32_t *best_k = malloc((size_t)(scratch + positions + 1) * sizeof(int32_t));
@@ -318,10 +316,7 @@ fs_index FS_FN(fs_pool_backward)(const real *dout, const int64_t *arg_max, fs_in
     int failed = 0;
 #pragma omp parallel num_threads(fs_threads_for((double)(batch * C * out_plane), FS_GRAIN_COPY))
     {
-        /* Whole images to each thread where there are enough of them to go round, as in the
-         * forward (pool_backward_image_2x2) */
-        const int by_image = book_window && batch >= omp_get_num_threads() &&
-                             C * out_plane <= FS_POOL_IMAGE_POSITIONS;
+        const int by_image = pool_by_image(g, batch); /* pool_backward_image_2x2 */
         /* the 2x2 kernels' scratch: a plane's pairs, the positions of a plane or an image */
         const fs_index positions = by_image ? C * out_plane : out_plane;
         real *pairs = book_window ? malloc((size_t)(4 * out_plane + 1) * sizeof(real)) : NULL;
