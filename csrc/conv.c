@@ -50,6 +50,42 @@ static int conv_shifted(const fs_patch_geometry *g)
            g->out_h * Wp <= INT_MAX;
 }
 
+/* ---- dW by correlation (conv_body.h describes it): stride 1, 5x5 filters, fewer
+ * channels than the shifted path takes (FS_CONV_SHIFT_MIN_CHANNELS), outputs at least a vector
+ * wide. Against im2col's dW at batch 100, one thread: 1.3-1.5x faster from 2 to 12 channels in
+ * both dtypes, 1.3x for one channel in float64, level in float32; 3x3 filters (9 sums, 6 loads
+ * for 9 multiply-adds) ran 0.8-0.94x of im2col's, so they keep it (docs/performance.md, "dW by
+ * correlation"). The vector sums are FS_DW_LANES lanes: a zmm of doubles, a ymm of
+ * floats (Zen 4 runs both at the same lanes per cycle; 24 outputs a row are 3 of them). */
+#define FS_DW_LANES 8
+#define FS_DW_SIDE 5
+static int conv_dw_correlation(const fs_patch_geometry *g)
+{
+    return g->stride == 1 && g->kernel_h == FS_DW_SIDE && g->kernel_w == FS_DW_SIDE &&
+           g->channels < FS_CONV_SHIFT_MIN_CHANNELS && g->out_w >= FS_DW_LANES;
+}
+
+/* owr: out_w rounded up to whole vectors; xp (C, hp, xw): the image with
+ * its padding and zero columns up to owr + 4; dp (oh, owr): one filter's dout rows with
+ * zero columns up to owr. in_place: pad 0 and out_w whole vectors, so x and dout serve as xp
+ * and dp as they are (no copies; the runs of a row stay inside it). */
+typedef struct {
+    fs_index C, H, W, pad, hp, xw, oh, ow, owr, xp_size, dp_size;
+    int in_place;
+} fs_dw_geometry;
+
+static fs_dw_geometry dw_geometry_of(const fs_patch_geometry *g)
+{
+    fs_dw_geometry d;
+    d.C = g->channels, d.H = g->height, d.W = g->width, d.pad = g->pad;
+    d.oh = g->out_h, d.ow = g->out_w;
+    d.owr = (d.ow + FS_DW_LANES - 1) / FS_DW_LANES * FS_DW_LANES;
+    d.in_place = d.pad == 0 && d.owr == d.ow;
+    d.hp = d.H + 2 * d.pad, d.xw = d.in_place ? d.W : d.owr + FS_DW_SIDE - 1;
+    d.xp_size = d.in_place ? 0 : d.C * d.hp * d.xw, d.dp_size = d.in_place ? 0 : d.oh * d.owr;
+    return d;
+}
+
 typedef struct {
     fs_index C, H, W, pad, Hp, Wp, plane, xp_size, oh, ow, n, kh, kw, taps;
 } fs_shift_geometry;

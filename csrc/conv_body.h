@@ -70,6 +70,98 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
     }
 }
 
+/* ---- dW by correlation: stride 1, 5x5 filters, few channels (conv.c's conv_dw_correlation).
+ * There im2col's dW product per image, (CK x OHW) x (OHW x FN), is too thin for the BLAS
+ * (CK = 25, FN = 30 in SimpleConvNet's first layer: 19 GFLOP/s in float64 against its 52).
+ * Instead, per image, filter f and channel c,
+ *   dW[f][c][ky][kx] = sum over oy, ox of dout[f][oy][ox] * xp[c][oy + ky][ox + kx],
+ * with ox in runs of FS_DW_LANES: for each row r of xp, its 5 runs shifted by kx = 0..4 and the
+ * runs of dout's rows r - ky, ky = 0..4, make 25 vector multiply-adds into 25 vector sums held
+ * in registers (of AVX-512's 32): 10 loads for 25 multiply-adds. The lanes are summed once per
+ * (f, c). Where r - ky is not a row of dout (the first and last 4 rows of xp) a row of zeros
+ * stands in, and dout's rows are padded with zero columns up to a whole vector (dp) and the
+ * image with zero columns to match (xp), so the extra products are 0 times an entry of xp. x
+ * must be finite for that (0 x inf = NaN where the reference has no product; such input takes
+ * im2col); every product the reference makes is made once, the sums in another order. */
+typedef real FS_FN(dw_lanes) __attribute__((vector_size(FS_DW_LANES * sizeof(real))));
+
+/* sums[ky*5 + kx] = the correlation of dp (oh rows of owr) with xp_c over every row and run;
+ * zeros: owr zeros. */
+FS_HOT static void FS_FN(dw_correlation_sums)(const real *restrict dp, const real *restrict xp_c,
+                                              const real *restrict zeros, const fs_dw_geometry *d,
+                                              real *restrict sums)
+{
+    typedef FS_FN(dw_lanes) lanes;
+    enum { K = FS_DW_SIDE };
+    const fs_index oh = d->oh, owr = d->owr, hp = d->hp, xw = d->xw;
+    lanes acc[K][K];
+#pragma GCC unroll 5
+    for (int ky = 0; ky < K; ++ky)
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; ++kx) acc[ky][kx] = (lanes){0};
+    for (fs_index ox = 0; ox < owr; ox += FS_DW_LANES)
+        for (fs_index r = 0; r < hp; ++r) {
+            lanes xv[K];
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; ++kx) memcpy(&xv[kx], xp_c + r * xw + ox + kx, sizeof(lanes));
+#pragma GCC unroll 5
+            for (int ky = 0; ky < K; ++ky) {
+                const fs_index oy = r - ky;
+                const real *row = oy >= 0 && oy < oh ? dp + oy * owr : zeros;
+                lanes dv;
+                memcpy(&dv, row + ox, sizeof dv);
+#pragma GCC unroll 5
+                for (int kx = 0; kx < K; ++kx) acc[ky][kx] += dv * xv[kx];
+            }
+        }
+#pragma GCC unroll 5
+    for (int ky = 0; ky < K; ++ky)
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; ++kx) {
+            real sum = 0;
+            for (int l = 0; l < FS_DW_LANES; ++l) sum += acc[ky][kx][l];
+            sums[ky * K + kx] = sum;
+        }
+}
+
+/* Entries of scratch dw_correlation_image needs. */
+static fs_index FS_FN(dw_correlation_scratch)(const fs_dw_geometry *d)
+{ return d->owr + d->dp_size + d->xp_size; }
+
+/* dw_t (CK x FN, as im2col's) += this image's dW, db += its row sums of dout. */
+static void FS_FN(dw_correlation_image)(const real *dout_n, const real *x_n,
+                                        const fs_dw_geometry *d, fs_index filters, real *scratch,
+                                        real *dw_t, double *db)
+{
+    real *zeros = scratch, *dp = scratch + d->owr, *xp = dp + d->dp_size;
+    const fs_index taps = FS_DW_SIDE * FS_DW_SIDE, plane = d->hp * d->xw;
+    memset(zeros, 0, (size_t)d->owr * sizeof(real));
+    if (!d->in_place) {
+        memset(xp, 0, (size_t)d->xp_size * sizeof(real));
+        for (fs_index c = 0; c < d->C; ++c)
+            for (fs_index y = 0; y < d->H; ++y)
+                memcpy(xp + c * plane + (y + d->pad) * d->xw + d->pad, x_n + (c * d->H + y) * d->W,
+                       (size_t)d->W * sizeof(real));
+    }
+    for (fs_index f = 0; f < filters; ++f) {
+        const real *dout_f = dout_n + f * d->oh * d->ow;
+        if (!d->in_place)
+            for (fs_index oy = 0; oy < d->oh; ++oy) {
+                real *row = dp + oy * d->owr;
+                memcpy(row, dout_f + oy * d->ow, (size_t)d->ow * sizeof(real));
+                for (fs_index ox = d->ow; ox < d->owr; ++ox) row[ox] = 0;
+            }
+        for (fs_index c = 0; c < d->C; ++c) {
+            real sums[FS_DW_SIDE * FS_DW_SIDE];
+            FS_FN(dw_correlation_sums)(d->in_place ? dout_f : dp,
+                                       d->in_place ? x_n + c * plane : xp + c * plane, zeros, d,
+                                       sums);
+            for (fs_index t = 0; t < taps; ++t) dw_t[(c * taps + t) * filters + f] += sums[t];
+        }
+    }
+    FS_FN(conv_db_sums)(dout_n, filters, d->oh * d->ow, db);
+}
+
 /* ---- Stride 1: no im2col ("shifted products").
  * Pad the image once into xp (C, Hp*Wp), Hp = H + 2*pad, Wp = W + 2*pad. Computing each output
  * row over the full padded width Wp (the last FW-1 columns of each row are thrown away), the
@@ -839,6 +931,8 @@ typedef struct {
     int shifted; /* stride 1, enough channels: no im2col */
     fs_shift_geometry s; /* shifted path only */
     const real *wk; /* shifted path: the weights per tap */
+    int dw_correlation; /* dW by correlation (backward, im2col path) */
+    fs_dw_geometry d; /* dw_correlation only */
     fs_index scratch_size; /* per thread */
     fs_index dw_size; /* per part: dW^T (im2col) or dWk per tap (shifted) */
 } FS_FN(conv_job);
@@ -869,9 +963,14 @@ static void FS_FN(conv_backward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_
             FS_FN(shift_backward_image)(dout_n, x_n, &j->s, j->wk, j->filters, scratch,
                                         scratch + 2 * j->s.xp_size, scratch + j->s.xp_size, dx_n,
                                         dw_part, db_part);
-        else /* scratch: col, dcol */
+        else { /* scratch: col, dcol, then dW by correlation's */
+            if (j->dw_correlation && dw_part)
+                FS_FN(dw_correlation_image)(dout_n, x_n, &j->d, j->filters,
+                                            scratch + 2 * j->ohw * j->ck, dw_part, db_part);
             FS_FN(conv_backward_image)(dout_n, x_n, j->g, j->w, j->filters, scratch,
-                                       scratch + j->ohw * j->ck, dx_n, dw_part, db_part);
+                                       scratch + j->ohw * j->ck, dx_n,
+                                       j->dw_correlation ? NULL : dw_part, db_part);
+        }
     }
 }
 
@@ -1193,12 +1292,22 @@ static int FS_FN(dw_winograd)(const real *dout, const real *x, fs_index batch,
            FS_FN(all_finite)(dout, batch * filters * g->out_h * g->out_w);
 }
 
+/* Whether dW (and db) go by correlation: the rule on the conv's shape, x finite. */
+static int FS_FN(dw_by_correlation)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                                    int x_finite)
+{
+    return conv_dw_correlation(g) &&
+           (x_finite || FS_FN(all_finite)(x, batch * g->channels * g->height * g->width));
+}
+
 int FS_FN(fs_conv_dw_path)(const real *dout, const real *x, fs_index batch,
                            const fs_patch_geometry *g, const real *w, fs_index filters)
 {
     if (FS_FN(dw_winograd)(dout, x, batch, g, filters))
         return FS_FN(wino_path_of)(g, batch, FS_WINO4_DW_MIN_SAVED);
     /* The shifted path's own test (direct_backward), dx wanted: x and W finite. */
+    if (!conv_shifted(g) && FS_FN(dw_by_correlation)(x, batch, g, 0))
+        return FS_CONV_PATH_CORRELATION;
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
                ? FS_CONV_PATH_SHIFTED
@@ -1223,9 +1332,15 @@ static int FS_FN(direct_backward)(const real *dout, const real *x, fs_index batc
     if (j.shifted && !((x_finite || FS_FN(all_finite)(x, batch * j.image)) &&
                        (!dx || FS_FN(all_finite)(w, filters * j.ck))))
         j.shifted = 0;
-    /* Per thread: col and dcol, or xp, dxp and dp. Per part: dW^T (CK x FN) or dWk per tap
-     * (taps x FN x C): both FN*CK entries, transposed into dw at the end. */
-    j.scratch_size = j.shifted ? 2 * j.s.xp_size + filters * j.s.n : 2 * j.ck * j.ohw;
+    /* dW by correlation: x finite (see there). Never with the shifted path (C >= 16). */
+    j.dw_correlation = dw && !j.shifted && FS_FN(dw_by_correlation)(x, batch, g, x_finite);
+    if (j.dw_correlation) j.d = dw_geometry_of(g);
+    /* Per thread: col and dcol (and dW by correlation's zeros, dp and xp), or xp, dxp
+     * and dp. Per part: dW^T (CK x FN) or dWk per tap (taps x FN x C): both FN*CK entries,
+     * transposed into dw at the end. */
+    j.scratch_size = j.shifted          ? 2 * j.s.xp_size + filters * j.s.n
+                     : j.dw_correlation ? 2 * j.ck * j.ohw + FS_FN(dw_correlation_scratch)(&j.d)
+                                        : 2 * j.ck * j.ohw;
     j.dw_size = filters * j.ck;
     const int parts = conv_parts(batch, g, filters, strategy);
     const int threads = conv_team(parts, batch, g, filters);

@@ -4,6 +4,7 @@ from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALL
                       fs_conv_forward, fs_conv_backward, fs_conv_path, FS_CONV_WINOGRAD_AUTO,
                       FS_CONV_WINOGRAD_OFF, FS_CONV_WINOGRAD_ALWAYS, FS_CONV_PATH_IM2COL,
                       FS_CONV_PATH_SHIFTED, FS_CONV_PATH_WINOGRAD, FS_CONV_PATH_WINOGRAD4,
+                      FS_CONV_PATH_CORRELATION,
                       fs_conv_set_winograd, fs_conv_get_winograd, fs_conv_set_winograd_tile,
                       fs_conv_get_winograd_tile)
 from fs_checks cimport (checked_array, contiguous, is_float32, need_input_and_weights, need_ndim,
@@ -16,7 +17,8 @@ _STRATEGIES = {"auto": FS_CONV_AUTO, "images": FS_CONV_IMAGES_PARALLEL,
 _WINOGRAD_MODES = {"auto": FS_CONV_WINOGRAD_AUTO, "off": FS_CONV_WINOGRAD_OFF,
                    "always": FS_CONV_WINOGRAD_ALWAYS}
 _PATHS = {FS_CONV_PATH_IM2COL: "im2col", FS_CONV_PATH_SHIFTED: "shifted",
-          FS_CONV_PATH_WINOGRAD: "winograd", FS_CONV_PATH_WINOGRAD4: "winograd4"}
+          FS_CONV_PATH_WINOGRAD: "winograd", FS_CONV_PATH_WINOGRAD4: "winograd4",
+          FS_CONV_PATH_CORRELATION: "correlation"}
 
 
 cdef int _strategy(str threading) except -1:
@@ -118,8 +120,8 @@ def conv_winograd_tile(size=None):
 def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None, str grad="dx"):
     """The path conv_forward(x, W, b, stride, pad) takes, or with `dout` the path of
     conv_backward's dx (grad='dx') or of its dW and db (grad='dw'): 'im2col', 'shifted',
-    'winograd' (F(2x2,3x3)) or 'winograd4' (F(4x4,3x3)), decided by
-    the same C function the kernel calls."""
+    'winograd' (F(2x2,3x3)), 'winograd4' (F(4x4,3x3)) or, for dW, 'correlation' (dout
+    correlated with x, no im2col), decided by the same C function the kernel calls."""
     cdef fs_patch_geometry g
     if grad not in ("dx", "dw"):
         raise ValueError(f"grad must be 'dx' or 'dw', got {grad!r}")

@@ -65,6 +65,7 @@ cdef extern from "conv.h" nogil:
         FS_CONV_PATH_SHIFTED
         FS_CONV_PATH_WINOGRAD
         FS_CONV_PATH_WINOGRAD4
+        FS_CONV_PATH_CORRELATION
     void fs_conv_set_winograd(int mode)
     int fs_conv_get_winograd()
     void fs_conv_set_winograd_tile(int m)

@@ -147,6 +147,91 @@ def test_conv_nan_and_inf_stand_where_the_reference_has_them(
         assert_close(got, want, floor=np.linalg.norm(scale))
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    N=st.integers(1, 4),
+    C=st.integers(1, 15),
+    H=st.integers(1, 13),
+    W=st.integers(4, 30),
+    FN=st.integers(1, 5),
+    pad=st.integers(0, 3),
+    dtype=st.sampled_from(DTYPES),
+    threading=st.sampled_from(["auto", "images", "blas"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_5x5_stride_one_dw_by_correlation_matches_reference(
+    N, C, H, W, FN, pad, dtype, threading, seed
+):
+    """Stride 1, 5x5 filters, fewer than 16 channels and outputs 8 or more wide: dW and db by
+    correlation (read in place for pad 0 and whole runs of 8 outputs, else from padded copies),
+    against the reference; without dx, the same bits."""
+    assume(H + 2 * pad >= 5 and W + 2 * pad - 4 >= 8)
+    x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, 5, 5, dtype)
+    out, cache = native.conv_forward(x, w, b, 1, pad)
+    assert native.conv_path(x, w, 1, pad, dout=out, grad="dw") == "correlation"
+    _check_against_reference(x, w, b, 1, pad, threading, seed)
+    _, dw, db = native.conv_backward(out, x, w, cache, 1, pad, threading=threading)
+    _, dw_alone, db_alone = native.conv_backward(
+        out, x, w, cache, 1, pad, threading=threading, need_dx=False
+    )
+    np.testing.assert_array_equal(dw_alone, dw)
+    np.testing.assert_array_equal(db_alone, db)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape, wshape, stride, pad, dw_path",
+    [
+        ((2, 1, 28, 28), (30, 1, 5, 5), 1, 0, "correlation"),  # SimpleConvNet: read in place
+        ((2, 15, 12, 12), (4, 15, 5, 5), 1, 0, "correlation"),  # outputs 8 wide: one run
+        ((2, 3, 9, 9), (4, 3, 5, 5), 1, 2, "correlation"),  # padding, 9 wide: copies
+        ((2, 3, 11, 11), (4, 3, 5, 5), 1, 0, "im2col"),  # outputs 7 wide: less than a run
+        ((2, 16, 12, 12), (4, 16, 5, 5), 1, 0, "shifted"),  # 16 channels
+        ((2, 1, 28, 28), (16, 1, 3, 3), 1, 1, "im2col"),  # 3x3: im2col's product is faster
+        ((2, 1, 28, 28), (30, 1, 5, 5), 2, 0, "im2col"),  # stride 2
+        ((2, 1, 28, 28), (30, 1, 5, 3), 1, 0, "im2col"),  # 5x3
+    ],
+)
+def test_dw_by_correlation_takes_the_shapes_of_its_rule(
+    rng, dtype, shape, wshape, stride, pad, dw_path
+):
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal(wshape).astype(dtype)
+    b = rng.standard_normal(wshape[0]).astype(dtype)
+    out, _ = native.conv_forward(x, w, b, stride, pad)
+    assert native.conv_path(x, w, stride, pad, dout=out, grad="dw") == dw_path
+    _check_against_reference(x, w, b, stride, pad)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["x", "dout"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("pad", [0, 2])
+@pytest.mark.parametrize("threading", ["images", "blas"])
+def test_dw_by_correlation_leaves_non_finite_x_to_im2col(rng, dtype, where, value, pad, threading):
+    """Correlation multiplies the first and last 4 rows of x (and the columns past the last
+    run) by zeros standing in for dout: an inf or NaN in x would give NaN where the reference
+    has none, so x with one takes im2col. One in dout stays on the correlation path (it meets
+    only x's entries the reference multiplies it by). At x's corner, seen by one tap only."""
+    x, w, b = _problem(rng, 3, 2, 12, 12, 4, 5, 5, dtype)
+    out, cache = native.conv_forward(x, w, b, 1, pad)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    if where == "x":
+        x[1, 1, 0, 0] = value
+    else:
+        dout[1, 2, -1, -1] = value
+    path = native.conv_path(x, w, 1, pad, dout=dout, grad="dw")
+    assert path == ("im2col" if where == "x" else "correlation")
+    got = native.conv_backward(dout, x, w, cache, 1, pad, threading=threading, need_dx=False)
+    want = reference.conv_backward(dout, x, w, None, 1, pad)
+    for name, g, r in zip(("dW", "db"), got[1:], want[1:]):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=f"NaNs of {name}")
+        np.testing.assert_array_equal(np.isinf(g), np.isinf(r), err_msg=f"infs of {name}")
+        finite = np.isfinite(r)
+        assert_close(g[finite], r[finite])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("where", ["x", "W"])
 @pytest.mark.parametrize("value", [np.inf, np.nan])
