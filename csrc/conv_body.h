@@ -4,7 +4,8 @@
  *                 (dW^T, CK x FN: OpenBLAS ran this shape 20-35% faster than dout_n x col_n^T
  *                 for DeepConvNet's layers, docs/performance.md; transposed once at the end)
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
- * Stride 1 with 16 or more channels skips im2col: see "shifted products" below.
+ * Stride 1 with 16 or more channels skips im2col: see "shifted products" below; 5x5 stride 1
+ * with fewer channels gets dW and db by correlating dout with x ("dW by correlation").
  * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead: forward,
  * dW and db ("dW by Winograd"), and dx when C >= FN or pad >= 1 (rules in conv.c); the
  * three take F(4x4,3x3) in float32 where it pays (wino_path in conv.c).
