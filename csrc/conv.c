@@ -55,14 +55,24 @@ static int conv_shifted(const fs_patch_geometry *g)
  * wide. Against im2col's dW at batch 100, one thread: 1.3-1.5x faster from 2 to 12 channels in
  * both dtypes, 1.3x for one channel in float64, level in float32; 3x3 filters (9 sums, 6 loads
  * for 9 multiply-adds) ran 0.8-0.94x of im2col's, so they keep it (docs/performance.md, "dW by
- * correlation"). The vector sums are FS_DW_LANES lanes: a zmm of doubles, a ymm of
+ * correlation"). The vector sums are FS_CORR_LANES lanes: a zmm of doubles, a ymm of
  * floats (Zen 4 runs both at the same lanes per cycle; 24 outputs a row are 3 of them). */
-#define FS_DW_LANES 8
-#define FS_DW_SIDE 5
-static int conv_dw_correlation(const fs_patch_geometry *g)
+#define FS_CORR_LANES 8
+#define FS_CORR_SIDE 5
+static int conv_correlation(const fs_patch_geometry *g)
 {
-    return g->stride == 1 && g->kernel_h == FS_DW_SIDE && g->kernel_w == FS_DW_SIDE &&
-           g->channels < FS_CONV_SHIFT_MIN_CHANNELS && g->out_w >= FS_DW_LANES;
+    return g->stride == 1 && g->kernel_h == FS_CORR_SIDE && g->kernel_w == FS_CORR_SIDE &&
+           g->channels < FS_CONV_SHIFT_MIN_CHANNELS && g->out_w >= FS_CORR_LANES;
+}
+
+/* The forward by correlation (conv_body.h) takes the same shapes. It runs an image on one
+ * thread, so not where im2col's product of one image would be split over the threads (one image
+ * at a time, 2 grains or more of work each). */
+static int corr_forward(fs_index batch, const fs_patch_geometry *g, fs_index filters, int strategy)
+{
+    return conv_correlation(g) &&
+           (conv_parts(batch, g, filters, strategy) > 1 || fs_max_threads() < 2 ||
+            conv_flops(1, g, filters) < 2 * FS_GRAIN_GEMM_FLOPS);
 }
 
 /* owr: out_w rounded up to whole vectors; xp (C, hp, xw): the image with
@@ -72,16 +82,16 @@ static int conv_dw_correlation(const fs_patch_geometry *g)
 typedef struct {
     fs_index C, H, W, pad, hp, xw, oh, ow, owr, xp_size, dp_size;
     int in_place;
-} fs_dw_geometry;
+} fs_corr_geometry;
 
-static fs_dw_geometry dw_geometry_of(const fs_patch_geometry *g)
+static fs_corr_geometry corr_geometry_of(const fs_patch_geometry *g)
 {
-    fs_dw_geometry d;
+    fs_corr_geometry d;
     d.C = g->channels, d.H = g->height, d.W = g->width, d.pad = g->pad;
     d.oh = g->out_h, d.ow = g->out_w;
-    d.owr = (d.ow + FS_DW_LANES - 1) / FS_DW_LANES * FS_DW_LANES;
+    d.owr = (d.ow + FS_CORR_LANES - 1) / FS_CORR_LANES * FS_CORR_LANES;
     d.in_place = d.pad == 0 && d.owr == d.ow;
-    d.hp = d.H + 2 * d.pad, d.xw = d.in_place ? d.W : d.owr + FS_DW_SIDE - 1;
+    d.hp = d.H + 2 * d.pad, d.xw = d.in_place ? d.W : d.owr + FS_CORR_SIDE - 1;
     d.xp_size = d.in_place ? 0 : d.C * d.hp * d.xw, d.dp_size = d.in_place ? 0 : d.oh * d.owr;
     return d;
 }

@@ -45,7 +45,7 @@ enum {
     FS_CONV_PATH_SHIFTED = 1,
     FS_CONV_PATH_WINOGRAD = 2,
     FS_CONV_PATH_WINOGRAD4 = 3,
-    FS_CONV_PATH_CORRELATION = 4 /* dW only: dout correlated with x, no im2col */
+    FS_CONV_PATH_CORRELATION = 4 /* forward and dW: 5x5 correlations, no im2col */
 };
 int fs_conv_forward_path_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
                              const float *w, fs_index filters);

@@ -5,7 +5,8 @@
  *                 for DeepConvNet's layers, docs/performance.md; transposed once at the end)
  *               dcol = W^T x dout_n,     dx_n = col2im(dcol).
  * Stride 1 with 16 or more channels skips im2col: see "shifted products" below; 5x5 stride 1
- * with fewer channels gets dW and db by correlating dout with x ("dW by correlation").
+ * with fewer channels takes neither: the forward correlates x with W and dW correlates dout
+ * with x directly ("the forward by correlation", "dW by correlation"; dx keeps im2col).
  * 3x3 stride 1 with enough channels and filters takes Winograd F(2x2,3x3) instead: forward,
  * dW and db ("dW by Winograd"), and dx when C >= FN or pad >= 1 (rules in conv.c); the
  * three take F(4x4,3x3) in float32 where it pays (wino_path in conv.c).
@@ -71,12 +72,12 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
     }
 }
 
-/* ---- dW by correlation: stride 1, 5x5 filters, few channels (conv.c's conv_dw_correlation).
+/* ---- dW by correlation: stride 1, 5x5 filters, few channels (conv.c's conv_correlation).
  * There im2col's dW product per image, (CK x OHW) x (OHW x FN), is too thin for the BLAS
  * (CK = 25, FN = 30 in SimpleConvNet's first layer: 19 GFLOP/s in float64 against its 52).
  * Instead, per image, filter f and channel c,
  *   dW[f][c][ky][kx] = sum over oy, ox of dout[f][oy][ox] * xp[c][oy + ky][ox + kx],
- * with ox in runs of FS_DW_LANES: for each row r of xp, its 5 runs shifted by kx = 0..4 and the
+ * with ox in runs of FS_CORR_LANES: for each row r of xp, its 5 runs shifted by kx = 0..4 and the
  * runs of dout's rows r - ky, ky = 0..4, make 25 vector multiply-adds into 25 vector sums held
  * in registers (of AVX-512's 32): 10 loads for 25 multiply-adds. The lanes are summed once per
  * (f, c). Where r - ky is not a row of dout (the first and last 4 rows of xp) a row of zeros
@@ -84,23 +85,23 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
  * image with zero columns to match (xp), so the extra products are 0 times an entry of xp. x
  * must be finite for that (0 x inf = NaN where the reference has no product; such input takes
  * im2col); every product the reference makes is made once, the sums in another order. */
-typedef real FS_FN(dw_lanes) __attribute__((vector_size(FS_DW_LANES * sizeof(real))));
+typedef real FS_FN(corr_lanes) __attribute__((vector_size(FS_CORR_LANES * sizeof(real))));
 
 /* sums[ky*5 + kx] = the correlation of dp (oh rows of owr) with xp_c over every row and run;
  * zeros: owr zeros. */
 FS_HOT static void FS_FN(dw_correlation_sums)(const real *restrict dp, const real *restrict xp_c,
-                                              const real *restrict zeros, const fs_dw_geometry *d,
+                                              const real *restrict zeros, const fs_corr_geometry *d,
                                               real *restrict sums)
 {
-    typedef FS_FN(dw_lanes) lanes;
-    enum { K = FS_DW_SIDE };
+    typedef FS_FN(corr_lanes) lanes;
+    enum { K = FS_CORR_SIDE };
     const fs_index oh = d->oh, owr = d->owr, hp = d->hp, xw = d->xw;
     lanes acc[K][K];
 #pragma GCC unroll 5
     for (int ky = 0; ky < K; ++ky)
 #pragma GCC unroll 5
         for (int kx = 0; kx < K; ++kx) acc[ky][kx] = (lanes){0};
-    for (fs_index ox = 0; ox < owr; ox += FS_DW_LANES)
+    for (fs_index ox = 0; ox < owr; ox += FS_CORR_LANES)
         for (fs_index r = 0; r < hp; ++r) {
             lanes xv[K];
 #pragma GCC unroll 5
@@ -120,30 +121,38 @@ FS_HOT static void FS_FN(dw_correlation_sums)(const real *restrict dp, const rea
 #pragma GCC unroll 5
         for (int kx = 0; kx < K; ++kx) {
             real sum = 0;
-            for (int l = 0; l < FS_DW_LANES; ++l) sum += acc[ky][kx][l];
+            for (int l = 0; l < FS_CORR_LANES; ++l) sum += acc[ky][kx][l];
             sums[ky * K + kx] = sum;
         }
 }
 
+/* The image as the correlations read it: x_n itself in place, else copied into xp with its
+ * padding and zero columns up to xw. */
+static const real *FS_FN(corr_padded_image)(const real *x_n, const fs_corr_geometry *d, real *xp)
+{
+    if (d->in_place) return x_n;
+    const fs_index plane = d->hp * d->xw;
+    memset(xp, 0, (size_t)d->xp_size * sizeof(real));
+    for (fs_index c = 0; c < d->C; ++c)
+        for (fs_index y = 0; y < d->H; ++y)
+            memcpy(xp + c * plane + (y + d->pad) * d->xw + d->pad, x_n + (c * d->H + y) * d->W,
+                   (size_t)d->W * sizeof(real));
+    return xp;
+}
+
 /* Entries of scratch dw_correlation_image needs. */
-static fs_index FS_FN(dw_correlation_scratch)(const fs_dw_geometry *d)
+static fs_index FS_FN(dw_correlation_scratch)(const fs_corr_geometry *d)
 { return d->owr + d->dp_size + d->xp_size; }
 
 /* dw_t (CK x FN, as im2col's) += this image's dW, db += its row sums of dout. */
 static void FS_FN(dw_correlation_image)(const real *dout_n, const real *x_n,
-                                        const fs_dw_geometry *d, fs_index filters, real *scratch,
+                                        const fs_corr_geometry *d, fs_index filters, real *scratch,
                                         real *dw_t, double *db)
 {
-    real *zeros = scratch, *dp = scratch + d->owr, *xp = dp + d->dp_size;
-    const fs_index taps = FS_DW_SIDE * FS_DW_SIDE, plane = d->hp * d->xw;
+    real *zeros = scratch, *dp = scratch + d->owr;
+    const fs_index taps = FS_CORR_SIDE * FS_CORR_SIDE, plane = d->hp * d->xw;
+    const real *xp = FS_FN(corr_padded_image)(x_n, d, dp + d->dp_size);
     memset(zeros, 0, (size_t)d->owr * sizeof(real));
-    if (!d->in_place) {
-        memset(xp, 0, (size_t)d->xp_size * sizeof(real));
-        for (fs_index c = 0; c < d->C; ++c)
-            for (fs_index y = 0; y < d->H; ++y)
-                memcpy(xp + c * plane + (y + d->pad) * d->xw + d->pad, x_n + (c * d->H + y) * d->W,
-                       (size_t)d->W * sizeof(real));
-    }
     for (fs_index f = 0; f < filters; ++f) {
         const real *dout_f = dout_n + f * d->oh * d->ow;
         if (!d->in_place)
@@ -153,14 +162,125 @@ static void FS_FN(dw_correlation_image)(const real *dout_n, const real *x_n,
                 for (fs_index ox = d->ow; ox < d->owr; ++ox) row[ox] = 0;
             }
         for (fs_index c = 0; c < d->C; ++c) {
-            real sums[FS_DW_SIDE * FS_DW_SIDE];
-            FS_FN(dw_correlation_sums)(d->in_place ? dout_f : dp,
-                                       d->in_place ? x_n + c * plane : xp + c * plane, zeros, d,
-                                       sums);
+            real sums[FS_CORR_SIDE * FS_CORR_SIDE];
+            FS_FN(dw_correlation_sums)(d->in_place ? dout_f : dp, xp + c * plane, zeros, d, sums);
             for (fs_index t = 0; t < taps; ++t) dw_t[(c * taps + t) * filters + f] += sums[t];
         }
     }
     FS_FN(conv_db_sums)(dout_n, filters, d->oh * d->ow, db);
+}
+
+/* ---- The forward by correlation, same shapes (conv.c's corr_forward): im2col's product per
+ * image is (FN x 25) x (25 x OHW), K = 25: OpenBLAS ran it at 55% of its rate (float64), and
+ * im2col's copy and the bias written before the product add their passes over memory. Here
+ *   out[f][oy][ox] = b[f] + sum over c, ky, kx of W[f][c][ky][kx] * xp[c][oy + ky][ox + kx]
+ * for a block of fb filters and one run of FS_CORR_LANES outputs of a row at a time, down the
+ * image: row r of xp (its 5 runs shifted by kx) adds to output rows r - 4 .. r, each held as a
+ * vector sum per filter in one of 5 slots (slot = oy mod 5), 5 x fb vectors in registers (20
+ * for fb = 4) plus the 5 runs; row r - 4 is then complete: stored (when it is a row of out,
+ * its first ow - ox lanes at the tail) and its slot restarts from the bias for row r + 1. The
+ * sums of "rows" above and below out take products of real entries of x but are never stored,
+ * so, unlike dW, any x is fine. The rows go by in runs of 5 so that every slot is a constant. */
+
+/* The sizes a run of the forward needs, as plain values (read through the geometry's pointer
+ * they were reloaded after every store). */
+typedef struct {
+    fs_index C, plane, xw, oh, out_w, filter; /* filter: W's entries per filter, C * 25 */
+} FS_FN(corr_sizes);
+
+/* Row r of xp, r = p (mod 5), into the slots of filters f0 .. f0 + fb - 1 at run ox; out_n's
+ * rows are out_w apart, a whole number of runs (every store a whole vector). */
+static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_row)(
+    const real *restrict xp, const real *restrict w, const FS_FN(corr_lanes) *bias,
+    const FS_FN(corr_sizes) z, fs_index f0, fs_index ox, fs_index r, const int p, const int fb,
+    FS_FN(corr_lanes) slots[FS_CORR_SIDE][4], real *restrict out_n)
+{
+    typedef FS_FN(corr_lanes) lanes;
+    enum { K = FS_CORR_SIDE };
+    for (fs_index c = 0; c < z.C; ++c) {
+        lanes xs[K];
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; ++kx)
+            memcpy(&xs[kx], xp + c * z.plane + r * z.xw + ox + kx, sizeof(lanes));
+        const real *w_c = w + f0 * z.filter + c * K * K;
+#pragma GCC unroll 5
+        for (int ky = 0; ky < K; ++ky)
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; ++kx)
+#pragma GCC unroll 4
+                for (int f = 0; f < fb; ++f)
+                    slots[(p - ky + K) % K][f] += w_c[f * z.filter + ky * K + kx] * xs[kx];
+    }
+    const int done = (p + 1) % K; /* output row r - 4 */
+    if (r >= K - 1)
+#pragma GCC unroll 4
+        for (int f = 0; f < fb; ++f)
+            memcpy(out_n + ((f0 + f) * z.oh + r - (K - 1)) * z.out_w + ox, &slots[done][f],
+                   sizeof(lanes));
+#pragma GCC unroll 4
+    for (int f = 0; f < fb; ++f) slots[done][f] = bias[f];
+}
+
+/* Filters f0 .. f0 + fb - 1 of one image, every run; fb constant (4, 1) where inlined. */
+static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_filters)(
+    const real *restrict xp, const real *restrict w, const real *restrict b, fs_index hp,
+    fs_index runs, const FS_FN(corr_sizes) z, fs_index f0, const int fb, real *restrict out_n)
+{
+    typedef FS_FN(corr_lanes) lanes;
+    enum { K = FS_CORR_SIDE };
+    lanes bias[4], slots[K][4];
+#pragma GCC unroll 4
+    for (int f = 0; f < fb; ++f) bias[f] = (lanes){0} + b[f0 + f];
+    for (fs_index ox = 0; ox < runs * FS_CORR_LANES; ox += FS_CORR_LANES) {
+#pragma GCC unroll 5
+        for (int s = 0; s < K; ++s)
+#pragma GCC unroll 4
+            for (int f = 0; f < fb; ++f) slots[s][f] = bias[f];
+        fs_index r = 0;
+        for (; r + K <= hp; r += K) {
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r, 0, fb, slots, out_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 1, 1, fb, slots, out_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 2, 2, fb, slots, out_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 3, 3, fb, slots, out_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 4, 4, fb, slots, out_n);
+        }
+        if (r < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r, 0, fb, slots, out_n);
+        if (r + 1 < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 1, 1, fb, slots, out_n);
+        if (r + 2 < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 2, 2, fb, slots, out_n);
+        if (r + 3 < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 3, 3, fb, slots, out_n);
+    }
+}
+
+FS_HOT static void FS_FN(corr_forward_block)(const real *restrict xp, const real *restrict w,
+                                             const real *restrict b, const fs_corr_geometry *d,
+                                             fs_index f0, fs_index fb, real *restrict out_n)
+{
+    const FS_FN(corr_sizes) z = {d->C,  d->hp * d->xw, d->xw,
+                                 d->oh, d->owr,        d->C * FS_CORR_SIDE * FS_CORR_SIDE};
+    const fs_index runs = d->owr / FS_CORR_LANES;
+    if (fb == 4)
+        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 4, out_n);
+    else
+        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 1, out_n);
+}
+
+/* Entries of scratch corr_forward_image needs: the padded image and the output with rows of
+ * whole runs (none in place). */
+static fs_index FS_FN(corr_forward_scratch)(const fs_corr_geometry *d, fs_index filters)
+{ return d->in_place ? 0 : d->xp_size + filters * d->oh * d->owr; }
+
+/* out_n = the conv of one image. */
+static void FS_FN(corr_forward_image)(const real *x_n, const fs_corr_geometry *d, const real *w,
+                                      const real *b, fs_index filters, real *scratch, real *out_n)
+{
+    const real *xp = FS_FN(corr_padded_image)(x_n, d, scratch);
+    real *to = d->in_place ? out_n : scratch + d->xp_size;
+    fs_index f0 = 0;
+    for (; f0 + 4 <= filters; f0 += 4) FS_FN(corr_forward_block)(xp, w, b, d, f0, 4, to);
+    for (; f0 < filters; ++f0) FS_FN(corr_forward_block)(xp, w, b, d, f0, 1, to);
+    if (!d->in_place)
+        for (fs_index row = 0; row < filters * d->oh; ++row)
+            memcpy(out_n + row * d->ow, to + row * d->owr, (size_t)d->ow * sizeof(real));
 }
 
 /* ---- Stride 1: no im2col ("shifted products").
@@ -932,8 +1052,9 @@ typedef struct {
     int shifted; /* stride 1, enough channels: no im2col */
     fs_shift_geometry s; /* shifted path only */
     const real *wk; /* shifted path: the weights per tap */
+    int correlation; /* the forward by correlation */
     int dw_correlation; /* dW by correlation (backward, im2col path) */
-    fs_dw_geometry d; /* dw_correlation only */
+    fs_corr_geometry d; /* correlation, dw_correlation only */
     fs_index scratch_size; /* per thread */
     fs_index dw_size; /* per part: dW^T (im2col) or dWk per tap (shifted) */
 } FS_FN(conv_job);
@@ -944,7 +1065,9 @@ static void FS_FN(conv_forward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_i
     for (fs_index n = n0; n < n1; ++n) {
         const real *x_n = j->x + n * j->image;
         real *out_n = j->out + n * j->filters * j->ohw;
-        if (j->shifted)
+        if (j->correlation)
+            FS_FN(corr_forward_image)(x_n, &j->d, j->w, j->b, j->filters, scratch, out_n);
+        else if (j->shifted)
             FS_FN(shift_forward_image)(x_n, &j->s, j->wk, j->b, j->filters, scratch,
                                        scratch + j->s.xp_size, out_n);
         else
@@ -1219,6 +1342,7 @@ int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_ge
         FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
         FS_FN(all_finite)(w, filters * g->channels * 9))
         return FS_FN(wino_path_of)(g, batch, FS_WINO4_MIN_SAVED);
+    if (corr_forward(batch, g, filters, FS_CONV_AUTO)) return FS_CONV_PATH_CORRELATION;
     return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
 }
 
@@ -1230,8 +1354,13 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
         return FS_FN(wino_conv)(x, batch, g, w, 0, b, filters, out, path, strategy);
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, b, filters);
     j.out = out;
-    /* Per thread: im2col's col, or the shifted path's padded image and accumulator. */
-    j.scratch_size = j.shifted ? j.s.xp_size + filters * j.s.n : j.ck * j.ohw;
+    j.correlation = path == FS_CONV_PATH_CORRELATION && corr_forward(batch, g, filters, strategy);
+    if (j.correlation) j.d = corr_geometry_of(g);
+    /* Per thread: im2col's col, the shifted path's padded image and accumulator, or the
+     * correlation's padded image. */
+    j.scratch_size = j.correlation ? FS_FN(corr_forward_scratch)(&j.d, filters)
+                     : j.shifted   ? j.s.xp_size + filters * j.s.n
+                                   : j.ck * j.ohw;
     const int parts = conv_parts(batch, g, filters, strategy);
     const int threads = conv_team(parts, batch, g, filters);
     real *wk = j.shifted ? malloc((size_t)(filters * j.ck + 1) * sizeof(real)) : NULL;
@@ -1297,7 +1426,7 @@ static int FS_FN(dw_winograd)(const real *dout, const real *x, fs_index batch,
 static int FS_FN(dw_by_correlation)(const real *x, fs_index batch, const fs_patch_geometry *g,
                                     int x_finite)
 {
-    return conv_dw_correlation(g) &&
+    return conv_correlation(g) &&
            (x_finite || FS_FN(all_finite)(x, batch * g->channels * g->height * g->width));
 }
 
@@ -1335,7 +1464,7 @@ static int FS_FN(direct_backward)(const real *dout, const real *x, fs_index batc
         j.shifted = 0;
     /* dW by correlation: x finite (see there). Never with the shifted path (C >= 16). */
     j.dw_correlation = dw && !j.shifted && FS_FN(dw_by_correlation)(x, batch, g, x_finite);
-    if (j.dw_correlation) j.d = dw_geometry_of(g);
+    if (j.dw_correlation) j.d = corr_geometry_of(g);
     /* Per thread: col and dcol (and dW by correlation's zeros, dp and xp), or xp, dxp
      * and dp. Per part: dW^T (CK x FN) or dWk per tap (taps x FN x C): both FN*CK entries,
      * transposed into dw at the end. */

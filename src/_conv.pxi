@@ -120,8 +120,9 @@ def conv_winograd_tile(size=None):
 def conv_path(x, W, fs_index stride=1, fs_index pad=0, dout=None, str grad="dx"):
     """The path conv_forward(x, W, b, stride, pad) takes, or with `dout` the path of
     conv_backward's dx (grad='dx') or of its dW and db (grad='dw'): 'im2col', 'shifted',
-    'winograd' (F(2x2,3x3)), 'winograd4' (F(4x4,3x3)) or, for dW, 'correlation' (dout
-    correlated with x, no im2col), decided by the same C function the kernel calls."""
+    'winograd' (F(2x2,3x3)), 'winograd4' (F(4x4,3x3)) or 'correlation' (5x5 filters
+    correlated with x directly, no im2col; dx never), decided by the same C function the
+    kernel calls."""
     cdef fs_patch_geometry g
     if grad not in ("dx", "dw"):
         raise ValueError(f"grad must be 'dx' or 'dw', got {grad!r}")

@@ -2,17 +2,30 @@
 1-3, pads 0-2, non-square, batch 0 and 1), both dtypes, every memory layout, both threading
 strategies, and the binding's refusal of bad input."""
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import fastscratch
 from fastscratch import _native as native
 from fastscratch import reference
 from fastscratch.testing import assert_close
 from fastscratch.testing import memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
+
+
+@contextlib.contextmanager
+def _threads(n):
+    before = fastscratch.get_num_threads()
+    fastscratch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        fastscratch.set_num_threads(before)
 
 
 def _problem(rng, N, C, H, W, FN, FH, FW, dtype):
@@ -159,15 +172,17 @@ def test_conv_nan_and_inf_stand_where_the_reference_has_them(
     threading=st.sampled_from(["auto", "images", "blas"]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_5x5_stride_one_dw_by_correlation_matches_reference(
+def test_5x5_stride_one_conv_by_correlation_matches_reference(
     N, C, H, W, FN, pad, dtype, threading, seed
 ):
-    """Stride 1, 5x5 filters, fewer than 16 channels and outputs 8 or more wide: dW and db by
-    correlation (read in place for pad 0 and whole runs of 8 outputs, else from padded copies),
-    against the reference; without dx, the same bits."""
+    """Stride 1, 5x5 filters, fewer than 16 channels and outputs 8 or more wide: the forward,
+    dW and db by correlation (read in place for pad 0 and whole runs of 8 outputs, else from
+    padded copies; filters in blocks of 4 and one by one; heights not a multiple of 5), against
+    the reference; without dx, the same bits."""
     assume(H + 2 * pad >= 5 and W + 2 * pad - 4 >= 8)
     x, w, b = _problem(np.random.default_rng(seed), N, C, H, W, FN, 5, 5, dtype)
     out, cache = native.conv_forward(x, w, b, 1, pad)
+    assert native.conv_path(x, w, 1, pad) == "correlation"
     assert native.conv_path(x, w, 1, pad, dout=out, grad="dw") == "correlation"
     _check_against_reference(x, w, b, 1, pad, threading, seed)
     _, dw, db = native.conv_backward(out, x, w, cache, 1, pad, threading=threading)
@@ -180,9 +195,10 @@ def test_5x5_stride_one_dw_by_correlation_matches_reference(
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
-    "shape, wshape, stride, pad, dw_path",
+    "shape, wshape, stride, pad, path",
     [
         ((2, 1, 28, 28), (30, 1, 5, 5), 1, 0, "correlation"),  # SimpleConvNet: read in place
+        ((1, 1, 28, 28), (30, 1, 5, 5), 1, 0, "correlation"),  # its batch of one
         ((2, 15, 12, 12), (4, 15, 5, 5), 1, 0, "correlation"),  # outputs 8 wide: one run
         ((2, 3, 9, 9), (4, 3, 5, 5), 1, 2, "correlation"),  # padding, 9 wide: copies
         ((2, 3, 11, 11), (4, 3, 5, 5), 1, 0, "im2col"),  # outputs 7 wide: less than a run
@@ -192,15 +208,39 @@ def test_5x5_stride_one_dw_by_correlation_matches_reference(
         ((2, 1, 28, 28), (30, 1, 5, 3), 1, 0, "im2col"),  # 5x3
     ],
 )
-def test_dw_by_correlation_takes_the_shapes_of_its_rule(
-    rng, dtype, shape, wshape, stride, pad, dw_path
+@pytest.mark.parametrize("threads", [1, 2])
+def test_correlation_takes_the_shapes_of_its_rule(
+    rng, dtype, shape, wshape, stride, pad, path, threads
 ):
     x = rng.standard_normal(shape).astype(dtype)
     w = rng.standard_normal(wshape).astype(dtype)
     b = rng.standard_normal(wshape[0]).astype(dtype)
-    out, _ = native.conv_forward(x, w, b, stride, pad)
-    assert native.conv_path(x, w, stride, pad, dout=out, grad="dw") == dw_path
-    _check_against_reference(x, w, b, stride, pad)
+    with _threads(threads):
+        out, _ = native.conv_forward(x, w, b, stride, pad)
+        assert native.conv_path(x, w, stride, pad) == path
+        assert native.conv_path(x, w, stride, pad, dout=out, grad="dw") == path
+        _check_against_reference(x, w, b, stride, pad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_by_correlation_leaves_a_big_single_image_to_the_split_product(rng, dtype):
+    """The correlation runs an image on one thread: one image with 2 grains or more of work
+    (here 3 channels, 64 filters, 28x28: 7.4 MFLOP) keeps im2col, whose product two threads
+    share; at one thread, or with a batch to spread, it takes the correlation. dW is summed
+    per image on every path: correlation at any batch."""
+    x = rng.standard_normal((1, 3, 28, 28)).astype(dtype)
+    w = rng.standard_normal((64, 3, 5, 5)).astype(dtype)
+    b = rng.standard_normal(64).astype(dtype)
+    out, _ = native.conv_forward(x, w, b, 1, 2)
+    two = np.concatenate([x, x])
+    with _threads(2):
+        assert native.conv_path(x, w, 1, 2) == "im2col"
+        assert native.conv_path(two, w, 1, 2) == "correlation"
+        assert native.conv_path(x, w, 1, 2, dout=out, grad="dw") == "correlation"
+        _check_against_reference(x, w, b, 1, 2)
+    with _threads(1):
+        assert native.conv_path(x, w, 1, 2) == "correlation"
+        _check_against_reference(x, w, b, 1, 2)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
@@ -230,6 +270,33 @@ def test_dw_by_correlation_leaves_non_finite_x_to_im2col(rng, dtype, where, valu
         np.testing.assert_array_equal(np.isinf(g), np.isinf(r), err_msg=f"infs of {name}")
         finite = np.isfinite(r)
         assert_close(g[finite], r[finite])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["x corner", "x middle", "W"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("pad", [0, 2])
+def test_forward_by_correlation_puts_nan_and_inf_where_the_reference_does(
+    rng, dtype, where, value, pad
+):
+    """The forward's sums for rows above and below the output take products of x's first and
+    last rows too, but are never stored: an inf or NaN in x or W stays on the correlation path
+    and lands only where the reference's does."""
+    x, w, b = _problem(rng, 2, 2, 12, 13, 6, 5, 5, dtype)
+    if where == "x corner":
+        x[1, 1, 0, 0] = value
+    elif where == "x middle":
+        x[0, 0, 6, 7] = value
+    else:
+        w[4, 1, 2, 3] = value
+    assert native.conv_path(x, w, 1, pad) == "correlation"
+    out, _ = native.conv_forward(x, w, b, 1, pad)
+    want, _ = reference.conv_forward(x, w, b, 1, pad)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(want))
+    finite = np.isfinite(want)
+    assert_close(out[finite], want[finite])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
