@@ -50,10 +50,10 @@ static int conv_shifted(const fs_patch_geometry *g)
            g->out_h * Wp <= INT_MAX;
 }
 
-/* ---- dW by correlation (conv_body.h describes it): stride 1, 5x5 filters, fewer
- * channels than the shifted path takes (FS_CONV_SHIFT_MIN_CHANNELS), outputs at least a vector
- * wide. Against im2col's dW at batch 100, one thread: 1.3-1.5x faster from 2 to 12 channels in
- * both dtypes, 1.3x for one channel in float64, level in float32; 3x3 filters (9 sums, 6 loads
+/* ---- Correlation, the forward and dW (conv_body.h describes both): stride 1, 5x5 filters,
+ * fewer channels than the shifted path takes (FS_CONV_SHIFT_MIN_CHANNELS), outputs at least a
+ * vector wide. Against im2col's dW at batch 100, one thread: 1.3-1.5x faster from 2 to 12 channels
+ * in both dtypes, 1.3x for one channel in float64, level in float32; 3x3 filters (9 sums, 6 loads
  * for 9 multiply-adds) ran 0.8-0.94x of im2col's, so they keep it (docs/performance.md, "dW by
  * correlation"). The vector sums are FS_CORR_LANES lanes: a zmm of doubles, a ymm of
  * floats (Zen 4 runs both at the same lanes per cycle; 24 outputs a row are 3 of them). */
