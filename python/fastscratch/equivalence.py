@@ -68,12 +68,18 @@ def _conv(rng, dtype, big=False):
     )
     FH, FW = rng.integers(1, 5), rng.integers(1, 5)
     stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    if rng.random() < 0.3:  # stride 1 and 16 or more channels: the native shifted-products path
+    path = rng.random()
+    if path < 0.3:  # stride 1 and 16 or more channels: the native shifted-products path
         C, stride = int(rng.integers(16, 20)), 1
         if rng.random() < 0.5:  # 3x3 with 16 or more filters: native Winograd, F(2x2) or F(4x4)
             FH = FW = 3
             FN = max(FN, int(rng.integers(16, 20)))
+    elif path < 0.5:  # 5x5, stride 1, fewer than 16 channels: the native correlation path
+        FH = FW = 5
+        C, stride = min(C, 15), 1
     H, W = FH + _n(rng, big, (0, 7), (12, 25)), FW + _n(rng, big, (0, 7), (12, 25))
+    if FH == FW == 5 and stride == 1:  # outputs 8 or more wide, as the correlation needs
+        W = max(W, 12 - 2 * pad)
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     Wt = rng.standard_normal((FN, C, FH, FW)).astype(dtype)
     b = rng.standard_normal(FN).astype(dtype)
