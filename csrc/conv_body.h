@@ -178,8 +178,9 @@ static void FS_FN(dw_correlation_image)(const real *dout_n, const real *x_n,
  * for a block of fb filters and one run of FS_CORR_LANES outputs of a row at a time, down the
  * image: row r of xp (its 5 runs shifted by kx) adds to output rows r - 4 .. r, each held as a
  * vector sum per filter in one of 5 slots (slot = oy mod 5), 5 x fb vectors in registers (20
- * for fb = 4) plus the 5 runs; row r - 4 is then complete: stored (when it is a row of out,
- * its first ow - ox lanes at the tail) and its slot restarts from the bias for row r + 1. The
+ * for fb = 4) plus the 5 runs; row r - 4 is then complete: stored whole (when it is a row of
+ * out; where out_w is not whole runs, into a scratch copy with rows of whole runs, copied into
+ * out at the end) and its slot restarts from the bias for row r + 1. The
  * sums of "rows" above and below out take products of real entries of x but are never stored,
  * so, unlike dW, any x is fine. The rows go by in runs of 5 so that every slot is a constant. */
 
