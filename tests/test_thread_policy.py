@@ -124,9 +124,9 @@ def test_train_step_on_a_busy_machine_does_not_collapse():
     assert default < 3 * one, f"default threads {default:.2f} ms, one thread {one:.2f} ms"
 
 
-def _conv_case(rng, dtype, channels, images=8, size=12):
+def _conv_case(rng, dtype, channels, images=8, size=12, kernel=3):
     x = rng.standard_normal((images, channels, size, size)).astype(dtype)
-    W = rng.standard_normal((16, channels, 3, 3)).astype(dtype)
+    W = rng.standard_normal((16, channels, kernel, kernel)).astype(dtype)
     b = rng.standard_normal(16).astype(dtype)
     out, _ = kernels.conv_forward(x, W, b, 1, 1)
     dout = rng.standard_normal(out.shape).astype(dtype)
@@ -141,20 +141,21 @@ def _conv_results(x, W, b, dout):
 @needs_two_cores
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "channels, images, size, winograd, paths",
+    "channels, images, size, kernel, winograd, paths",
     [
-        (3, 8, 12, "auto", ("im2col",) * 3),
-        (16, 8, 12, "off", ("shifted",) * 3),
-        (16, 8, 12, "auto", ("winograd4", "winograd4", "winograd")),  # float32; dW: too few
-        (16, 16, 16, "auto", ("winograd4",) * 3),  # float32: dW too (7168 saved)
+        (3, 8, 12, 3, "auto", ("im2col",) * 3),
+        (16, 8, 12, 3, "off", ("shifted",) * 3),
+        (16, 8, 12, 3, "auto", ("winograd4", "winograd4", "winograd")),  # float32; dW: too few
+        (16, 16, 16, 3, "auto", ("winograd4",) * 3),  # float32: dW too (7168 saved)
+        (1, 8, 30, 5, "auto", ("correlation", "im2col", "correlation")),  # SimpleConvNet's conv1
     ],
-    ids=["im2col", "shifted", "winograd", "winograd-dw4"],
+    ids=["im2col", "shifted", "winograd", "winograd-dw4", "correlation"],
 )
-def test_results_do_not_depend_on_the_load(channels, images, size, winograd, paths, dtype):
+def test_results_do_not_depend_on_the_load(channels, images, size, kernel, winograd, paths, dtype):
     """The same call on a quiet and on a busy machine gives the same bits: the load changes the
     threads that run the parts, never the parts (the partial sums of dW and db, or of
     Winograd's M for dW)."""
-    case = _conv_case(np.random.default_rng(1), dtype, channels, images, size)
+    case = _conv_case(np.random.default_rng(1), dtype, channels, images, size, kernel)
     before = _native.conv_winograd(winograd)
     try:
         x, W, _, dout = case
