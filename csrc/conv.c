@@ -4,6 +4,7 @@
 #include <string.h>
 #include <omp.h>
 #include "conv.h"
+#include "activations.h"
 #include "gemm.h"
 #include "thread_policy.h"
 

@@ -17,6 +17,15 @@ int fs_conv_forward_f64(const double *x, fs_index batch, const fs_patch_geometry
                         const double *w, const double *b, fs_index filters, double *out,
                         int strategy);
 
+/* The forward then a ReLU, as fs_conv_forward then fs_relu_forward(out, n, out, mask) would give
+ * (the same bits), in one pass where the correlation path runs (conv_body.h). */
+int fs_conv_relu_forward_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
+                             const float *w, const float *b, fs_index filters, float *out,
+                             uint8_t *mask, int strategy);
+int fs_conv_relu_forward_f64(const double *x, fs_index batch, const fs_patch_geometry *g,
+                             const double *w, const double *b, fs_index filters, double *out,
+                             uint8_t *mask, int strategy);
+
 /* dx may be NULL (gradient of the input not wanted); dw and db are overwritten. */
 int fs_conv_backward_f32(const float *dout, const float *x, fs_index batch,
                          const fs_patch_geometry *g, const float *w, fs_index filters, float *dx,

@@ -87,6 +87,7 @@ static void FS_FN(conv_backward_image)(const real *dout_n, const real *x_n,
  * must be finite for that (0 x inf = NaN where the reference has no product; such input takes
  * im2col); every product the reference makes is made once, the sums in another order. */
 typedef real FS_FN(corr_lanes) __attribute__((vector_size(FS_CORR_LANES * sizeof(real))));
+typedef FS_BITS FS_FN(corr_bits) __attribute__((vector_size(FS_CORR_LANES * sizeof(real))));
 
 /* sums[ky*5 + kx] = the correlation of dp (oh rows of owr) with xp_c over every row and run;
  * zeros: owr zeros. */
@@ -195,7 +196,8 @@ typedef struct {
 static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_row)(
     const real *restrict xp, const real *restrict w, const FS_FN(corr_lanes) *bias,
     const FS_FN(corr_sizes) z, fs_index f0, fs_index ox, fs_index r, const int p, const int fb,
-    FS_FN(corr_lanes) slots[FS_CORR_SIDE][4], real *restrict out_n)
+    FS_FN(corr_lanes) slots[FS_CORR_SIDE][4], real *restrict out_n, const int relu,
+    uint8_t *restrict mask_n)
 {
     typedef FS_FN(corr_lanes) lanes;
     enum { K = FS_CORR_SIDE };
@@ -216,9 +218,18 @@ static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_row)(
     const int done = (p + 1) % K; /* output row r - 4 */
     if (r >= K - 1)
 #pragma GCC unroll 4
-        for (int f = 0; f < fb; ++f)
-            memcpy(out_n + ((f0 + f) * z.oh + r - (K - 1)) * z.out_w + ox, &slots[done][f],
-                   sizeof(lanes));
+        for (int f = 0; f < fb; ++f) {
+            const fs_index at = ((f0 + f) * z.oh + r - (K - 1)) * z.out_w + ox;
+            lanes v = slots[done][f];
+            if (relu) { /* the ReLU's out and mask, as fs_relu_forward: x <= 0 gives +0, NaN stays
+                         */
+                const FS_FN(corr_bits) off = (FS_FN(corr_bits))(v <= 0);
+                v = (lanes)((FS_FN(corr_bits))v & ~off);
+#pragma GCC unroll 8
+                for (int l = 0; l < FS_CORR_LANES; ++l) mask_n[at + l] = (uint8_t)(off[l] & 1);
+            }
+            memcpy(out_n + at, &v, sizeof(lanes));
+        }
 #pragma GCC unroll 4
     for (int f = 0; f < fb; ++f) slots[done][f] = bias[f];
 }
@@ -226,7 +237,8 @@ static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_row)(
 /* Filters f0 .. f0 + fb - 1 of one image, every run; fb constant (4, 1) where inlined. */
 static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_filters)(
     const real *restrict xp, const real *restrict w, const real *restrict b, fs_index hp,
-    fs_index runs, const FS_FN(corr_sizes) z, fs_index f0, const int fb, real *restrict out_n)
+    fs_index runs, const FS_FN(corr_sizes) z, fs_index f0, const int fb, real *restrict out_n,
+    const int relu, uint8_t *restrict mask_n)
 {
     typedef FS_FN(corr_lanes) lanes;
     enum { K = FS_CORR_SIDE };
@@ -240,49 +252,73 @@ static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_filters)(
             for (int f = 0; f < fb; ++f) slots[s][f] = bias[f];
         fs_index r = 0;
         for (; r + K <= hp; r += K) {
-            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r, 0, fb, slots, out_n);
-            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 1, 1, fb, slots, out_n);
-            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 2, 2, fb, slots, out_n);
-            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 3, 3, fb, slots, out_n);
-            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 4, 4, fb, slots, out_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r, 0, fb, slots, out_n, relu, mask_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 1, 1, fb, slots, out_n, relu,
+                                    mask_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 2, 2, fb, slots, out_n, relu,
+                                    mask_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 3, 3, fb, slots, out_n, relu,
+                                    mask_n);
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 4, 4, fb, slots, out_n, relu,
+                                    mask_n);
         }
-        if (r < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r, 0, fb, slots, out_n);
-        if (r + 1 < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 1, 1, fb, slots, out_n);
-        if (r + 2 < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 2, 2, fb, slots, out_n);
-        if (r + 3 < hp) FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 3, 3, fb, slots, out_n);
+        if (r < hp)
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r, 0, fb, slots, out_n, relu, mask_n);
+        if (r + 1 < hp)
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 1, 1, fb, slots, out_n, relu,
+                                    mask_n);
+        if (r + 2 < hp)
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 2, 2, fb, slots, out_n, relu,
+                                    mask_n);
+        if (r + 3 < hp)
+            FS_FN(corr_forward_row)(xp, w, bias, z, f0, ox, r + 3, 3, fb, slots, out_n, relu,
+                                    mask_n);
     }
 }
 
 FS_HOT static void FS_FN(corr_forward_block)(const real *restrict xp, const real *restrict w,
                                              const real *restrict b, const fs_corr_geometry *d,
-                                             fs_index f0, fs_index fb, real *restrict out_n)
+                                             fs_index f0, fs_index fb, real *restrict out_n,
+                                             uint8_t *restrict mask_n)
 {
     const FS_FN(corr_sizes) z = {d->C,  d->hp * d->xw, d->xw,
                                  d->oh, d->owr,        d->C * FS_CORR_SIDE * FS_CORR_SIDE};
     const fs_index runs = d->owr / FS_CORR_LANES;
-    if (fb == 4)
-        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 4, out_n);
+    if (fb == 4 && mask_n)
+        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 4, out_n, 1, mask_n);
+    else if (fb == 4)
+        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 4, out_n, 0, NULL);
+    else if (mask_n)
+        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 1, out_n, 1, mask_n);
     else
-        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 1, out_n);
+        FS_FN(corr_forward_filters)(xp, w, b, d->hp, runs, z, f0, 1, out_n, 0, NULL);
 }
 
 /* Entries of scratch corr_forward_image needs: the padded image and the output with rows of
- * whole runs (none in place). */
+ * whole runs, and room for the mask's (none in place). */
 static fs_index FS_FN(corr_forward_scratch)(const fs_corr_geometry *d, fs_index filters)
-{ return d->in_place ? 0 : d->xp_size + filters * d->oh * d->owr; }
+{
+    const fs_index rows = filters * d->oh * d->owr;
+    return d->in_place ? 0 : d->xp_size + rows + (rows + sizeof(real) - 1) / sizeof(real);
+}
 
-/* out_n = the conv of one image. */
+/* out_n = the conv of one image; with mask_n, out_n = its ReLU and mask_n the ReLU's mask. */
 static void FS_FN(corr_forward_image)(const real *x_n, const fs_corr_geometry *d, const real *w,
-                                      const real *b, fs_index filters, real *scratch, real *out_n)
+                                      const real *b, fs_index filters, real *scratch, real *out_n,
+                                      uint8_t *mask_n)
 {
     const real *xp = FS_FN(corr_padded_image)(x_n, d, scratch);
+    const fs_index rows = filters * d->oh;
     real *to = d->in_place ? out_n : scratch + d->xp_size;
+    uint8_t *mask_to = !mask_n || d->in_place ? mask_n : (uint8_t *)(to + rows * d->owr);
     fs_index f0 = 0;
-    for (; f0 + 4 <= filters; f0 += 4) FS_FN(corr_forward_block)(xp, w, b, d, f0, 4, to);
-    for (; f0 < filters; ++f0) FS_FN(corr_forward_block)(xp, w, b, d, f0, 1, to);
+    for (; f0 + 4 <= filters; f0 += 4) FS_FN(corr_forward_block)(xp, w, b, d, f0, 4, to, mask_to);
+    for (; f0 < filters; ++f0) FS_FN(corr_forward_block)(xp, w, b, d, f0, 1, to, mask_to);
     if (!d->in_place)
-        for (fs_index row = 0; row < filters * d->oh; ++row)
+        for (fs_index row = 0; row < rows; ++row) {
             memcpy(out_n + row * d->ow, to + row * d->owr, (size_t)d->ow * sizeof(real));
+            if (mask_n) memcpy(mask_n + row * d->ow, mask_to + row * d->owr, (size_t)d->ow);
+        }
 }
 
 /* ---- Stride 1: no im2col ("shifted products").
@@ -1049,6 +1085,7 @@ static void FS_FN(wino_rows)(const FS_FN(wino_job) *j, fs_index n, fs_index ty0,
 typedef struct {
     const real *x, *w, *b, *dout;
     real *out, *dx;
+    uint8_t *mask; /* forward by correlation: the ReLU's mask too (out is then the ReLU's) */
     const fs_patch_geometry *g;
     fs_index batch, filters, image, ohw, ck;
     int shifted; /* stride 1, enough channels: no im2col */
@@ -1068,7 +1105,8 @@ static void FS_FN(conv_forward_part)(const FS_FN(conv_job) *j, fs_index n0, fs_i
         const real *x_n = j->x + n * j->image;
         real *out_n = j->out + n * j->filters * j->ohw;
         if (j->correlation)
-            FS_FN(corr_forward_image)(x_n, &j->d, j->w, j->b, j->filters, scratch, out_n);
+            FS_FN(corr_forward_image)(x_n, &j->d, j->w, j->b, j->filters, scratch, out_n,
+                                      j->mask ? j->mask + n * j->filters * j->ohw : NULL);
         else if (j->shifted)
             FS_FN(shift_forward_image)(x_n, &j->s, j->wk, j->b, j->filters, scratch,
                                        scratch + j->s.xp_size, out_n);
@@ -1348,15 +1386,23 @@ int FS_FN(fs_conv_forward_path)(const real *x, fs_index batch, const fs_patch_ge
     return conv_shifted(g) ? FS_CONV_PATH_SHIFTED : FS_CONV_PATH_IM2COL;
 }
 
-int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, const real *w,
-                           const real *b, fs_index filters, real *out, int strategy)
+/* The forward; with mask, out becomes the ReLU of the conv and mask the ReLU's mask (x <= 0),
+ * in the correlation's stores where it runs, else by fs_relu_forward after the conv. */
+static int FS_FN(conv_forward_then)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                                    const real *w, const real *b, fs_index filters, real *out,
+                                    uint8_t *mask, int strategy)
 {
     const int path = FS_FN(fs_conv_forward_path)(x, batch, g, w, filters);
-    if (path == FS_CONV_PATH_WINOGRAD || path == FS_CONV_PATH_WINOGRAD4)
-        return FS_FN(wino_conv)(x, batch, g, w, 0, b, filters, out, path, strategy);
+    const fs_index n = batch * filters * g->out_h * g->out_w;
+    if (path == FS_CONV_PATH_WINOGRAD || path == FS_CONV_PATH_WINOGRAD4) {
+        const int rc = FS_FN(wino_conv)(x, batch, g, w, 0, b, filters, out, path, strategy);
+        if (rc == 0 && mask) FS_FN(fs_relu_forward)(out, n, out, mask);
+        return rc;
+    }
     FS_FN(conv_job) j = FS_FN(conv_job_of)(x, batch, g, w, b, filters);
     j.out = out;
     j.correlation = path == FS_CONV_PATH_CORRELATION && corr_forward(batch, g, filters, strategy);
+    j.mask = j.correlation ? mask : NULL;
     if (j.correlation) j.d = corr_geometry_of(g);
     /* Per thread: im2col's col, the shifted path's padded image and accumulator, or the
      * correlation's padded image. */
@@ -1372,12 +1418,22 @@ int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometr
         if (j.shifted) FS_FN(shift_weights)(w, &j.s, filters, wk);
         j.wk = wk;
         FS_FN(conv_run)(&j, parts, threads, scratch, NULL, NULL);
+        if (mask && !j.correlation) FS_FN(fs_relu_forward)(out, n, out, mask);
         rc = 0;
     }
     free(wk);
     free(scratch);
     return rc;
 }
+
+int FS_FN(fs_conv_forward)(const real *x, fs_index batch, const fs_patch_geometry *g, const real *w,
+                           const real *b, fs_index filters, real *out, int strategy)
+{ return FS_FN(conv_forward_then)(x, batch, g, w, b, filters, out, NULL, strategy); }
+
+int FS_FN(fs_conv_relu_forward)(const real *x, fs_index batch, const fs_patch_geometry *g,
+                                const real *w, const real *b, fs_index filters, real *out,
+                                uint8_t *mask, int strategy)
+{ return FS_FN(conv_forward_then)(x, batch, g, w, b, filters, out, mask, strategy); }
 
 /* dx of a 3x3 stride-1 conv with pad <= 2 is itself one: the correlation of dout padded by
  * 2 - pad with the filters transposed (C x FN) and rotated 180 degrees, giving H x W. */

@@ -1,7 +1,7 @@
 # Bindings for the convolution kernels (fastscratch.kernels.conv_forward / conv_backward).
 from fs_kernels cimport fs_index, fs_patch_geometry
 from fs_conv cimport (FS_CONV_AUTO, FS_CONV_IMAGES_PARALLEL, FS_CONV_BLAS_PARALLEL,
-                      fs_conv_forward, fs_conv_backward, fs_conv_path, FS_CONV_WINOGRAD_AUTO,
+                      fs_conv_forward, fs_conv_relu_forward, fs_conv_backward, fs_conv_path, FS_CONV_WINOGRAD_AUTO,
                       FS_CONV_WINOGRAD_OFF, FS_CONV_WINOGRAD_ALWAYS, FS_CONV_PATH_IM2COL,
                       FS_CONV_PATH_SHIFTED, FS_CONV_PATH_WINOGRAD, FS_CONV_PATH_WINOGRAD4,
                       FS_CONV_PATH_CORRELATION,
@@ -63,6 +63,33 @@ def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="a
     if rc != 0:
         raise MemoryError("conv_forward could not allocate its patch buffers")
     return out, None
+
+
+def conv_relu_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="auto"):
+    """conv_forward then relu_forward of its output: -> (out, cache=None, mask), the same bits as
+    the two calls (out the ReLU's, mask = conv output <= 0), in one pass over the output where
+    the correlation path runs (5x5, stride 1, few channels)."""
+    cdef fs_patch_geometry g
+    x, W = _checked_conv(x, W, stride, pad, &g)
+    b = contiguous(checked_array(b, "b"))
+    need_ndim(b, "b", 1)
+    checked_array(b, "b", x.dtype, "x")
+    need_shape(b, "b", (W.shape[0],))
+    cdef int strategy = _strategy(threading)
+    shape = (x.shape[0], W.shape[0], g.out_h, g.out_w)
+    if x.shape[0] * W.shape[0] * g.out_h * g.out_w == 0 or g.channels == 0:
+        out, _ = conv_forward(x, W, b, stride, pad, threading=threading)
+        mask = out <= 0
+        return np.where(mask, out.dtype.type(0), out), None, mask
+    out = np.empty(shape, dtype=x.dtype)
+    mask = np.empty(shape, dtype=np.bool_)
+    if is_float32(x):
+        rc = fs_conv_relu_forward[float](x, &g, W, b, out, mask.view(np.uint8), strategy)
+    else:
+        rc = fs_conv_relu_forward[double](x, &g, W, b, out, mask.view(np.uint8), strategy)
+    if rc != 0:
+        raise MemoryError("conv_relu_forward could not allocate its patch buffers")
+    return out, None, mask
 
 
 def conv_backward(dout, x, W, cache, fs_index stride=1, fs_index pad=0, *,

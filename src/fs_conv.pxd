@@ -14,6 +14,12 @@ cdef extern from "conv.h" nogil:
     int fs_conv_forward_f64(const double *x, fs_index batch, const fs_patch_geometry *g,
                             const double *w, const double *b, fs_index filters, double *out,
                             int strategy)
+    int fs_conv_relu_forward_f32(const float *x, fs_index batch, const fs_patch_geometry *g,
+                                 const float *w, const float *b, fs_index filters, float *out,
+                                 unsigned char *mask, int strategy)
+    int fs_conv_relu_forward_f64(const double *x, fs_index batch, const fs_patch_geometry *g,
+                                 const double *w, const double *b, fs_index filters,
+                                 double *out, unsigned char *mask, int strategy)
     int fs_conv_backward_f32(const float *dout, const float *x, fs_index batch,
                              const fs_patch_geometry *g, const float *w, fs_index filters,
                              float *dx, float *dw, float *db, int strategy)
@@ -33,6 +39,23 @@ cdef inline int fs_conv_forward(const floating[:, :, :, ::1] x, const fs_patch_g
         else:
             rc = fs_conv_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
                                      w.shape[0], &out[0, 0, 0, 0], strategy)
+    return rc
+
+
+cdef inline int fs_conv_relu_forward(const floating[:, :, :, ::1] x,
+                                     const fs_patch_geometry *g, const floating[:, :, :, ::1] w,
+                                     const floating[::1] b, floating[:, :, :, ::1] out,
+                                     unsigned char[:, :, :, ::1] mask, int strategy) noexcept:
+    cdef int rc
+    with nogil:
+        if floating is float:
+            rc = fs_conv_relu_forward_f32(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
+                                          w.shape[0], &out[0, 0, 0, 0], &mask[0, 0, 0, 0],
+                                          strategy)
+        else:
+            rc = fs_conv_relu_forward_f64(&x[0, 0, 0, 0], x.shape[0], g, &w[0, 0, 0, 0], &b[0],
+                                          w.shape[0], &out[0, 0, 0, 0], &mask[0, 0, 0, 0],
+                                          strategy)
     return rc
 
 

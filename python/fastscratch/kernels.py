@@ -253,13 +253,11 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 # convolution
 
 
-def conv_forward(x, W, b, stride, pad):
-    """x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> (out (N, FN, out_h, out_w), cache).
-    `cache` is whatever the backend needs for conv_backward (opaque to callers)."""
-    # The layers' case (ndarrays of one float dtype, the right shapes, plain int stride and pad
-    # with a window that fits, sizes far from the kernels' limits) tested inline: on a batch of
-    # one the checks below cost a tenth of the convolution.
-    if (
+def _plain_conv(x, W, b, stride, pad):
+    """Whether conv_forward's arguments are the layers' case: ndarrays of one float dtype, the
+    right shapes, plain int stride and pad with a window that fits, sizes far from the kernels'
+    limits (tested inline: on a batch of one the full checks cost a tenth of the convolution)."""
+    return (
         type(x) is np.ndarray
         and type(W) is np.ndarray
         and type(b) is np.ndarray
@@ -282,8 +280,16 @@ def conv_forward(x, W, b, stride, pad):
         and wp < _FAST_SIDE
         and stride <= max(hp - ws[2], wp - ws[3]) + 1
         and ws[0] * ws[1] * ws[2] * ws[3] < SIZE_LIMIT
-        and x.size
-    ):
+        and x.size > 0
+    )
+
+
+def conv_forward(x, W, b, stride, pad):
+    """x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> (out (N, FN, out_h, out_w), cache).
+    `cache` is whatever the backend needs for conv_backward (opaque to callers)."""
+    # The layers' case first (_plain_conv): on a batch of one the checks below cost a tenth of
+    # the convolution.
+    if _plain_conv(x, W, b, stride, pad):
         return _backend.current().conv_forward(x, W, b, stride, pad)
     x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
     check_ndim(x, "x", 4, "input (N, C, H, W)")
@@ -325,6 +331,19 @@ def conv_forward(x, W, b, stride, pad):
         stride,
         pad,
     )
+
+
+def conv_relu_forward(x, W, b, stride, pad):
+    """conv_forward, then relu_forward of its output: -> (out, cache, mask), the same bits and
+    the same checks as the two calls. The native backend does both in one pass over the output
+    where its correlation path runs (5x5, stride 1, few channels: SimpleConvNet's first layer);
+    otherwise, and on the reference backend, it is the two calls."""
+    fused = getattr(_backend.current(), "conv_relu_forward", None)
+    if fused is not None and _plain_conv(x, W, b, stride, pad):
+        return fused(x, W, b, stride, pad)
+    out, cache = conv_forward(x, W, b, stride, pad)
+    out, mask = relu_forward(out)
+    return out, cache, mask
 
 
 def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):

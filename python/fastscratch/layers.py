@@ -264,6 +264,16 @@ class Convolution:
         self.col_W = self.W.reshape(self.W.shape[0], math.prod(self.W.shape[1:])).T
         return out
 
+    def _forward_then_relu(self, x, relu):
+        """forward(x), then relu.forward of it, as one kernel call: the same output bits and the
+        same attributes set (this layer's x, col and col_W, the ReLU's mask). See
+        net_common.forward."""
+        x = _array(x, "x")
+        out, cache, relu.mask = kernels.conv_relu_forward(x, self.W, self.b, self.stride, self.pad)
+        self.x, self.col = x, cache
+        self.col_W = self.W.reshape(self.W.shape[0], math.prod(self.W.shape[1:])).T
+        return out
+
     def backward(self, dout):
         x = _forwarded(self, self.x)
         dx, self.dW, self.db = kernels.conv_backward(

@@ -3,7 +3,7 @@
 from collections import OrderedDict
 
 from .layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
-from .net_common import backprop, batched_accuracy, numerical_gradients
+from .net_common import backprop, batched_accuracy, forward, numerical_gradients
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, zeros
 
@@ -65,9 +65,7 @@ class SimpleConvNet(ParamsIO):
             layer.W, layer.b = self.params[f'W{idx}'], self.params[f'b{idx}']
 
     def predict(self, x):
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
+        return forward(self.layers.values(), x)
 
     def loss(self, x, t):
         return self.last_layer.forward(self.predict(x), t)

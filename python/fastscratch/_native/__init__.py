@@ -19,6 +19,7 @@ from ._core import (
     conv_backward,
     conv_forward,
     conv_path,
+    conv_relu_forward,
     conv_winograd,
     conv_winograd_tile,
     cpu_set_size,
