@@ -114,6 +114,10 @@ def _mlp_step_ms(steps=15):
 def test_train_step_on_a_busy_machine_does_not_collapse():
     # With both cores taken by other processes, chapter 6's MultiLayerNet step once took many
     # times longer on the default 2 threads than on one (docs/performance.md, thread policy).
+    # Each side is the better of two samples taken in turns: a sample is 15 steps (~20 ms), a
+    # time slice or two, and the host can take the guest's core for a whole one (a single
+    # sample of the default read 6.1 ms against 1.2 once in the tenth session, and 1.3 when
+    # run again); the defect was every sample, 50x.
     with spinning(CORES):
         with thread_settings(1):
             one = _mlp_step_ms()
@@ -121,6 +125,8 @@ def test_train_step_on_a_busy_machine_does_not_collapse():
             default = _mlp_step_ms()
         with thread_settings(1):
             one = min(one, _mlp_step_ms())
+        with thread_settings(CORES):
+            default = min(default, _mlp_step_ms())
     assert default < 3 * one, f"default threads {default:.2f} ms, one thread {one:.2f} ms"
 
 
