@@ -41,16 +41,22 @@ cdef tuple _checked_conv(x, W, fs_index stride, fs_index pad, fs_patch_geometry 
     return x, W
 
 
+cdef object _checked_bias(b, x, W):
+    """b contiguous, one entry per filter of W, of x's dtype."""
+    b = contiguous(checked_array(b, "b"))
+    need_ndim(b, "b", 1)
+    checked_array(b, "b", x.dtype, "x")
+    need_shape(b, "b", (W.shape[0],))
+    return b
+
+
 def conv_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threading="auto"):
     """x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> (out (N, FN, out_h, out_w), cache=None).
     The patch matrices live in per-thread scratch only; backward rebuilds them, so the cache is
     empty. `threading` ('auto', 'images', 'blas') is for benchmarks: how cores are used."""
     cdef fs_patch_geometry g
     x, W = _checked_conv(x, W, stride, pad, &g)
-    b = contiguous(checked_array(b, "b"))
-    need_ndim(b, "b", 1)
-    checked_array(b, "b", x.dtype, "x")
-    need_shape(b, "b", (W.shape[0],))
+    b = _checked_bias(b, x, W)
     cdef int strategy = _strategy(threading)
     out = np.empty((x.shape[0], W.shape[0], g.out_h, g.out_w), dtype=x.dtype)
     if out.size == 0 or g.channels == 0:
@@ -71,10 +77,7 @@ def conv_relu_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threadi
     the correlation path runs (5x5, stride 1, few channels)."""
     cdef fs_patch_geometry g
     x, W = _checked_conv(x, W, stride, pad, &g)
-    b = contiguous(checked_array(b, "b"))
-    need_ndim(b, "b", 1)
-    checked_array(b, "b", x.dtype, "x")
-    need_shape(b, "b", (W.shape[0],))
+    b = _checked_bias(b, x, W)
     cdef int strategy = _strategy(threading)
     shape = (x.shape[0], W.shape[0], g.out_h, g.out_w)
     if x.shape[0] * W.shape[0] * g.out_h * g.out_w == 0 or g.channels == 0:
