@@ -260,8 +260,7 @@ class Convolution:
     def forward(self, x):
         x = _array(x, "x")
         out, cache = kernels.conv_forward(x, self.W, self.b, self.stride, self.pad)
-        self.x, self.col = x, cache
-        self.col_W = self.W.reshape(self.W.shape[0], math.prod(self.W.shape[1:])).T
+        self._keep(x, cache)
         return out
 
     def _forward_then_relu(self, x, relu):
@@ -270,9 +269,14 @@ class Convolution:
         net_common.forward."""
         x = _array(x, "x")
         out, cache, relu.mask = kernels.conv_relu_forward(x, self.W, self.b, self.stride, self.pad)
+        self._keep(x, cache)
+        return out
+
+    def _keep(self, x, cache):
+        """What a forward leaves for backward and for the user: x, the kernel's cache (col) and
+        col_W, the book's W.reshape(FN, -1).T."""
         self.x, self.col = x, cache
         self.col_W = self.W.reshape(self.W.shape[0], math.prod(self.W.shape[1:])).T
-        return out
 
     def backward(self, dout):
         x = _forwarded(self, self.x)
