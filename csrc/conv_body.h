@@ -221,8 +221,8 @@ static inline FS_ALWAYS_INLINE void FS_FN(corr_forward_row)(
         for (int f = 0; f < fb; ++f) {
             const fs_index at = ((f0 + f) * z.oh + r - (K - 1)) * z.out_w + ox;
             lanes v = slots[done][f];
-            if (relu) { /* the ReLU's out and mask, as fs_relu_forward: x <= 0 gives +0, NaN stays
-                         */
+            /* relu: the ReLU's out and mask, as fs_relu_forward (x <= 0 gives +0, NaN stays) */
+            if (relu) {
                 const FS_FN(corr_bits) off = (FS_FN(corr_bits))(v <= 0);
                 v = (lanes)((FS_FN(corr_bits))v & ~off);
 #pragma GCC unroll 8
@@ -1493,9 +1493,8 @@ int FS_FN(fs_conv_dw_path)(const real *dout, const real *x, fs_index batch,
 {
     if (FS_FN(dw_winograd)(dout, x, batch, g, filters))
         return FS_FN(wino_path_of)(g, batch, FS_WINO4_DW_MIN_SAVED);
+    if (FS_FN(dw_by_correlation)(x, batch, g, 0)) return FS_CONV_PATH_CORRELATION;
     /* The shifted path's own test (direct_backward), dx wanted: x and W finite. */
-    if (!conv_shifted(g) && FS_FN(dw_by_correlation)(x, batch, g, 0))
-        return FS_CONV_PATH_CORRELATION;
     return conv_shifted(g) && FS_FN(all_finite)(x, batch * g->channels * g->height * g->width) &&
                    FS_FN(all_finite)(w, filters * g->channels * g->kernel_h * g->kernel_w)
                ? FS_CONV_PATH_SHIFTED
