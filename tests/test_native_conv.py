@@ -372,6 +372,32 @@ def test_conv_accepts_any_layout_and_never_writes_inputs(rng, dtype):
             np.testing.assert_array_equal(wv, keep[1])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, pad", [((2, 2, 12, 20), 0), ((2, 2, 11, 13), 1)])
+def test_correlation_accepts_any_layout_and_never_writes_inputs(rng, dtype, shape, pad):
+    """The 5x5 correlation paths (read in place, and through padded copies): every memory
+    layout of x, W, b and dout gives the contiguous arrays' bits, the fused ReLU too."""
+    x, w, b = _problem(rng, *shape, 6, 5, 5, dtype)
+    assert native.conv_path(x, w, 1, pad) == "correlation"
+    out, cache = native.conv_forward(x, w, b, 1, pad)
+    relu_out, _, mask = native.conv_relu_forward(x, w, b, 1, pad)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    grads = native.conv_backward(dout, x, w, cache, 1, pad)
+    for name, xv in layouts(x).items():
+        for wname, wv in layouts(w).items():
+            keep = (xv.copy(), wv.copy())
+            where = f"x {name}, W {wname}"
+            got, c = native.conv_forward(xv, wv, layouts(b)[name], 1, pad)
+            np.testing.assert_array_equal(got, out, err_msg=where)
+            got, _, got_mask = native.conv_relu_forward(xv, wv, layouts(b)[name], 1, pad)
+            np.testing.assert_array_equal(got, relu_out, err_msg=where)
+            np.testing.assert_array_equal(got_mask, mask, err_msg=where)
+            for g, want in zip(native.conv_backward(layouts(dout)[name], xv, wv, c, 1, pad), grads):
+                np.testing.assert_array_equal(g, want, err_msg=where)
+            np.testing.assert_array_equal(xv, keep[0])
+            np.testing.assert_array_equal(wv, keep[1])
+
+
 def test_conv_leaves_the_blas_thread_count_as_it_found_it(rng):
     before = native.get_blas_threads()
     x, w, b = _problem(rng, 16, 3, 12, 12, 8, 3, 3, np.float32)
@@ -396,6 +422,20 @@ def test_conv_leaves_the_blas_thread_count_as_it_found_it(rng):
         (lambda x, w, b: native.conv_forward(x, w, b, 1, -1), ValueError, "pad"),
         (lambda x, w, b: native.conv_forward(x[:, :, :2], w, b), ValueError, "must fit"),
         (lambda x, w, b: native.conv_forward(x, w, b, threading="fast"), ValueError, "threading"),
+        (lambda x, w, b: native.conv_relu_forward(x[0], w, b), ValueError, "x must be 4-D"),
+        (
+            lambda x, w, b: native.conv_relu_forward(x, w, b.astype(np.float32)),
+            TypeError,
+            "b must have",
+        ),
+        (lambda x, w, b: native.conv_relu_forward(x, w, b[:2]), ValueError, "b must have shape"),
+        (lambda x, w, b: native.conv_relu_forward(x[:, :1], w, b), ValueError, "channels"),
+        (lambda x, w, b: native.conv_relu_forward(x, w, b, 1, -1), ValueError, "pad"),
+        (
+            lambda x, w, b: native.conv_relu_forward(x, w, b, threading="fast"),
+            ValueError,
+            "threading",
+        ),
         (
             lambda x, w, b: native.conv_backward(np.zeros((2, 3, 4, 4)), x, w, None, 1, 0),
             ValueError,
