@@ -19,16 +19,24 @@
  * How: every FS_LOAD_WINDOW seconds (at most; lazily, from whichever call needs the figure),
  * the busy time of our CPU set's cores from /proc/stat (user, nice, system, irq, softirq and
  * steal: a hypervisor's steal takes the core as surely as a process) minus this process's CPU
- * time is the other processes' load, in cores, over the window. This process's CPU time minus
- * the team's (each thread's CPU clock) is its other threads' load; it counts when one of them is
- * runnable at the measurement, since a thread that worked in the window but sleeps now (NumPy's
- * pool after its product, while our kernels run) takes no core from our next regions; when they
- * do take one, whether they still run is looked at again every FS_OUTSIDER_RECHECK. The free
- * cores are the CPU set's size minus that load, rounded so that a core counts as free when at
- * most a quarter of it is taken. Before the first window has passed the instant count of
- * runnable tasks (procs_running) stands in, less the team's runnable threads. Cost per window:
- * one read of /proc/stat, a CPU clock per team thread and a look at this process's threads'
- * states; none for work that runs on one thread anyway.
+ * time is the other processes' load, in cores, over the window. This process's other threads
+ * (the outsiders, listed at each window) are looked at more often, every FS_OUTSIDER_LOOK: one
+ * whose CPU clock advanced since the last look takes a core if it is runnable now. A thread
+ * that worked but sleeps now (NumPy's pool after its product, while our kernels run) so takes
+ * no core from our next regions, and one that spins or works takes one from our next region
+ * on, not a window later: NumPy's pool spins ~0.1 s after a product when NumPy was
+ * imported before fastscratch, and a 2-thread prediction run within a window of a quiet look
+ * after NumPy's products took 2-3x its time on one thread (docs/performance.md, "Threads of
+ * this process that are not ours"). The free cores are the CPU set's size minus that load,
+ * rounded so that a core counts as free when at most a quarter of it is taken. Before the first
+ * window has passed the instant count of runnable tasks (procs_running) stands in, less the
+ * team's runnable threads. Cost: per window one read of /proc/stat and of this process's thread
+ * list; per look a CPU clock for each outsider (NumPy's pool: a thread a core), looks spaced
+ * out further when there are many, and the state of those that worked (a file of /proc, ~10
+ * us); none for work that runs on one thread anyway. (The process's CPU clock less the team's
+ * would save the outsiders' clocks, but a running thread's time reaches the process's clock
+ * only at the scheduler's tick, 4 ms at 250 Hz: the team's spinning workers then made every
+ * few looks read the threads' states for nothing.)
  *
  * One pool. libgomp gives every thread that starts a parallel region a pool of workers of its
  * own, and once the pools' threads outnumber the CPUs it spins 100 iterations, not
@@ -62,8 +70,14 @@
 
 #define FS_LOAD_WINDOW 0.2       /* seconds between two measurements */
 #define FS_FREE_CORE_SLACK 0.25  /* a core still counts as free when this much of it is taken */
-#define FS_OUTSIDER_RECHECK 0.02 /* seconds: when this process's other threads cost us a core */
 #define FS_MAX_TEAM_THREADS 256  /* callers and pool workers remembered (more: counted as load) */
+/* Looks at this process's other threads: every FS_OUTSIDER_LOOK seconds, once more for each
+ * FS_OUTSIDER_CLOCKS_PER_LOOK of them (a CPU clock is a system call, ~0.6 us here). At most
+ * FS_MAX_OUTSIDERS of them are watched. */
+#define FS_OUTSIDER_LOOK 0.001
+#define FS_OUTSIDER_CLOCKS_PER_LOOK 8
+#define FS_OUTSIDER_SPAN 0.005 /* a span since the last look that shows a thread at work */
+#define FS_MAX_OUTSIDERS 256
 /* Grains of work from which a caller that does not own the pool runs a team all the same. With
  * two pools a region's worker wakes from sleep, ~60 us more than from its spin (float64 ReLU of
  * 2^18 elements, 2 grains: 55 us on one thread, 95 on two); one thread's time breaks even at
@@ -87,23 +101,26 @@ static struct {
     int usable;         /* /proc/stat was readable at start-up */
     int have_previous;  /* `previous` holds a sample to measure a window from */
     double window_start;
-    /* When this process's other threads took a core at the last measurement: the free cores
-     * without them, and when to look again whether they still run (0: no need). */
-    int free_without_outsiders;
-    double recheck_at;
+    double process_load; /* other processes' load over the last window, in cores */
     struct {
         double wall, busy_seconds, process_cpu;
     } previous;
+    /* The outsiders (this process's threads not on the team), each with its CPU seconds at the
+     * last look; when that was, and when the next is due. */
+    struct {
+        pid_t tid;
+        int was_running; /* worked and was runnable at the last look */
+        double cpu;
+    } outsider[FS_MAX_OUTSIDERS];
+    int outsider_count;
+    double last_look, next_look;
 } state;
 
-/* The team: the threads whose CPU time is ours (see the top of this file), each with its CPU
- * time at the last measurement. Guarded by team_lock; a caller joins once per generation (a
- * forked child starts a new one: the parent's threads did not come along) and pool size. */
+/* The team: the threads whose CPU time is ours (see the top of this file). Guarded by
+ * team_lock; a caller joins once per generation (a forked child starts a new one: the parent's
+ * threads did not come along) and pool size. */
 static pthread_mutex_t team_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    pid_t tid;
-    double cpu;
-} team[FS_MAX_TEAM_THREADS];
+static pid_t team[FS_MAX_TEAM_THREADS];
 static int team_count;
 static atomic_int team_generation = 1;
 static _Thread_local int joined_generation, joined_size;
@@ -167,7 +184,8 @@ static void after_fork_in_child(void)
 {
     atomic_store(&forked_child, 1);
     state.have_previous = 0;
-    state.recheck_at = 0;
+    state.outsider_count = 0;
+    state.last_look = state.next_look = 0;
     team_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* it may have been held */
     team_count = 0;
     atomic_fetch_add(&team_generation, 1);
@@ -215,18 +233,14 @@ static clockid_t thread_cpu_clock(pid_t tid)
 static int on_team_locked(pid_t tid)
 {
     for (int i = 0; i < team_count; ++i)
-        if (team[i].tid == tid) return 1;
+        if (team[i] == tid) return 1;
     return 0;
 }
 
-static void add_to_team(pid_t tid, double cpu)
+static void add_to_team(pid_t tid)
 {
     pthread_mutex_lock(&team_lock);
-    if (!on_team_locked(tid) && team_count < FS_MAX_TEAM_THREADS) {
-        team[team_count].tid = tid;
-        team[team_count].cpu = cpu;
-        ++team_count;
-    }
+    if (!on_team_locked(tid) && team_count < FS_MAX_TEAM_THREADS) team[team_count++] = tid;
     pthread_mutex_unlock(&team_lock);
 }
 
@@ -243,11 +257,11 @@ static void join_team(int with_pool)
     joined_generation = generation;
     joined_size = size;
     if (size == 1) {
-        add_to_team(current_tid(), clock_seconds(CLOCK_THREAD_CPUTIME_ID));
+        add_to_team(current_tid());
         return;
     }
 #pragma omp parallel num_threads(size)
-    add_to_team(current_tid(), clock_seconds(CLOCK_THREAD_CPUTIME_ID));
+    add_to_team(current_tid());
 }
 
 /* A thread of this process's CPU seconds into *cpu; -1 when its clock does not read (the
@@ -260,30 +274,25 @@ static int thread_cpu_seconds(pid_t tid, double *cpu)
     return 0;
 }
 
-/* The team's CPU seconds since the last call (one window), and the stale ids dropped. */
-static double team_cpu_since_last(void)
+/* Drops the team's threads that have exited. */
+static void prune_team(void)
 {
-    double spent = 0;
     pthread_mutex_lock(&team_lock);
     for (int i = 0; i < team_count;) {
         double cpu;
-        if (thread_cpu_seconds(team[i].tid, &cpu) != 0) {
-            team[i] = team[--team_count]; /* exited */
-            continue;
-        }
-        spent += cpu - team[i].cpu;
-        team[i].cpu = cpu;
-        ++i;
+        if (thread_cpu_seconds(team[i], &cpu) != 0)
+            team[i] = team[--team_count];
+        else
+            ++i;
     }
     pthread_mutex_unlock(&team_lock);
-    return spent;
 }
 
 /* Whether a thread of this process is runnable now (state R in /proc/self/task/<tid>/stat). */
-static int is_runnable(const char *tid)
+static int is_runnable(pid_t tid)
 {
     char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", tid);
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     const size_t n = fread(line, 1, sizeof line - 1, f);
@@ -303,24 +312,63 @@ static int on_team(pid_t tid)
 }
 
 /* This process's threads that are runnable now, counted apart: the team's (the calling one
- * among them) and the others'; with `first_other`, only until one of the others is found (a
- * process of PyTorch's has dozens of threads, and the recheck needs only that one). */
-static void runnable_threads(long *team_running, long *others_running, int first_other)
+ * among them) and the others'. */
+static void runnable_threads(long *team_running, long *others_running)
 {
     *team_running = *others_running = 0;
     DIR *tasks = opendir("/proc/self/task");
     if (!tasks) return;
     struct dirent *entry;
     while ((entry = readdir(tasks)) != NULL) {
-        if (entry->d_name[0] == '.' || !is_runnable(entry->d_name)) continue;
-        if (on_team((pid_t)strtol(entry->d_name, NULL, 10)))
+        if (entry->d_name[0] == '.') continue;
+        const pid_t tid = (pid_t)strtol(entry->d_name, NULL, 10);
+        if (!is_runnable(tid)) continue;
+        if (on_team(tid))
             ++*team_running;
-        else {
+        else
             ++*others_running;
-            if (first_other) break;
-        }
     }
     closedir(tasks);
+}
+
+/* The outsiders' list anew from this process's threads, each with its CPU seconds now (one
+ * already listed keeps its last look's); the team's exited threads dropped on the way. */
+static void list_outsiders(void)
+{
+    prune_team();
+    DIR *tasks = opendir("/proc/self/task");
+    if (!tasks) return;
+    struct {
+        pid_t tid;
+        int was_running;
+        double cpu;
+    } listed[FS_MAX_OUTSIDERS];
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL && count < FS_MAX_OUTSIDERS) {
+        if (entry->d_name[0] == '.') continue;
+        const pid_t tid = (pid_t)strtol(entry->d_name, NULL, 10);
+        if (on_team(tid)) continue;
+        double cpu = -1;
+        int was_running = 0;
+        for (int i = 0; i < state.outsider_count && cpu < 0; ++i)
+            if (state.outsider[i].tid == tid) {
+                cpu = state.outsider[i].cpu;
+                was_running = state.outsider[i].was_running;
+            }
+        if (cpu < 0 && thread_cpu_seconds(tid, &cpu) != 0) continue;
+        listed[count].tid = tid;
+        listed[count].was_running = was_running;
+        listed[count].cpu = cpu;
+        ++count;
+    }
+    closedir(tasks);
+    for (int i = 0; i < count; ++i) {
+        state.outsider[i].tid = listed[i].tid;
+        state.outsider[i].was_running = listed[i].was_running;
+        state.outsider[i].cpu = listed[i].cpu;
+    }
+    state.outsider_count = count;
 }
 
 static int free_cores_from(double load)
@@ -331,26 +379,39 @@ static int free_cores_from(double load)
     return n;
 }
 
-/* Publish the free cores; when this process's other threads took one, look again soon whether
- * they still run: NumPy's pool spins a short while after its product (0.4 ms with the
- * OPENBLAS_THREAD_TIMEOUT fastscratch sets) and must not cost a whole window. */
-static void settle(int without_outsiders, int with_outsiders, double wall)
+/* The cores the outsiders take now, and the next look's baseline: a core for each one that
+ * worked since the last look and is runnable now, and either was so at the last look too or
+ * worked most of a span of FS_OUTSIDER_SPAN or more. A single short look is not enough: with
+ * the OPENBLAS_THREAD_TIMEOUT that fastscratch sets, NumPy's pool spins 0.4 ms after each
+ * product, and a 2-thread MultiLayerNet prediction (1.6 ms) after each of a script's products
+ * took 2.0 ms beside that spin but 2.6 when a look's time ran on one thread. A pool that
+ * spins for longer (NumPy imported first: 0.1 s) is found by the second look, or by the first
+ * after a span it spent working. An outsider that has exited or joined the team (a second
+ * caller of our kernels) leaves the list. */
+static double look_at_outsiders(double wall)
 {
-    atomic_store(&free_cores, with_outsiders);
-    state.free_without_outsiders = without_outsiders;
-    state.recheck_at = with_outsiders < without_outsiders ? wall + FS_OUTSIDER_RECHECK : 0;
-}
-
-static void recheck_outsiders(double wall)
-{
-    long team_running, others_running;
-    runnable_threads(&team_running, &others_running, 1);
-    if (others_running == 0) {
-        atomic_store(&free_cores, state.free_without_outsiders);
-        state.recheck_at = 0;
-    } else {
-        state.recheck_at = wall + FS_OUTSIDER_RECHECK;
+    const double span = wall - state.last_look;
+    double load = 0;
+    for (int i = 0; i < state.outsider_count;) {
+        double cpu;
+        if (thread_cpu_seconds(state.outsider[i].tid, &cpu) != 0 ||
+            on_team(state.outsider[i].tid)) {
+            state.outsider[i] = state.outsider[--state.outsider_count];
+            continue;
+        }
+        const double worked = cpu - state.outsider[i].cpu;
+        const int running = worked > 0 && is_runnable(state.outsider[i].tid);
+        if (running &&
+            (state.outsider[i].was_running || (span >= FS_OUTSIDER_SPAN && worked >= 0.5 * span)))
+            load += 1;
+        state.outsider[i].was_running = running;
+        state.outsider[i].cpu = cpu;
+        ++i;
     }
+    state.last_look = wall;
+    state.next_look =
+        wall + FS_OUTSIDER_LOOK * (1 + state.outsider_count / FS_OUTSIDER_CLOCKS_PER_LOOK);
+    return load;
 }
 
 /* Called by the one thread holding `measuring`. */
@@ -363,36 +424,31 @@ static void measure(double wall)
         return;
     }
     const double process = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-    const double ours = team_cpu_since_last();
-    long team_running, others_running;
     if (state.have_previous && wall - state.previous.wall > 0) {
         const double elapsed = wall - state.previous.wall;
         const double spent = process - state.previous.process_cpu;
-        double load = ((busy - state.previous.busy_seconds) - spent) / elapsed;
-        if (load < 0) load = 0;
-        const int without = free_cores_from(load);
-        /* This process's other threads count when one of them is runnable now: one spinning
-         * or working beside our next region takes a core; one that worked in the window but
-         * sleeps now (NumPy's pool after a product, between our kernels) takes none. */
-        const double outsiders = (spent - ours) / elapsed;
-        if (outsiders > 0.01) {
-            runnable_threads(&team_running, &others_running, 1);
-            if (others_running > 0) load += outsiders;
-        }
-        atomic_store(&foreign_load, load);
-        settle(without, free_cores_from(load), wall);
+        const double load = ((busy - state.previous.busy_seconds) - spent) / elapsed;
+        state.process_load = load > 0 ? load : 0;
+        const double with_outsiders = state.process_load + look_at_outsiders(wall);
+        list_outsiders(); /* after the look: a thread new to the list has no span yet */
+        atomic_store(&foreign_load, with_outsiders);
+        atomic_store(&free_cores, free_cores_from(with_outsiders));
     } else if (atomic_load(&free_cores) == 0 && running > 0) {
         /* No window yet: the runnable tasks now, less the team's (the one asking among them).
          * The team's are looked at first, the count after: a pool worker that stops spinning in
          * between then leaves neither count, where the other order counted it as another
          * process's task (a fresh process's first region just started the pool). */
-        runnable_threads(&team_running, &others_running, 0);
+        long team_running, others_running;
+        runnable_threads(&team_running, &others_running);
         double busy_now;
         if (read_proc_stat(&busy_now, &running) != 0 || running <= 0) running = team_running;
         long others = running - (team_running > 0 ? team_running : 1);
         if (others < 0) others = 0;
-        const long other_processes = others > others_running ? others - others_running : 0;
-        settle(free_cores_from((double)other_processes), free_cores_from((double)others), wall);
+        state.process_load = (double)(others > others_running ? others - others_running : 0);
+        atomic_store(&free_cores, free_cores_from((double)others));
+        list_outsiders();
+        state.last_look = wall;
+        state.next_look = wall + FS_OUTSIDER_LOOK;
     }
     state.previous.wall = wall;
     state.previous.busy_seconds = busy;
@@ -413,12 +469,13 @@ int fs_free_cores(void)
     const double wall = clock_seconds(CLOCK_MONOTONIC);
     /* One thread measures; the others use the figure it left. */
     if ((atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW ||
-         (state.recheck_at > 0 && wall >= state.recheck_at)) &&
+         wall >= state.next_look) &&
         !atomic_flag_test_and_set(&measuring)) {
         if (atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW)
             measure(wall);
-        else if (state.recheck_at > 0 && wall >= state.recheck_at)
-            recheck_outsiders(wall);
+        else if (wall >= state.next_look)
+            atomic_store(&free_cores,
+                         free_cores_from(state.process_load + look_at_outsiders(wall)));
         atomic_flag_clear(&measuring);
     }
     const int n = atomic_load(&free_cores);

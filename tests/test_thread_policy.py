@@ -530,10 +530,10 @@ print(first, _native.free_cores(), _native.foreign_load())
 )
 
 
-def _in_a_quiet_moment(code):
+def _in_a_quiet_moment(code, env=None):
     for _ in range(5):  # a moment when no other process is runnable
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
         )
         assert out.returncode == 0, out.stderr
         if out.stdout.strip() != "busy":
@@ -573,6 +573,56 @@ def test_the_kernels_own_threads_are_not_load():
         if first == CORES:
             break
     assert first == CORES
+
+
+# NumPy's pool after its products, looked at between windows (csrc/thread_policy.c,
+# look_at_outsiders). NumPy imported before fastscratch never reads the OPENBLAS_THREAD_TIMEOUT
+# that fastscratch sets, and its pool spins ~0.1 s after each product: the policy must see that
+# from the next call on, not a window (0.2 s) after a quiet look, when 2-thread predictions
+# took 3-8x their time on one thread. Imported after fastscratch, the pool spins 0.4 ms: a
+# moment later it takes no core.
+_NUMPY_PRODUCTS_THEN = """
+import sys, time
+numpy_first = sys.argv[1] == "numpy"
+if numpy_first:
+    import numpy as np
+import fastscratch
+import numpy as np
+from fastscratch import _native
+def running():
+    return int([l for l in open("/proc/stat") if l.startswith("procs_running")][0].split()[1])
+a = np.random.default_rng(0).random((400, 400))
+_native.free_cores()
+time.sleep(0.25)
+if running() > 1 or _native.free_cores() < 2:  # a quiet look, a window before the next
+    print("busy")
+    raise SystemExit
+end = time.perf_counter() + 0.03
+while time.perf_counter() < end:
+    a @ a  # NumPy's OpenBLAS on its 2 threads
+time.sleep(0.005)
+print(_native.free_cores(), _native.free_cores(), _native.foreign_load())
+"""
+
+
+def _numpy_products_then_free_cores(first):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    env.pop("OMP_NUM_THREADS", None)
+    code = _NUMPY_PRODUCTS_THEN.replace("sys.argv[1]", repr(first))
+    return _in_a_quiet_moment(code, env)
+
+
+@needs_two_cores
+def test_numpys_pool_spinning_after_its_products_is_load_at_once():
+    first, later, _ = _numpy_products_then_free_cores("numpy")
+    assert (first, later) == (CORES - 1, CORES - 1), "a spinning pool went unseen"
+
+
+@needs_two_cores
+def test_numpys_pool_asleep_soon_after_its_products_is_not_load():
+    first, later, _ = _numpy_products_then_free_cores("fastscratch")
+    assert (first, later) == (CORES, CORES)
 
 
 # One pool (csrc/thread_policy.c): libgomp gives each thread that starts regions a pool of its
