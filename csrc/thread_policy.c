@@ -21,17 +21,17 @@
  * steal: a hypervisor's steal takes the core as surely as a process) minus this process's CPU
  * time is the other processes' load, in cores, over the window. This process's other threads
  * (the outsiders, listed at each window) are looked at more often, every FS_OUTSIDER_LOOK: one
- * whose CPU clock advanced since the last look takes a core if it is runnable now. A thread
- * that worked but sleeps now (NumPy's pool after its product, while our kernels run) so takes
- * no core from our next regions, and one that spins or works takes one from our next region
- * on, not a window later: NumPy's pool spins ~0.1 s after a product when NumPy was
- * imported before fastscratch, and a 2-thread prediction run within a window of a quiet look
- * after NumPy's products took 2-3x its time on one thread (docs/performance.md, "Threads of
- * this process that are not ours"). The free cores are the CPU set's size minus that load,
- * rounded so that a core counts as free when at most a quarter of it is taken. Before the first
- * window has passed the instant count of runnable tasks (procs_running) stands in, less the
- * team's runnable threads. Cost: per window one read of /proc/stat and of this process's thread
- * list; per look a CPU clock for each outsider (NumPy's pool: a thread a core), looks spaced
+ * whose CPU clock advanced since the last look and that is runnable now takes a core
+ * (look_at_outsiders says when). A thread that worked but sleeps now (NumPy's pool after its
+ * product, while our kernels run) so takes no core from our next regions, and one that spins or
+ * works takes one from our next regions on, not a window later: NumPy's pool spins ~0.1 s after
+ * a product when NumPy was imported before fastscratch, and 2-thread predictions run within a
+ * window of a quiet look after NumPy's products took 1.4-10x their time on one thread
+ * (docs/performance.md, "NumPy's pool between windows"). The free cores are the CPU set's size
+ * minus that load, rounded so that a core counts as free when at most a quarter of it is taken.
+ * Before the first window has passed the instant count of runnable tasks (procs_running) stands in,
+ * less the team's runnable threads. Cost: per window one read of /proc/stat and of this process's
+ * thread list; per look a CPU clock for each outsider (NumPy's pool: a thread a core), looks spaced
  * out further when there are many, and the state of those that worked (a file of /proc, ~10
  * us); none for work that runs on one thread anyway. (The process's CPU clock less the team's
  * would save the outsiders' clocks, but a running thread's time reaches the process's clock
@@ -447,6 +447,8 @@ static void measure(double wall)
         state.process_load = (double)(others > others_running ? others - others_running : 0);
         atomic_store(&free_cores, free_cores_from((double)others));
         list_outsiders();
+        for (int i = 0; i < state.outsider_count; ++i) /* counted now: so at the next look too */
+            state.outsider[i].was_running = is_runnable(state.outsider[i].tid);
         state.last_look = wall;
         state.next_look = wall + FS_OUTSIDER_LOOK;
     }
