@@ -400,8 +400,11 @@ static double look_at_outsiders(double wall)
             continue;
         }
         const double worked = cpu - state.outsider[i].cpu;
-        const int running = worked > 0 && is_runnable(state.outsider[i].tid);
-        if (running &&
+        /* Once they take every core, the rest need no state read (a process of many busy
+         * threads would read dozens of files a look); one that worked counts as running. */
+        const int running =
+            worked > 0 && (load >= state.cpu_count || is_runnable(state.outsider[i].tid));
+        if (running && load < state.cpu_count &&
             (state.outsider[i].was_running || (span >= FS_OUTSIDER_SPAN && worked >= 0.5 * span)))
             load += 1;
         state.outsider[i].was_running = running;
