@@ -94,6 +94,13 @@ static atomic_flag measuring = ATOMIC_FLAG_INIT;
 static atomic_int forked_child = 0;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
+/* A thread of this process that is not on the team, as the last look saw it. */
+struct outsider {
+    pid_t tid;
+    int was_running; /* worked and was runnable at the last look */
+    double cpu;      /* its CPU seconds then */
+};
+
 /* Written only by the thread holding `measuring`. */
 static struct {
     cpu_set_t cpus;
@@ -105,13 +112,8 @@ static struct {
     struct {
         double wall, busy_seconds, process_cpu;
     } previous;
-    /* The outsiders (this process's threads not on the team), each with its CPU seconds at the
-     * last look; when that was, and when the next is due. */
-    struct {
-        pid_t tid;
-        int was_running; /* worked and was runnable at the last look */
-        double cpu;
-    } outsider[FS_MAX_OUTSIDERS];
+    /* The outsiders; when the last look was, and when the next is due. */
+    struct outsider outsider[FS_MAX_OUTSIDERS];
     int outsider_count;
     double last_look, next_look;
 } state;
@@ -338,36 +340,28 @@ static void list_outsiders(void)
     prune_team();
     DIR *tasks = opendir("/proc/self/task");
     if (!tasks) return;
-    struct {
-        pid_t tid;
-        int was_running;
-        double cpu;
-    } listed[FS_MAX_OUTSIDERS];
+    struct outsider listed[FS_MAX_OUTSIDERS];
     int count = 0;
     struct dirent *entry;
     while ((entry = readdir(tasks)) != NULL && count < FS_MAX_OUTSIDERS) {
         if (entry->d_name[0] == '.') continue;
         const pid_t tid = (pid_t)strtol(entry->d_name, NULL, 10);
         if (on_team(tid)) continue;
-        double cpu = -1;
-        int was_running = 0;
-        for (int i = 0; i < state.outsider_count && cpu < 0; ++i)
+        int known = 0;
+        for (int i = 0; i < state.outsider_count && !known; ++i)
             if (state.outsider[i].tid == tid) {
-                cpu = state.outsider[i].cpu;
-                was_running = state.outsider[i].was_running;
+                listed[count] = state.outsider[i];
+                known = 1;
             }
-        if (cpu < 0 && thread_cpu_seconds(tid, &cpu) != 0) continue;
-        listed[count].tid = tid;
-        listed[count].was_running = was_running;
-        listed[count].cpu = cpu;
+        if (!known) {
+            listed[count].tid = tid;
+            listed[count].was_running = 0;
+            if (thread_cpu_seconds(tid, &listed[count].cpu) != 0) continue; /* has exited */
+        }
         ++count;
     }
     closedir(tasks);
-    for (int i = 0; i < count; ++i) {
-        state.outsider[i].tid = listed[i].tid;
-        state.outsider[i].was_running = listed[i].was_running;
-        state.outsider[i].cpu = listed[i].cpu;
-    }
+    memcpy(state.outsider, listed, (size_t)count * sizeof listed[0]);
     state.outsider_count = count;
 }
 
