@@ -21,8 +21,8 @@
  * steal: a hypervisor's steal takes the core as surely as a process) minus this process's CPU
  * time is the other processes' load, in cores, over the window. This process's other threads
  * (the outsiders, listed at each window) are looked at more often, every FS_OUTSIDER_LOOK: one
- * whose CPU clock advanced since the last look and that is runnable now takes a core
- * (look_at_outsiders says when). A thread that worked but sleeps now (NumPy's pool after its
+ * whose CPU clock advanced through at least half the span since the last look and that is
+ * runnable now takes a core. A thread that worked but sleeps now (NumPy's pool after its
  * product, while our kernels run) so takes no core from our next regions, and one that spins or
  * works takes one from our next regions on, not a window later: NumPy's pool spins ~0.1 s after
  * a product when NumPy was imported before fastscratch, and 2-thread predictions run within a
@@ -32,9 +32,9 @@
  * Before the first window has passed the instant count of runnable tasks (procs_running) stands in,
  * less the team's runnable threads. Cost: per window one read of /proc/stat and of this process's
  * thread list; per look a CPU clock for each outsider (NumPy's pool: a thread a core), looks spaced
- * out further when there are many, and the state of those that worked (a file of /proc, ~10
- * us); none for work that runs on one thread anyway. (The process's CPU clock less the team's
- * would save the outsiders' clocks, but a running thread's time reaches the process's clock
+ * out further when there are many, and the state of those that worked through half of it (a /proc
+ * file, ~10 us); none for work that runs on one thread anyway. (The process's CPU clock less the
+ * team's would save the outsiders' clocks, but a running thread's time reaches the process's clock
  * only at the scheduler's tick, 4 ms at 250 Hz: the team's spinning workers then made every
  * few looks read the threads' states for nothing.)
  *
@@ -76,7 +76,6 @@
  * FS_MAX_OUTSIDERS of them are watched. */
 #define FS_OUTSIDER_LOOK 0.001
 #define FS_OUTSIDER_CLOCKS_PER_LOOK 8
-#define FS_OUTSIDER_SPAN 0.005 /* a span since the last look that shows a thread at work */
 #define FS_MAX_OUTSIDERS 256
 /* Grains of work from which a caller that does not own the pool runs a team all the same. With
  * two pools a region's worker wakes from sleep, ~60 us more than from its spin (float64 ReLU of
@@ -97,8 +96,7 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 /* A thread of this process that is not on the team, as the last look saw it. */
 struct outsider {
     pid_t tid;
-    int was_running; /* worked and was runnable at the last look */
-    double cpu;      /* its CPU seconds then */
+    double cpu; /* its CPU seconds then */
 };
 
 /* Written only by the thread holding `measuring`. */
@@ -355,7 +353,6 @@ static void list_outsiders(void)
             }
         if (!known) {
             listed[count].tid = tid;
-            listed[count].was_running = 0;
             if (thread_cpu_seconds(tid, &listed[count].cpu) != 0) continue; /* has exited */
         }
         ++count;
@@ -374,35 +371,30 @@ static int free_cores_from(double load)
 }
 
 /* The cores the outsiders take now, and the next look's baseline: a core for each one that
- * worked since the last look and is runnable now, and either was so at the last look too or
- * worked most of a span of FS_OUTSIDER_SPAN or more. A single short look is not enough: with
- * the OPENBLAS_THREAD_TIMEOUT that fastscratch sets, NumPy's pool spins 0.4 ms after each
- * product, and a 2-thread MultiLayerNet prediction (1.6 ms) after each of a script's products
- * took 2.0 ms beside that spin but 2.6 when a look's time ran on one thread. A pool that
- * spins for longer (NumPy imported first: 0.1 s) is found by the second look, or by the first
- * after a span it spent working. An outsider that has exited or joined the team (a second
- * caller of our kernels) leaves the list. */
+ * worked at least half the span since the last look and is runnable now. Working at all is not
+ * enough: with the OPENBLAS_THREAD_TIMEOUT that fastscratch sets, NumPy's pool works through a
+ * product and spins 0.4 ms after it, and a 2-thread MultiLayerNet prediction (1.6 ms) after each
+ * of a script's products took 2.0 ms beside that spin but 2.6 when a look counted it and ran
+ * a look's time on one thread. A pool that spins for longer (NumPy imported first: 0.1 s) works
+ * through whole spans. Only those threads have their state read (a /proc file, ~10 us), and
+ * none once they take every core (a process of many busy threads would read dozens of files a
+ * look). An outsider that has exited or joined the team (a second caller of our kernels) leaves
+ * the list. */
 static double look_at_outsiders(double wall)
 {
     const double span = wall - state.last_look;
     double load = 0;
     for (int i = 0; i < state.outsider_count;) {
+        const pid_t tid = state.outsider[i].tid;
         double cpu;
-        if (thread_cpu_seconds(state.outsider[i].tid, &cpu) != 0 ||
-            on_team(state.outsider[i].tid)) {
+        if (thread_cpu_seconds(tid, &cpu) != 0 || on_team(tid)) {
             state.outsider[i] = state.outsider[--state.outsider_count];
             continue;
         }
         const double worked = cpu - state.outsider[i].cpu;
-        /* Once they take every core, the rest need no state read (a process of many busy
-         * threads would read dozens of files a look); one that worked counts as running. */
-        const int running =
-            worked > 0 && (load >= state.cpu_count || is_runnable(state.outsider[i].tid));
-        if (running && load < state.cpu_count &&
-            (state.outsider[i].was_running || (span >= FS_OUTSIDER_SPAN && worked >= 0.5 * span)))
-            load += 1;
-        state.outsider[i].was_running = running;
         state.outsider[i].cpu = cpu;
+        if (worked > 0 && worked >= 0.5 * span && load < state.cpu_count && is_runnable(tid))
+            load += 1;
         ++i;
     }
     state.last_look = wall;
@@ -444,8 +436,6 @@ static void measure(double wall)
         state.process_load = (double)(others > others_running ? others - others_running : 0);
         atomic_store(&free_cores, free_cores_from((double)others));
         list_outsiders();
-        for (int i = 0; i < state.outsider_count; ++i) /* counted now: so at the next look too */
-            state.outsider[i].was_running = is_runnable(state.outsider[i].tid);
         state.last_look = wall;
         state.next_look = wall + FS_OUTSIDER_LOOK;
     }
