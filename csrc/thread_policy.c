@@ -456,7 +456,9 @@ int fs_free_cores(void)
     if (!adapting()) return state.cpu_count;
     join_team(0);
     const double wall = clock_seconds(CLOCK_MONOTONIC);
-    /* One thread measures; the others use the figure it left. */
+    /* One thread measures; the others use the figure it left. The conditions are read again
+     * once the flag is held: another thread may have measured in between, and a second window
+     * of microseconds would turn a clock tick of /proc/stat into a load of hundreds of cores. */
     if ((atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW ||
          wall >= state.next_look) &&
         !atomic_flag_test_and_set(&measuring)) {
