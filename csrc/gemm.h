@@ -14,12 +14,31 @@
 #include <cblas.h>
 #include "fs_common.h"
 
+/* Work on each block of C done by the thread that computes the block, right before and right
+ * after its product, while the block is in that thread's cache: rows [r0, r1), columns [c0, c1)
+ * of C. `before` may fill the block (a bias for beta = 1 to add onto), `after` finish it (a
+ * ReLU). Either may be NULL. Blocks are the split's parts, or all of C when it is not split. */
+typedef struct {
+    void (*before)(const void *context, fs_index r0, fs_index r1, fs_index c0, fs_index c1);
+    void (*after)(const void *context, fs_index r0, fs_index r1, fs_index c0, fs_index c1);
+    const void *context;
+} fs_gemm_blocks;
+
 void fs_gemm_f32(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m, fs_index n,
                  fs_index k, float alpha, const float *a, fs_index lda, const float *b,
                  fs_index ldb, float beta, float *c, fs_index ldc);
 void fs_gemm_f64(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m, fs_index n,
                  fs_index k, double alpha, const double *a, fs_index lda, const double *b,
                  fs_index ldb, double beta, double *c, fs_index ldc);
+/* The same products, with `blocks` (NULL: none) run on each block of C. */
+void fs_gemm_blockwise_f32(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m,
+                           fs_index n, fs_index k, float alpha, const float *a, fs_index lda,
+                           const float *b, fs_index ldb, float beta, float *c, fs_index ldc,
+                           const fs_gemm_blocks *blocks);
+void fs_gemm_blockwise_f64(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m,
+                           fs_index n, fs_index k, double alpha, const double *a, fs_index lda,
+                           const double *b, fs_index ldb, double beta, double *c, fs_index ldc,
+                           const fs_gemm_blocks *blocks);
 
 /* Pin OpenBLAS to one thread (its pool stays unused); called once when the library loads, and
  * again by every product whose caller finds someone changed it (threadpoolctl can). */

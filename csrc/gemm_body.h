@@ -8,8 +8,9 @@
 static void FS_FN(gemm_whole)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b,
                               fs_index m, fs_index n, fs_index k, real alpha, const real *a,
                               fs_index lda, const real *b, fs_index ldb, real beta, real *c,
-                              fs_index ldc)
+                              fs_index ldc, const fs_gemm_blocks *blocks)
 {
+    if (blocks && blocks->before) blocks->before(blocks->context, 0, m, 0, n);
     if (m == 1) {
         /* The row of op(A): A's first row, or A's first column when it is transposed. */
         const int inc_a = trans_a == CblasNoTrans ? 1 : (int)lda;
@@ -19,10 +20,11 @@ static void FS_FN(gemm_whole)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE
         else /* c = B a, B (n x k) */
             FS_GEMV(CblasRowMajor, CblasNoTrans, (int)n, (int)k, alpha, b, (int)ldb, a, inc_a, beta,
                     c, 1);
-        return;
+    } else {
+        FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
+                (int)ldb, beta, c, (int)ldc);
     }
-    FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
-            (int)ldb, beta, c, (int)ldc);
+    if (blocks && blocks->after) blocks->after(blocks->context, 0, m, 0, n);
 }
 
 /* A product of few rows (a batch of one image: a matrix-vector product in all but name) does
@@ -33,12 +35,12 @@ static void FS_FN(gemm_whole)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE
 static void FS_FN(gemm_by_columns)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b,
                                    fs_index m, fs_index n, fs_index k, real alpha, const real *a,
                                    fs_index lda, const real *b, fs_index ldb, real beta, real *c,
-                                   fs_index ldc)
+                                   fs_index ldc, const fs_gemm_blocks *blocks)
 {
     int parts = fs_parts_for((double)n * (double)k, FS_GRAIN_STREAM);
     if (parts > n / FS_GEMM_MIN_COLS) parts = (int)(n / FS_GEMM_MIN_COLS);
     if (parts <= 1) {
-        FS_FN(gemm_whole)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        FS_FN(gemm_whole)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, blocks);
         return;
     }
     const int team = fs_team_for(parts, (double)n * (double)k / FS_GRAIN_STREAM);
@@ -49,14 +51,17 @@ static void FS_FN(gemm_by_columns)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRAN
                        c1 = p + 1 == parts ? n : n * (p + 1) / parts / 8 * 8;
         /* Columns c0.. of op(B): columns of B, or rows of B when it is transposed. */
         const real *b_cols = trans_b == CblasNoTrans ? b + c0 : b + c0 * ldb;
+        if (blocks && blocks->before) blocks->before(blocks->context, 0, m, c0, c1);
         FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)m, (int)(c1 - c0), (int)k, alpha, a, (int)lda,
                 b_cols, (int)ldb, beta, c + c0, (int)ldc);
+        if (blocks && blocks->after) blocks->after(blocks->context, 0, m, c0, c1);
     }
 }
 
-void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m,
-                    fs_index n, fs_index k, real alpha, const real *a, fs_index lda, const real *b,
-                    fs_index ldb, real beta, real *c, fs_index ldc)
+void FS_FN(fs_gemm_blockwise)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b,
+                              fs_index m, fs_index n, fs_index k, real alpha, const real *a,
+                              fs_index lda, const real *b, fs_index ldb, real beta, real *c,
+                              fs_index ldc, const fs_gemm_blocks *blocks)
 {
     const int parts =
         m >= 2 * FS_GEMM_MIN_ROWS
@@ -64,11 +69,12 @@ void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, 
             : 1;
     fs_blas_single_threaded();
     if (m < 2 * FS_GEMM_MIN_ROWS && n >= 2 * FS_GEMM_MIN_COLS) {
-        FS_FN(gemm_by_columns)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        FS_FN(gemm_by_columns)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                               blocks);
         return;
     }
     if (parts == 1) {
-        FS_FN(gemm_whole)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        FS_FN(gemm_whole)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, blocks);
         return;
     }
     /* The parts depend only on the sizes and the configured threads; the load decides only how
@@ -84,7 +90,14 @@ void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, 
         const fs_index r0 = m * p / parts, r1 = m * (p + 1) / parts;
         /* Rows r0.. of op(A): rows of A, or columns of A when it is transposed. */
         const real *a_rows = trans_a == CblasNoTrans ? a + r0 * lda : a + r0;
+        if (blocks && blocks->before) blocks->before(blocks->context, r0, r1, 0, n);
         FS_GEMM(CblasRowMajor, trans_a, trans_b, (int)(r1 - r0), (int)n, (int)k, alpha, a_rows,
                 (int)lda, b, (int)ldb, beta, c + r0 * ldc, (int)ldc);
+        if (blocks && blocks->after) blocks->after(blocks->context, r0, r1, 0, n);
     }
 }
+
+void FS_FN(fs_gemm)(enum CBLAS_TRANSPOSE trans_a, enum CBLAS_TRANSPOSE trans_b, fs_index m,
+                    fs_index n, fs_index k, real alpha, const real *a, fs_index lda, const real *b,
+                    fs_index ldb, real beta, real *c, fs_index ldc)
+{ FS_FN(fs_gemm_blockwise)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL); }

@@ -2,6 +2,7 @@
 # Matrices are handed to the GEMM in the layout they already have (row-major, column-major, or a
 # row-strided view): the transposition flag and leading dimension absorb it, so a Fortran-ordered
 # W costs no copy. Only other layouts (negative or non-unit inner strides) are copied.
+from libc.stdint cimport uint8_t
 from fs_kernels cimport fs_index
 from fs_affine cimport (fs_matrix_layout, fs_affine_forward, fs_affine_backward,
                         fs_affine_forward_widened)
@@ -49,7 +50,24 @@ cdef tuple _checked_affine_sizes(x, W):
 
 def affine_forward(x, W, b):
     """x (N, D) @ W (D, M) + b (M,) -> (N, M), C-contiguous, x's dtype."""
+    return _affine_forward(x, W, b, False)
+
+
+def affine_relu_forward(x, W, b):
+    """affine_forward, then relu_forward of its output: -> (out, mask), the same bits as the two
+    calls, each block of rows put through the ReLU by the thread that computed it."""
+    return _affine_forward(x, W, b, True)
+
+
+cdef tuple _relu_of_empty(out):
+    mask = out <= 0
+    return np.where(mask, out.dtype.type(0), out), mask
+
+
+cdef object _affine_forward(x, W, b, bint relu):
     cdef fs_matrix_layout lx, lw
+    cdef uint8_t[:, ::1] mask_view
+    cdef uint8_t *mask_at = NULL
     x, W = _checked_affine(x, W)
     b = contiguous(checked_array(b, "b"))
     checked_array(b, "b", x.dtype, "x")
@@ -57,24 +75,40 @@ def affine_forward(x, W, b):
     out = np.empty((x.shape[0], W.shape[1]), dtype=x.dtype)
     if x.size == 0 or W.size == 0:
         out[...] = b
-        return out
+        return _relu_of_empty(out) if relu else out
+    if relu:
+        mask = np.empty(out.shape, dtype=np.bool_)
+        mask_view = mask.view(np.uint8)
+        mask_at = &mask_view[0, 0]
     x = _gemm_operand(x, &lx)
     W = _gemm_operand(W, &lw)
     if is_float32(x):
-        fs_affine_forward[float](x, lx, W, lw, b, out)
+        fs_affine_forward[float](x, lx, W, lw, b, out, mask_at)
     else:
-        fs_affine_forward[double](x, lx, W, lw, b, out)
-    return out
+        fs_affine_forward[double](x, lx, W, lw, b, out, mask_at)
+    return (out, mask) if relu else out
 
 
 def affine_forward_widened(x, W, b):
     """x (N, D) float32 @ W (D, M) float64 + b (M,) float64 -> (N, M) float64, as NumPy
     promotes: x widened to float64 a block of rows at a time (csrc/affine.h)."""
+    return _affine_forward_widened(x, W, b, False)
+
+
+def affine_relu_forward_widened(x, W, b):
+    """affine_forward_widened, then relu_forward of its output: -> (out, mask), the same bits
+    as the two calls."""
+    return _affine_forward_widened(x, W, b, True)
+
+
+cdef object _affine_forward_widened(x, W, b, bint relu):
     cdef fs_matrix_layout lw
     cdef const float[:, :] xv
     cdef const double[:, :] wv
     cdef const double[::1] bv
     cdef double[:, ::1] outv
+    cdef uint8_t[:, ::1] mask_view
+    cdef uint8_t *mask_at = NULL
     cdef fs_index ldx
     cdef int status
     checked_array(x, "x", np.float32)
@@ -87,7 +121,11 @@ def affine_forward_widened(x, W, b):
     out = np.empty((x.shape[0], W.shape[1]), dtype=np.float64)
     if x.size == 0 or W.size == 0:
         out[...] = b
-        return out
+        return _relu_of_empty(out) if relu else out
+    if relu:
+        mask = np.empty(out.shape, dtype=np.bool_)
+        mask_view = mask.view(np.uint8)
+        mask_at = &mask_view[0, 0]
     # Rows read in place when each is contiguous; any other layout is copied once.
     if not (x.flags.aligned and x.strides[1] == 4 and x.strides[0] > 0
             and x.strides[0] % 4 == 0 and x.strides[0] // 4 >= x.shape[1]):
@@ -97,10 +135,10 @@ def affine_forward_widened(x, W, b):
     xv, wv, bv, outv = x, W, b, out
     with nogil:
         status = fs_affine_forward_widened(&xv[0, 0], ldx, &wv[0, 0], lw, &bv[0], xv.shape[0],
-                                           xv.shape[1], wv.shape[1], &outv[0, 0])
+                                           xv.shape[1], wv.shape[1], &outv[0, 0], mask_at)
     if status == -2:
         raise MemoryError("affine_forward_widened could not allocate its row buffers")
-    return out
+    return (out, mask) if relu else out
 
 
 def affine_backward(dout, x, W, bint need_dx=True):

@@ -2,6 +2,7 @@
 # with the GIL (the arrays become typed memoryviews then), it runs the C without. The matrices
 # may be strided views: their fs_matrix_layout tells the GEMM how to read them.
 from cython cimport floating
+from libc.stdint cimport uint8_t
 from fs_kernels cimport fs_index
 
 cdef extern from "affine.h" nogil:
@@ -10,10 +11,10 @@ cdef extern from "affine.h" nogil:
         fs_index ld
     void fs_affine_forward_f32(const float *x, fs_matrix_layout lx, const float *w,
                                fs_matrix_layout lw, const float *b, fs_index n, fs_index d,
-                               fs_index m, float *out)
+                               fs_index m, float *out, uint8_t *relu_mask)
     void fs_affine_forward_f64(const double *x, fs_matrix_layout lx, const double *w,
                                fs_matrix_layout lw, const double *b, fs_index n, fs_index d,
-                               fs_index m, double *out)
+                               fs_index m, double *out, uint8_t *relu_mask)
     void fs_affine_backward_f32(const float *dout, fs_matrix_layout ldout, const float *x,
                                 fs_matrix_layout lx, const float *w, fs_matrix_layout lw,
                                 fs_index n, fs_index d, fs_index m, float *dx, float *dw,
@@ -26,14 +27,16 @@ cdef extern from "affine.h" nogil:
 
 cdef inline void fs_affine_forward(const floating[:, :] x, fs_matrix_layout lx,
                                    const floating[:, :] w, fs_matrix_layout lw,
-                                   const floating[::1] b, floating[:, ::1] out) noexcept:
+                                   const floating[::1] b, floating[:, ::1] out,
+                                   uint8_t *relu_mask) noexcept:
+    """relu_mask NULL: the affine forward alone; else out through the ReLU too, mask there."""
     with nogil:
         if floating is float:
             fs_affine_forward_f32(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
-                                  w.shape[1], &out[0, 0])
+                                  w.shape[1], &out[0, 0], relu_mask)
         else:
             fs_affine_forward_f64(&x[0, 0], lx, &w[0, 0], lw, &b[0], x.shape[0], x.shape[1],
-                                  w.shape[1], &out[0, 0])
+                                  w.shape[1], &out[0, 0], relu_mask)
 
 
 cdef inline void fs_affine_backward(const floating[:, :] dout, fs_matrix_layout ldout,
@@ -55,4 +58,4 @@ cdef inline void fs_affine_backward(const floating[:, :] dout, fs_matrix_layout 
 cdef extern from "affine.h" nogil:
     int fs_affine_forward_widened(const float *x, fs_index ldx, const double *w,
                                   fs_matrix_layout lw, const double *b, fs_index n, fs_index d,
-                                  fs_index m, double *out)
+                                  fs_index m, double *out, uint8_t *relu_mask)

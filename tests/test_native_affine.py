@@ -19,6 +19,15 @@ def _as(a, layout):
     return a if layout == "c" else layouts(a)[layout]
 
 
+def _assert_the_fused_relu_of(out, fused):
+    """The fused affine + ReLU gave the bits of relu_forward on the affine forward's `out`."""
+    want_out, want_mask = native.relu_forward(out)
+    got_out, got_mask = fused
+    assert got_out.dtype == out.dtype and got_mask.dtype == np.bool_
+    np.testing.assert_array_equal(got_out.view(np.uint8), want_out.view(np.uint8))
+    np.testing.assert_array_equal(got_mask, want_mask)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     N=st.integers(0, 9),
@@ -42,6 +51,7 @@ def test_affine_matches_reference_in_any_layout(
     out = native.affine_forward(xv, wv, b)
     assert out.flags.c_contiguous
     assert_close(out, reference.affine_forward(x, w, b))
+    _assert_the_fused_relu_of(out, native.affine_relu_forward(xv, wv, b))
     for got, want in zip(native.affine_backward(dv, xv, wv), reference.affine_backward(dout, x, w)):
         assert_close(got, want)
     for view, original in ((xv, x), (wv, w), (dv, dout)):
@@ -139,6 +149,7 @@ def test_widened_affine_is_numpys_promotion(N, D, M, x_layout, w_layout, seed):
     xv, wv = _x_as(x, x_layout), _as(w, w_layout)
     out = native.affine_forward_widened(xv, wv, b)
     assert out.dtype == np.float64 and out.flags.c_contiguous
+    _assert_the_fused_relu_of(out, native.affine_relu_forward_widened(xv, wv, b))
     want = np.dot(x, w) + b  # NumPy's own promotion
     assert_close(out, want)
     assert_close(reference.affine_forward_widened(x, w, b), want)

@@ -129,7 +129,17 @@ def _affine(rng, dtype, big=False):
     W = awkward(rng.standard_normal((D, M)).astype(dtype), rng)
     b = awkward(rng.standard_normal(M).astype(dtype), rng)
     dout = awkward(rng.standard_normal((N, M)).astype(dtype), rng)
-    return lambda: (kernels.affine_forward(x, W, b),) + tuple(kernels.affine_backward(dout, x, W))
+    return lambda: (
+        (kernels.affine_forward(x, W, b),)
+        + _relu_fused(kernels.affine_relu_forward(x, W, b))
+        + tuple(kernels.affine_backward(dout, x, W))
+    )
+
+
+def _relu_fused(out_and_mask):
+    """A fused forward's ReLU output and its mask (as numbers, compared like the rest)."""
+    out, mask = out_and_mask
+    return out, mask.astype(np.float64)
 
 
 def _affine_widened(rng, dtype, big=False):
@@ -143,7 +153,9 @@ def _affine_widened(rng, dtype, big=False):
     x = awkward(rng.standard_normal((N, D)).astype(np.float32), rng)
     W = awkward(rng.standard_normal((D, M)), rng)
     b = awkward(rng.standard_normal(M), rng)
-    return lambda: (kernels.affine_forward(x, W, b),)
+    return lambda: (
+        (kernels.affine_forward(x, W, b),) + _relu_fused(kernels.affine_relu_forward(x, W, b))
+    )
 
 
 def _shape(rng, big=False):

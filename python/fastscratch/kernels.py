@@ -469,6 +469,38 @@ def affine_forward(x, W, b):
     return backend.affine_forward(x, W, b)
 
 
+def affine_relu_forward(x, W, b):
+    """affine_forward, then relu_forward of its output: -> (out, mask), the same bits and the
+    same checks as the two calls. The native backend puts each block of out's rows through the
+    ReLU right after the thread that computed it (csrc/affine.h): one pass less over out. Small
+    products, other arguments and the reference backend make the two calls."""
+    if type(x) is np.ndarray and type(W) is np.ndarray and type(b) is np.ndarray:
+        plain = _is_plain_affine(x, W, b)
+        if (plain or _is_widened_affine(x, W, b)) and (
+            x.shape[0] * x.shape[1] * W.shape[1] > TINY_PRODUCT_FORWARD
+        ):
+            backend = _backend.current()
+            name = "affine_relu_forward" if plain else "affine_relu_forward_widened"
+            fused = getattr(backend, name, None)
+            if fused is not None:
+                return fused(x, W, b)
+    return relu_forward(affine_forward(x, W, b))
+
+
+def _is_plain_affine(x, W, b):
+    """Whether affine_forward's arguments (ndarrays) are the nets' case: one float dtype, 2-D x
+    and W and a 1-D b of matching shapes (affine_forward tests the same inline)."""
+    return (
+        (x.dtype is _F64 or x.dtype is _F32)
+        and W.dtype is x.dtype
+        and b.dtype is x.dtype
+        and x.ndim == 2
+        and W.ndim == 2
+        and b.shape == W.shape[1:]
+        and x.shape[1] == W.shape[0]
+    )
+
+
 def _is_widened_affine(x, W, b):
     """Whether affine_forward's arguments are a 2-D float32 x against a float64 W and b of the
     right shapes (ndarrays all)."""

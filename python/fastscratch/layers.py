@@ -116,12 +116,24 @@ class Affine:
         self.db = None
 
     def forward(self, x):
+        return kernels.affine_forward(self._keep_input(x), self.W, self.b)
+
+    def _forward_then_relu(self, x, relu):
+        """forward(x), then relu.forward of it, as one kernel call: the same output bits and the
+        same attributes set (this layer's x and original_x_shape, the ReLU's mask). See
+        net_common.forward."""
+        out, relu.mask = kernels.affine_relu_forward(self._keep_input(x), self.W, self.b)
+        return out
+
+    def _keep_input(self, x):
+        """x as the (N, D) matrix forward multiplies, kept (with its original shape) for
+        backward."""
         if type(x) is not np.ndarray:
             x = _array(x, "x")
         self.original_x_shape = x.shape
         # 2-D input is already the (N, D) matrix (the book's reshape would give a view of it).
         self.x = x if x.ndim == 2 else _batch_matrix(x, "x")
-        return kernels.affine_forward(self.x, self.W, self.b)
+        return self.x
 
     def backward(self, dout):
         x = _forwarded(self, self.x)

@@ -4,7 +4,7 @@ ReLU or sigmoid activations, He/Xavier/fixed-std init and L2 weight decay."""
 from collections import OrderedDict
 
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
-from .net_common import accuracy, backprop, numerical_gradients
+from .net_common import accuracy, backprop, forward, numerical_gradients
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, weight_scale, zeros
 
@@ -79,9 +79,7 @@ class MultiLayerNet(ParamsIO):
         return decay
 
     def predict(self, x):
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
+        return forward(self.layers.values(), x)
 
     def loss(self, x, t):
         return self.last_layer.forward(self.predict(x), t) + self._weight_decay()

@@ -33,16 +33,17 @@ def batched_accuracy(predict, x, t, batch_size):
 
 def forward(layers, x):
     """x through `layers` in order, each layer's forward taking the last one's output. A
-    Convolution followed by a Relu, neither's forward replaced (a subclass, a wrapper set on the
-    instance or on the class), runs as one kernel call (Convolution._forward_then_relu): the
-    same bits and attributes as the two forwards, one pass less over the output."""
+    Convolution or an Affine followed by a Relu, neither's forward replaced (a subclass, a
+    wrapper set on the instance or on the class), runs as one kernel call (their
+    _forward_then_relu): the same bits and attributes as the two forwards, one pass less over
+    the output."""
     layers = list(layers)
     i, n = 0, len(layers)
     while i < n:
         layer = layers[i]
         if (
             i + 1 < n
-            and type(layer).forward is _PLAIN_CONV_FORWARD
+            and type(layer).forward in _FORWARDS_FUSED_WITH_RELU
             and type(relu := layers[i + 1]).forward is _PLAIN_RELU_FORWARD
             and "forward" not in vars(layer)
             and "forward" not in vars(relu)
@@ -55,7 +56,8 @@ def forward(layers, x):
     return x
 
 
-_PLAIN_CONV_FORWARD = Convolution.forward
+# The forward methods whose _forward_then_relu gives the same bits as forward and Relu.forward.
+_FORWARDS_FUSED_WITH_RELU = (Convolution.forward, Affine.forward)
 _PLAIN_RELU_FORWARD = Relu.forward
 
 

@@ -4,7 +4,7 @@ numerical gradients. Note `lastLayer` (camelCase), as in the book."""
 from collections import OrderedDict
 
 from .layers import Affine, Relu, SoftmaxWithLoss
-from .net_common import accuracy, backprop, numerical_gradients
+from .net_common import accuracy, backprop, forward, numerical_gradients
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, zeros
 
@@ -36,9 +36,7 @@ class TwoLayerNet(ParamsIO):
             layer.W, layer.b = self.params[f'W{i}'], self.params[f'b{i}']
 
     def predict(self, x):
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
+        return forward(self.layers.values(), x)
 
     def loss(self, x, t):
         return self.lastLayer.forward(self.predict(x), t)

@@ -10,6 +10,8 @@ from ._core import (
     affine_backward,
     affine_forward,
     affine_forward_widened,
+    affine_relu_forward,
+    affine_relu_forward_widened,
     batchnorm_backward,
     batchnorm_forward_test,
     batchnorm_forward_train,
