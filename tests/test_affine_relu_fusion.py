@@ -248,3 +248,25 @@ def test_the_native_fused_kernel_runs_for_the_mlp_shapes(widened):
         finally:
             setattr(native, name, real)
     assert seen == [x.shape]
+
+
+@pytest.mark.parametrize("rows, fused", [(3, False), (15, False), (16, True), (100, True)])
+def test_an_mlp_fuses_from_16_rows(monkeypatch, rows, fused):
+    """Below 16 rows the nets' products go to NumPy, so the pairs run as the two forwards (no
+    tests per layer on the book's batches of 3); from 16 rows each Affine + Relu is one call."""
+    calls = []
+    original = Affine._forward_then_relu
+
+    def spy(self, x, relu):
+        calls.append(x.shape)
+        return original(self, x, relu)
+
+    monkeypatch.setattr(Affine, "_forward_then_relu", spy)
+    np.random.seed(0)
+    net = MultiLayerNet(784, [100, 100], 10)
+    x = np.random.default_rng(11).random((rows, 784))
+    want = x
+    for layer in net.layers.values():
+        want = layer.forward(want)
+    np.testing.assert_array_equal(_bits(net.predict(x)), _bits(want))
+    assert len(calls) == (2 if fused else 0)
