@@ -3,8 +3,6 @@
 two layers' forwards, on both backends, at any thread count, and never where a forward was
 replaced."""
 
-import contextlib
-
 import numpy as np
 import pytest
 
@@ -13,18 +11,9 @@ from fastscratch import MultiLayerNet, TwoLayerNet, kernels
 from fastscratch import _native as native
 from fastscratch.layers import Affine, Relu
 from fastscratch.net_common import forward
+from fastscratch.testing import thread_count
 
 DTYPES = (np.float32, np.float64)
-
-
-@contextlib.contextmanager
-def _threads(n):
-    before = fastscratch.get_num_threads()
-    fastscratch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        fastscratch.set_num_threads(before)
 
 
 def _bits(a):
@@ -65,7 +54,7 @@ def _with_zeros_and_nans(rng, shape, wshape, dtype):
 def test_affine_relu_forward_gives_the_two_calls_bits(backend, threads, dtype, shape, wshape):
     rng = np.random.default_rng(3)
     x, W, b = _with_zeros_and_nans(rng, shape, wshape, dtype)
-    with _threads(threads):
+    with thread_count(threads):
         out, mask = kernels.affine_relu_forward(x, W, b)
         want_out, want_mask = _two_calls(x, W, b)
     assert out.dtype == dtype and mask.dtype == np.bool_ and out.shape == mask.shape
@@ -104,7 +93,7 @@ def test_float32_input_against_float64_weights_is_fused_too(backend, threads, ro
     rng = np.random.default_rng(5)
     x, W, b = _with_zeros_and_nans(rng, (rows, 784), (784, 100), np.float64)
     x = x.astype(np.float32)
-    with _threads(threads):
+    with thread_count(threads):
         out, mask = kernels.affine_relu_forward(x, W, b)
         want_out, want_mask = _two_calls(x, W, b)
     assert out.dtype == np.float64

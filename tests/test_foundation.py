@@ -105,6 +105,18 @@ def test_set_num_threads_sets_the_pool_and_threadpoolctl_sees_openblas_on_one_th
         fastscratch.set_num_threads(before)
 
 
+def test_the_testing_thread_count_restores_the_count_also_after_an_exception():
+    from fastscratch.testing import thread_count
+
+    before = fastscratch.get_num_threads()
+    other = 1 if before != 1 else 2
+    with pytest.raises(RuntimeError):
+        with thread_count(other):
+            assert fastscratch.get_num_threads() == other
+            raise RuntimeError
+    assert fastscratch.get_num_threads() == before
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
 def test_set_num_threads_refuses_non_positive_integers(bad):
     with pytest.raises(ValueError, match="positive integer"):

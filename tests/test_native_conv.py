@@ -2,30 +2,17 @@
 1-3, pads 0-2, non-square, batch 0 and 1), both dtypes, every memory layout, both threading
 strategies, and the binding's refusal of bad input."""
 
-import contextlib
-
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import fastscratch
 from fastscratch import _native as native
 from fastscratch import reference
-from fastscratch.testing import assert_close
+from fastscratch.testing import assert_close, thread_count
 from fastscratch.testing import memory_layouts as layouts
 
 DTYPES = (np.float32, np.float64)
-
-
-@contextlib.contextmanager
-def _threads(n):
-    before = fastscratch.get_num_threads()
-    fastscratch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        fastscratch.set_num_threads(before)
 
 
 def _problem(rng, N, C, H, W, FN, FH, FW, dtype):
@@ -215,7 +202,7 @@ def test_correlation_takes_the_shapes_of_its_rule(
     x = rng.standard_normal(shape).astype(dtype)
     w = rng.standard_normal(wshape).astype(dtype)
     b = rng.standard_normal(wshape[0]).astype(dtype)
-    with _threads(threads):
+    with thread_count(threads):
         out, _ = native.conv_forward(x, w, b, stride, pad)
         assert native.conv_path(x, w, stride, pad) == path
         assert native.conv_path(x, w, stride, pad, dout=out, grad="dw") == path
@@ -233,12 +220,12 @@ def test_forward_by_correlation_leaves_a_big_single_image_to_the_split_product(r
     b = rng.standard_normal(64).astype(dtype)
     out, _ = native.conv_forward(x, w, b, 1, 2)
     two = np.concatenate([x, x])
-    with _threads(2):
+    with thread_count(2):
         assert native.conv_path(x, w, 1, 2) == "im2col"
         assert native.conv_path(two, w, 1, 2) == "correlation"
         assert native.conv_path(x, w, 1, 2, dout=out, grad="dw") == "correlation"
         _check_against_reference(x, w, b, 1, 2)
-    with _threads(1):
+    with thread_count(1):
         assert native.conv_path(x, w, 1, 2) == "correlation"
         _check_against_reference(x, w, b, 1, 2)
 

@@ -1,12 +1,15 @@
 """Comparing kernel results, like numpy.testing: the tolerance every native kernel must meet
 against the reference, the relative error it is measured by, and the same values in every
-memory layout a kernel must accept. Used by fastscratch's tests and `python -m fastscratch check`.
+memory layout a kernel must accept, and a block run at a given thread count. Used by
+fastscratch's tests and `python -m fastscratch check`.
 
 Bounds: float64 <= 1e-12, float32 <= 1e-5, by relative norm. The two backends sum the same
 products in different orders (OpenBLAS blocks its GEMMs, the native kernels sum per image or per
 lane; NumPy's matmul and pairwise sums group differently), so they agree to a few ulps times the
 length of the sums -- far below these bounds at the book's sizes -- but not bit for bit.
 """
+
+import contextlib
 
 import numpy as np
 
@@ -61,3 +64,17 @@ def memory_layouts(a):
         "strided": strided,
         "readonly": readonly,
     }
+
+
+@contextlib.contextmanager
+def thread_count(n):
+    """The kernels' thread count set to `n` (fastscratch.set_num_threads) for the block and
+    restored after it, also when the block raises."""
+    from . import threads
+
+    before = threads.get_num_threads()
+    threads.set_num_threads(n)
+    try:
+        yield
+    finally:
+        threads.set_num_threads(before)
