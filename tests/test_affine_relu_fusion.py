@@ -259,3 +259,19 @@ def test_an_mlp_fuses_from_16_rows(monkeypatch, rows, fused):
         want = layer.forward(want)
     np.testing.assert_array_equal(_bits(net.predict(x)), _bits(want))
     assert len(calls) == (2 if fused else 0)
+
+
+def test_a_layer_whose_class_has_no_forward_runs_as_called():
+    """A user's layer with forward set on the instance only (no forward on its class) in the
+    middle of the net: the pairs around it still fuse, and it is called."""
+    from types import SimpleNamespace
+
+    np.random.seed(0)
+    net = MultiLayerNet(784, [100, 100], 10)
+    x = np.random.default_rng(12).random((100, 784))
+    want = net.predict(x)
+    calls = []
+    net.layers["Probe"] = SimpleNamespace(forward=lambda a: calls.append(a.shape) or a)
+    net.layers.move_to_end("Probe", last=False)
+    np.testing.assert_array_equal(_bits(net.predict(x)), _bits(want))
+    assert calls == [x.shape]

@@ -36,7 +36,8 @@ def forward(layers, x):
     Convolution or an Affine followed by a Relu, neither's forward replaced (a subclass, a
     wrapper set on the instance or on the class), runs as one kernel call (their
     _forward_then_relu): the same bits and attributes as the two forwards, one pass less over
-    the output. An Affine on fewer rows than _AFFINE_FUSED_MIN_ROWS runs as two calls."""
+    the output. An Affine on fewer than 16 rows runs as the two calls (_FUSED_WITH_RELU_MIN_ROWS).
+    A layer whose class has no forward (set on the instance only) runs as called."""
     if type(x) is np.ndarray and x.ndim == 2 and x.shape[0] < _FUSED_WITH_RELU_MIN_ROWS[_AFFINE]:
         # An MLP's few rows: nothing to fuse (below), so no test per layer either.
         for layer in layers:
@@ -45,13 +46,16 @@ def forward(layers, x):
     waiting = None  # a layer that fuses with a Relu, until the next layer shows whether one follows
     for layer in layers:
         if waiting is not None:
-            if type(layer).forward is _PLAIN_RELU_FORWARD and "forward" not in layer.__dict__:
+            if (
+                getattr(type(layer), "forward", None) is _PLAIN_RELU_FORWARD
+                and "forward" not in layer.__dict__
+            ):
                 x = waiting._forward_then_relu(x, layer)
                 waiting = None
                 continue
             x = waiting.forward(x)
             waiting = None
-        min_rows = _FUSED_WITH_RELU_MIN_ROWS.get(type(layer).forward)
+        min_rows = _FUSED_WITH_RELU_MIN_ROWS.get(getattr(type(layer), "forward", None))
         if (
             min_rows is not None
             and type(x) is np.ndarray
