@@ -116,7 +116,13 @@ class Affine:
         self.db = None
 
     def forward(self, x):
-        return kernels.affine_forward(self._keep_input(x), self.W, self.b)
+        # _keep_input's lines, inline: on the book's (3, 50) x (50, 10), at 1.1-1.2x the book's
+        # time per call (scripts/book_per_call.py), the method call is 1.4% more instructions.
+        if type(x) is not np.ndarray:
+            x = _array(x, "x")
+        self.original_x_shape = x.shape
+        self.x = x if x.ndim == 2 else _batch_matrix(x, "x")
+        return kernels.affine_forward(self.x, self.W, self.b)
 
     def _forward_then_relu(self, x, relu):
         """forward(x), then relu.forward of it, as one kernel call: the same output bits and the
@@ -127,7 +133,7 @@ class Affine:
 
     def _keep_input(self, x):
         """x as the (N, D) matrix forward multiplies, kept (with its original shape) for
-        backward."""
+        backward (forward has these lines inline)."""
         if type(x) is not np.ndarray:
             x = _array(x, "x")
         self.original_x_shape = x.shape
