@@ -66,6 +66,30 @@ def test_affine_relu_forward_gives_the_two_calls_bits(backend, threads, dtype, s
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape, wshape",
+    [
+        ((1, 784), (784, 100)),  # one row: the BLAS's matrix-vector product
+        ((6, 784), (784, 400)),  # few rows, a big weight: blocks of columns at two threads
+        ((1000, 784), (784, 100)),  # blocks of rows at two threads
+    ],
+)
+def test_the_native_kernel_on_each_product_path(threads, dtype, shape, wshape):
+    """The native binding itself (kernels.* sends products this small to NumPy): the bias
+    before and the ReLU after each block, on every way gemm.h cuts a product."""
+    rng = np.random.default_rng(13)
+    x, W, b = _with_zeros_and_nans(rng, shape, wshape, dtype)
+    with thread_count(threads):
+        out, mask = native.affine_relu_forward(x, W, b)
+        want_out, want_mask = native.relu_forward(native.affine_forward(x, W, b))
+    np.testing.assert_array_equal(_bits(out), _bits(want_out))
+    np.testing.assert_array_equal(mask, want_mask)
+    assert mask.any() and not mask.all()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_the_fused_kernel_reads_every_layout_in_place_with_the_same_bits(dtype):
     """A Fortran-ordered W, a row-strided x, a transposed x: the native kernel's layouts."""
