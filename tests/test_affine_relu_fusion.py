@@ -299,3 +299,29 @@ def test_a_layer_whose_class_has_no_forward_runs_as_called():
     net.layers.move_to_end("Probe", last=False)
     np.testing.assert_array_equal(_bits(net.predict(x)), _bits(want))
     assert calls == [x.shape]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_simple_convnets_affine_fuses_from_one_image(monkeypatch, dtype):
+    """An Affine fuses by its product's size, not its rows: SimpleConvNet's (1, 4320) x
+    (4320, 100) is a product the native kernels take, so its batch-1 prediction fuses Affine1
+    and Relu2 too, with the bits of the layers' own forwards."""
+    from fastscratch import SimpleConvNet
+
+    calls = []
+    original = Affine._forward_then_relu
+
+    def spy(self, x, relu):
+        calls.append(x.shape)
+        return original(self, x, relu)
+
+    monkeypatch.setattr(Affine, "_forward_then_relu", spy)
+    np.random.seed(0)
+    net = SimpleConvNet(dtype=dtype)
+    x = np.random.default_rng(14).random((1, 1, 28, 28)).astype(dtype)
+    got = net.predict(x)
+    want = x
+    for layer in net.layers.values():
+        want = layer.forward(want)
+    np.testing.assert_array_equal(_bits(got), _bits(want))
+    assert calls == [(1, 30, 12, 12)]

@@ -4,7 +4,7 @@ their loss, and accuracy over labels or one-hot targets (whole or in batches).""
 import numpy as np
 
 from .gradient import numerical_gradient
-from .kernels import check_int
+from .kernels import TINY_PRODUCT_FORWARD, check_int
 from .layers import Affine, Convolution, Relu
 
 
@@ -36,10 +36,13 @@ def forward(layers, x):
     Convolution or an Affine followed by a Relu, neither's forward replaced (a subclass, a
     wrapper set on the instance or on the class), runs as one kernel call (their
     _forward_then_relu): the same bits and attributes as the two forwards, one pass less over
-    the output. An Affine on fewer than 16 rows runs as the two calls (_FUSED_WITH_RELU_MIN_ROWS).
-    A layer whose class has no forward (set on the instance only) runs as called."""
-    if type(x) is np.ndarray and x.ndim == 2 and x.shape[0] < _FUSED_WITH_RELU_MIN_ROWS[_AFFINE]:
-        # An MLP's few rows: nothing to fuse (below), so no test per layer either.
+    the output. An Affine fuses only when its product is one the native kernels take
+    (kernels.TINY_PRODUCT_FORWARD); below that the fused call would make the same two calls
+    after tests of its own (5,000 instructions a pair, 4% of TwoLayerNet's predict on the
+    book's batches of 3). A layer whose class has no forward (set on the instance only) runs as
+    called."""
+    if type(x) is np.ndarray and x.ndim == 2 and x.shape[0] < _MLP_FUSED_MIN_ROWS:
+        # An MLP's few rows: nothing to fuse, so no test per layer either.
         for layer in layers:
             x = layer.forward(x)
         return x
@@ -55,13 +58,16 @@ def forward(layers, x):
                 continue
             x = waiting.forward(x)
             waiting = None
-        min_rows = _FUSED_WITH_RELU_MIN_ROWS.get(getattr(type(layer), "forward", None))
+        method = getattr(type(layer), "forward", None)
         if (
-            min_rows is not None
+            (method is _PLAIN_CONV_FORWARD or method is _PLAIN_AFFINE_FORWARD)
             and type(x) is np.ndarray
             and x.ndim
-            and x.shape[0] >= min_rows
             and "forward" not in layer.__dict__
+            and (
+                method is _PLAIN_CONV_FORWARD
+                or (type(W := layer.W) is np.ndarray and x.shape[0] * W.size > TINY_PRODUCT_FORWARD)
+            )
         ):
             waiting = layer
         else:
@@ -69,15 +75,12 @@ def forward(layers, x):
     return x if waiting is None else waiting.forward(x)
 
 
-# The forward methods whose _forward_then_relu gives the same bits as forward and Relu.forward,
-# and the fewest rows of input for which it is taken. Below 16 rows the nets' affine products
-# are small enough for NumPy (kernels.TINY_PRODUCT_FORWARD: 131,072 multiply-adds, 13 rows of
-# a 100 x 100 weight), so the fused call would make the same two calls after tests of its own
-# (5,000 instructions a pair, 4% of TwoLayerNet's predict on the book's batches of 3). A
-# convolution pays from one image (SimpleConvNet's batch-1 prediction).
-_AFFINE = Affine.forward
-_FUSED_WITH_RELU_MIN_ROWS = {Convolution.forward: 1, _AFFINE: 16}
+_PLAIN_CONV_FORWARD = Convolution.forward
+_PLAIN_AFFINE_FORWARD = Affine.forward
 _PLAIN_RELU_FORWARD = Relu.forward
+# Rows of 2-D input below which no Affine of the book's MLPs fuses (their largest weight, 784 x
+# 100, needs 2 rows; their hidden 100 x 100 ones 14), so forward skips the tests per layer.
+_MLP_FUSED_MIN_ROWS = 16
 
 
 def backprop(last_layer, layers):
