@@ -263,10 +263,9 @@ def test_the_native_fused_kernel_runs_for_the_mlp_shapes(widened):
     assert seen == [x.shape]
 
 
-@pytest.mark.parametrize("rows, fused", [(3, False), (15, False), (16, True), (100, True)])
-def test_an_mlp_fuses_from_16_rows(monkeypatch, rows, fused):
-    """Below 16 rows the nets' products go to NumPy, so the pairs run as the two forwards (no
-    tests per layer on the book's batches of 3); from 16 rows each Affine + Relu is one call."""
+@pytest.fixture
+def fused_inputs(monkeypatch):
+    """The input shapes Affine._forward_then_relu is called with, in order, during the test."""
     calls = []
     original = Affine._forward_then_relu
 
@@ -275,6 +274,13 @@ def test_an_mlp_fuses_from_16_rows(monkeypatch, rows, fused):
         return original(self, x, relu)
 
     monkeypatch.setattr(Affine, "_forward_then_relu", spy)
+    return calls
+
+
+@pytest.mark.parametrize("rows, fused", [(3, False), (15, False), (16, True), (100, True)])
+def test_an_mlp_fuses_from_16_rows(fused_inputs, rows, fused):
+    """Below 16 rows the nets' products go to NumPy, so the pairs run as the two forwards (no
+    tests per layer on the book's batches of 3); from 16 rows each Affine + Relu is one call."""
     np.random.seed(0)
     net = MultiLayerNet(784, [100, 100], 10)
     x = np.random.default_rng(11).random((rows, 784))
@@ -282,7 +288,7 @@ def test_an_mlp_fuses_from_16_rows(monkeypatch, rows, fused):
     for layer in net.layers.values():
         want = layer.forward(want)
     np.testing.assert_array_equal(_bits(net.predict(x)), _bits(want))
-    assert len(calls) == (2 if fused else 0)
+    assert len(fused_inputs) == (2 if fused else 0)
 
 
 def test_a_layer_whose_class_has_no_forward_runs_as_called():
@@ -302,20 +308,12 @@ def test_a_layer_whose_class_has_no_forward_runs_as_called():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_simple_convnets_affine_fuses_from_one_image(monkeypatch, dtype):
+def test_simple_convnets_affine_fuses_from_one_image(fused_inputs, dtype):
     """An Affine fuses by its product's size, not its rows: SimpleConvNet's (1, 4320) x
     (4320, 100) is a product the native kernels take, so its batch-1 prediction fuses Affine1
     and Relu2 too, with the bits of the layers' own forwards."""
     from fastscratch import SimpleConvNet
 
-    calls = []
-    original = Affine._forward_then_relu
-
-    def spy(self, x, relu):
-        calls.append(x.shape)
-        return original(self, x, relu)
-
-    monkeypatch.setattr(Affine, "_forward_then_relu", spy)
     np.random.seed(0)
     net = SimpleConvNet(dtype=dtype)
     x = np.random.default_rng(14).random((1, 1, 28, 28)).astype(dtype)
@@ -324,4 +322,4 @@ def test_simple_convnets_affine_fuses_from_one_image(monkeypatch, dtype):
     for layer in net.layers.values():
         want = layer.forward(want)
     np.testing.assert_array_equal(_bits(got), _bits(want))
-    assert calls == [(1, 30, 12, 12)]
+    assert fused_inputs == [(1, 30, 12, 12)]
