@@ -59,11 +59,6 @@ def affine_relu_forward(x, W, b):
     return _affine_forward(x, W, b, True)
 
 
-cdef tuple _relu_of_empty(out):
-    mask = out <= 0
-    return np.where(mask, out.dtype.type(0), out), mask
-
-
 cdef object _affine_forward(x, W, b, bint relu):
     cdef fs_matrix_layout lx, lw
     cdef uint8_t[:, ::1] mask_view
@@ -75,7 +70,7 @@ cdef object _affine_forward(x, W, b, bint relu):
     out = np.empty((x.shape[0], W.shape[1]), dtype=x.dtype)
     if x.size == 0 or W.size == 0:
         out[...] = b
-        return _relu_of_empty(out) if relu else out
+        return relu_forward(out) if relu else out
     if relu:
         mask = np.empty(out.shape, dtype=np.bool_)
         mask_view = mask.view(np.uint8)
@@ -121,7 +116,7 @@ cdef object _affine_forward_widened(x, W, b, bint relu):
     out = np.empty((x.shape[0], W.shape[1]), dtype=np.float64)
     if x.size == 0 or W.size == 0:
         out[...] = b
-        return _relu_of_empty(out) if relu else out
+        return relu_forward(out) if relu else out
     if relu:
         mask = np.empty(out.shape, dtype=np.bool_)
         mask_view = mask.view(np.uint8)

@@ -81,9 +81,8 @@ def conv_relu_forward(x, W, b, fs_index stride=1, fs_index pad=0, *, str threadi
     cdef int strategy = _strategy(threading)
     shape = (x.shape[0], W.shape[0], g.out_h, g.out_w)
     if x.shape[0] * W.shape[0] * g.out_h * g.out_w == 0 or g.channels == 0:
-        out, _ = conv_forward(x, W, b, stride, pad, threading=threading)
-        mask = out <= 0
-        return np.where(mask, out.dtype.type(0), out), None, mask
+        out, mask = relu_forward(conv_forward(x, W, b, stride, pad, threading=threading)[0])
+        return out, None, mask
     out = np.empty(shape, dtype=x.dtype)
     mask = np.empty(shape, dtype=np.bool_)
     if is_float32(x):
