@@ -370,6 +370,15 @@ static int free_cores_from(double load)
     return n;
 }
 
+/* Publishes the load on our cores, in cores (other processes' over the last window and this
+ * process's outsiders' at the latest look), and the free cores it leaves: fs_foreign_load
+ * reports the figure the free cores come from. */
+static void publish_load(double load)
+{
+    atomic_store(&foreign_load, load);
+    atomic_store(&free_cores, free_cores_from(load));
+}
+
 /* The cores the outsiders take now, and the next look's baseline: a core for each one that
  * worked at least half the span since the last look and is runnable now. Working at all is not
  * enough: with the OPENBLAS_THREAD_TIMEOUT that fastscratch sets, NumPy's pool works through a
@@ -418,10 +427,8 @@ static void measure(double wall)
         const double spent = process - state.previous.process_cpu;
         const double load = ((busy - state.previous.busy_seconds) - spent) / elapsed;
         state.process_load = load > 0 ? load : 0;
-        const double with_outsiders = state.process_load + look_at_outsiders(wall);
+        publish_load(state.process_load + look_at_outsiders(wall));
         list_outsiders(); /* after the look: a thread new to the list has no span yet */
-        atomic_store(&foreign_load, with_outsiders);
-        atomic_store(&free_cores, free_cores_from(with_outsiders));
     } else if (atomic_load(&free_cores) == 0 && running > 0) {
         /* No window yet: the runnable tasks now, less the team's (the one asking among them).
          * The team's are looked at first, the count after: a pool worker that stops spinning in
@@ -465,8 +472,7 @@ int fs_free_cores(void)
         if (atomic_load(&free_cores) == 0 || wall - state.window_start >= FS_LOAD_WINDOW)
             measure(wall);
         else if (wall >= state.next_look)
-            atomic_store(&free_cores,
-                         free_cores_from(state.process_load + look_at_outsiders(wall)));
+            publish_load(state.process_load + look_at_outsiders(wall));
         atomic_flag_clear(&measuring);
     }
     const int n = atomic_load(&free_cores);
