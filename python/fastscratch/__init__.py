@@ -25,47 +25,19 @@ if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 
-def _load_openblas():
-    """Load the scipy-openblas32 library globally, so that an editable build's extension (whose
-    rpath does not reach site-packages) finds it too. Straight from its folder
-    where the file is plain to find: importing the scipy_openblas32 package reads its metadata
-    (importlib.metadata), a noticeable part of every script's start."""
-    import ctypes
-    import sys
+def _check_native_is_built():
+    """A checkout imported without building (`PYTHONPATH=python`) or an install that lost its
+    extension fails here, at import, with what to do. The extension itself loads at the first
+    kernel (fastscratch/_native/__init__.py says why); finding its file costs ~0.1 ms."""
+    import importlib.util
 
-    for entry in sys.path:
-        folder = _os.path.join(entry or ".", "scipy_openblas32", "lib")
-        if _os.path.isdir(folder):
-            names = sorted(
-                n for n in _os.listdir(folder) if n.startswith("libscipy_openblas") and ".so" in n
-            )
-            if names:
-                ctypes.CDLL(_os.path.join(folder, names[0]), mode=ctypes.RTLD_GLOBAL)
-                return
-            break
-    import scipy_openblas32  # noqa: F401  another platform's naming: the package knows
+    from . import _native
+
+    if importlib.util.find_spec("fastscratch._native._core") is None:
+        raise ImportError(_native.LOAD_FAILED.format("no fastscratch._native._core module"))
 
 
-def _load_native():
-    """The extension, found by its rpath where it was installed (a wheel, `pip install .`),
-    else after loading scipy-openblas32 by hand (an editable build): `ctypes` alone is ~1-2 ms
-    of a script's start, spent only where it is needed."""
-    try:
-        from . import _native  # noqa: F401
-    except ImportError:
-        _load_openblas()
-        from . import _native  # noqa: F401
-
-
-try:
-    _load_native()
-except ImportError as _exc:  # pragma: no cover - exercised only by a broken install
-    raise ImportError(
-        "fastscratch's native extension could not be loaded "
-        f"({_exc}). Reinstall with `pip install --force-reinstall --no-cache-dir fastscratch` "
-        "(from a checkout: `pip install .`), which needs a C compiler; "
-        "fastscratch never falls back to the slow reference backend silently."
-    ) from _exc
+_check_native_is_built()
 
 
 def _exit_if_command_line(exc):

@@ -131,9 +131,15 @@ def _adaptive_from_environment():
 
 
 # Default: every core this process may run on, unless the environment says otherwise; adaptive
-# unless FASTSCRATCH_ADAPTIVE_THREADS=0.
-_count, _from = _threads_from_environment()
-set_num_threads(min(_count, MAX_THREADS))
-_source = _from
-set_adaptive_threads(_adaptive_from_environment())
-del _count, _from
+# unless FASTSCRATCH_ADAPTIVE_THREADS=0. Read (and a bad value refused) at import; given to the
+# native core when it loads (fastscratch._native loads at its first kernel or thread setting).
+_count, _source = _threads_from_environment()
+_startup_settings = (min(_count, MAX_THREADS), _adaptive_from_environment())
+del _count
+
+
+def apply_startup_settings(core):
+    """Give the freshly loaded extension `core` the settings read from the environment."""
+    count, adaptive = _startup_settings
+    core.set_num_threads(count)
+    core.set_adaptive_threads(adaptive)

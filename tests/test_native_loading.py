@@ -1,0 +1,165 @@
+"""The native extension loads at the first kernel, not at `import fastscratch`: a script that
+calls no kernel does not pay for mapping OpenBLAS and libgomp. What must not change with that:
+a build without its extension still fails at import, one whose extension cannot load fails at
+the first kernel (never a silent fallback to the reference), the environment's thread settings
+reach the core whenever it loads, and after the load every kernel is a plain attribute."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastscratch
+import fastscratch._native as native
+
+CORE = "fastscratch._native._core"
+
+
+def _run(code, env=None, args=()):
+    return subprocess.run(
+        [sys.executable, *args, "-c", code],
+        env=dict(os.environ, **(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _loaded_after(code, env=None):
+    out = _run(f"import sys\n{code}\nprint({CORE!r} in sys.modules)", env)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()[-1] == "True"
+
+
+def test_importing_fastscratch_and_its_command_line_does_not_load_the_extension():
+    assert not _loaded_after("import fastscratch")
+    assert not _loaded_after("import fastscratch.__main__, fastscratch.cli.run")
+    # the book's modules without a kernel call: `from common.layers import *` and a layer made
+    assert not _loaded_after("from fastscratch.layers import *; Relu(); Affine(None, None)")
+    assert not _loaded_after("import fastscratch; fastscratch.__version__")
+
+
+def test_a_script_without_kernels_runs_through_fastscratch_run_without_loading_it(tmp_path):
+    script = tmp_path / "buy_apple.py"
+    script.write_text(f"import sys\nprint(2 * 100 * 1.1, {CORE!r} in sys.modules)\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "fastscratch", "run", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["220.00000000000003", "False"]
+
+
+def test_the_first_kernel_loads_it_and_applies_the_environments_thread_settings():
+    code = (
+        "import numpy as np, fastscratch\n"
+        "from fastscratch.layers import Relu\n"
+        "out = Relu().forward(np.full((1000, 1000), -1.0))\n"
+        "import fastscratch._native as n\n"
+        "print(float(out.max()), n.max_threads(), n.get_adaptive_threads())"
+    )
+    out = _run(code, {"FASTSCRATCH_NUM_THREADS": "1", "FASTSCRATCH_ADAPTIVE_THREADS": "0"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0.0", "1", "False"]
+
+
+def test_a_thread_setting_made_before_the_load_wins_over_the_environment():
+    code = (
+        "import fastscratch\n"
+        "fastscratch.set_adaptive_threads(False)\n"
+        "fastscratch.set_num_threads(1)\n"
+        "import fastscratch._native as n\n"
+        "print(n.max_threads(), n.get_adaptive_threads(), fastscratch.get_num_threads())"
+    )
+    out = _run(code, {"FASTSCRATCH_NUM_THREADS": "2", "FASTSCRATCH_ADAPTIVE_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "False", "1"]
+
+
+def test_a_bad_thread_variable_is_still_refused_at_import():
+    out = _run("import fastscratch", {"FASTSCRATCH_ADAPTIVE_THREADS": "sometimes"})
+    assert out.returncode != 0
+    assert "FASTSCRATCH_ADAPTIVE_THREADS" in out.stderr and "'sometimes'" in out.stderr
+
+
+def test_threads_racing_for_the_first_kernel_all_get_it():
+    code = (
+        "import threading, numpy as np, fastscratch._native as n\n"
+        "start = threading.Barrier(8); results = []\n"
+        "def first():\n"
+        "    start.wait()\n"
+        "    results.append(float(n.relu_forward(np.full(64, -2.0))[0].max()))\n"
+        "threads = [threading.Thread(target=first) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(results)"
+    )
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str([0.0] * 8)
+
+
+def test_after_the_load_every_kernel_is_a_plain_attribute_of_the_backend_module():
+    native.load()
+    from fastscratch._native import _core
+
+    plain = vars(native)
+    for name in native.NAMES:
+        assert plain[name] is getattr(_core, name), name
+    assert set(native.NAMES) <= set(dir(native))
+    with pytest.raises(AttributeError, match="no attribute 'no_such_kernel'"):
+        native.no_such_kernel  # noqa: B018
+
+
+def _package_copy(tmp_path, core_source=None):
+    """fastscratch's Python files in `tmp_path`, with the build's _build_info and, if given, a
+    stand-in `_core` module; no extension."""
+    root = tmp_path / "site"
+    shutil.copytree(
+        os.path.dirname(fastscratch.__file__),
+        root / "fastscratch",
+        ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__", "lib*"),
+    )
+    from fastscratch._native import _build_info
+
+    shutil.copy(_build_info.__file__, root / "fastscratch" / "_native" / "_build_info.py")
+    if core_source is not None:
+        (root / "fastscratch" / "_native" / "_core.py").write_text(core_source)
+    return root
+
+
+def _run_copy(root, code):
+    # -S: no site-packages, so no installed (or editable) fastscratch; NumPy's folder after ours.
+    path = os.pathsep.join([str(root), os.path.dirname(os.path.dirname(np.__file__))])
+    return _run(code, {"PYTHONPATH": path}, args=("-S",))
+
+
+def test_a_build_without_its_extension_fails_at_import_saying_how_to_rebuild(tmp_path):
+    root = _package_copy(tmp_path)
+    assert not list(root.rglob("_core*"))
+    out = _run_copy(root, "import fastscratch")
+    assert out.returncode != 0
+    assert "ImportError" in out.stderr
+    assert "native extension could not be loaded" in out.stderr and "pip install" in out.stderr
+
+
+def test_an_extension_that_cannot_load_fails_at_the_first_kernel_not_silently(tmp_path):
+    root = _package_copy(
+        tmp_path, 'raise ImportError("libscipy_openblas.so: cannot open shared object file")\n'
+    )
+    code = (
+        "import numpy as np, fastscratch\n"
+        "print('imported', fastscratch.get_backend(), flush=True)\n"
+        "from fastscratch.layers import Relu\n"
+        "Relu().forward(np.ones((1000, 1000)))\n"
+        "print('computed on some backend')"
+    )
+    out = _run_copy(root, code)
+    assert out.returncode != 0
+    assert out.stdout.split() == ["imported", "native"]
+    assert "native extension could not be loaded" in out.stderr
+    assert "libscipy_openblas.so: cannot open shared object file" in out.stderr
