@@ -3,6 +3,7 @@
 #include <omp.h>
 #include "gemm.h"
 #include "runtime.h"
+#include "thread_policy.h"
 
 /* Runs when the library loads: OpenBLAS stays on one thread for good, the OpenMP pool does all
  * the threading (gemm.h says why). */
@@ -12,7 +13,8 @@ __attribute__((constructor)) static void pin_blas_to_one_thread(void)
 void fs_set_num_threads(int n)
 {
     if (n < 1) n = 1;
-    omp_set_num_threads(n);
+    fs_set_thread_count(n);
+    omp_set_num_threads(n); /* the calling thread's own regions (OpenMP's count, for show_config) */
     fs_blas_single_threaded();
 }
 

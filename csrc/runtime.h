@@ -4,7 +4,7 @@
 #ifndef FS_RUNTIME_H
 #define FS_RUNTIME_H
 
-void fs_set_num_threads(int n);   /* the OpenMP pool's size (for this thread) */
+void fs_set_num_threads(int n);   /* the most threads a kernel uses, for every thread */
 int fs_get_omp_threads(void);
 int fs_get_blas_threads(void);
 const char *fs_blas_config(void);

@@ -87,6 +87,11 @@
 #define FS_POOL_KEEP 0.002
 
 static atomic_int adaptive = 1;
+/* The thread count set_num_threads() gave (0: none yet, OpenMP's default), for every thread of
+ * the process: omp_set_num_threads() sets it for the calling thread only, so a kernel called
+ * from another thread (a trainer on a background thread, or the main thread when the extension
+ * first loaded on a worker) got all the cores whatever FASTSCRATCH_NUM_THREADS said. */
+static atomic_int thread_count = 0;
 static atomic_int free_cores = 0;            /* 0: not known yet */
 static _Atomic double foreign_load = -1.0;   /* other threads' load in cores; < 0: unknown */
 static atomic_flag measuring = ATOMIC_FLAG_INIT;
@@ -244,6 +249,12 @@ static void add_to_team(pid_t tid)
     pthread_mutex_unlock(&team_lock);
 }
 
+static int configured_threads(void)
+{
+    const int n = atomic_load(&thread_count);
+    return n > 0 ? n : omp_get_max_threads();
+}
+
 /* The caller joins the team, and with `with_pool` the OpenMP pool its regions run on: libgomp
  * gives a caller's regions the same worker threads every time, so one region of the pool's
  * full size meets them all. Again when the pool grows (set_num_threads), after the caller gave
@@ -252,7 +263,7 @@ static void join_team(int with_pool)
 {
     const int generation = atomic_load(&team_generation);
     const int size =
-        !with_pool || atomic_load(&forked_child) || omp_get_level() > 0 ? 1 : omp_get_max_threads();
+        !with_pool || atomic_load(&forked_child) || omp_get_level() > 0 ? 1 : configured_threads();
     if (joined_generation == generation && joined_size >= size) return;
     joined_generation = generation;
     joined_size = size;
@@ -489,8 +500,11 @@ int fs_max_threads(void)
     /* Inside any parallel region, even a one-thread one, work stays on its thread: the caller
      * has already split it, and its partial results must not depend on the team. */
     if (omp_get_level() > 0 || atomic_load(&forked_child)) return 1;
-    return omp_get_max_threads();
+    return configured_threads();
 }
+
+void fs_set_thread_count(int n)
+{ atomic_store(&thread_count, n > 0 ? n : 1); }
 
 int fs_in_forked_child(void)
 { return atomic_load(&forked_child); }

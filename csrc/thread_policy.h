@@ -13,9 +13,12 @@
 #define FS_THREAD_POLICY_H
 #include "fs_common.h"
 
-/* The configured thread count (omp_get_max_threads()); 1 inside a parallel region, so that
- * nothing nests, and 1 in a process forked from one that used the pool (thread_policy.c). */
+/* The configured thread count (fs_set_thread_count's, else omp_get_max_threads()); 1 inside a
+ * parallel region, so that nothing nests, and 1 in a process forked from one that used the pool
+ * (thread_policy.c). */
 int fs_max_threads(void);
+/* Set the most threads any kernel uses, whichever thread of the process calls it. */
+void fs_set_thread_count(int n);
 int fs_in_forked_child(void);
 
 /* Parts for `work` units when each part should have at least `grain` of them: between 1 and

@@ -163,3 +163,48 @@ def test_an_extension_that_cannot_load_fails_at_the_first_kernel_not_silently(tm
     assert out.stdout.split() == ["imported", "native"]
     assert "native extension could not be loaded" in out.stderr
     assert "libscipy_openblas.so: cannot open shared object file" in out.stderr
+
+
+# The thread count is the process's, not the calling thread's: omp_set_num_threads() sets it for
+# the calling thread only, so before it was kept in the core, FASTSCRATCH_NUM_THREADS=1 (applied
+# on the thread that loaded the extension) left kernels on other threads all the cores.
+_THREADS_OF_A_WORKER = """
+import os, threading, numpy as np, fastscratch, fastscratch._native as n
+{before}
+x = np.full((2000, 2000), -1.0)
+seen = []
+def work():
+    seen.append(n.max_threads())  # loads the extension if nothing has (OpenBLAS starts threads)
+    start = len(os.listdir("/proc/self/task"))
+    for _ in range(3):
+        n.relu_forward(x)
+    seen.append(len(os.listdir("/proc/self/task")) - start)
+worker = threading.Thread(target=work)
+worker.start(); worker.join()
+print(seen[0], seen[1], n.max_threads())
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+@pytest.mark.parametrize(
+    "before, env",
+    [
+        ("", {"FASTSCRATCH_NUM_THREADS": "1"}),  # loads on the worker
+        ("n.load()", {"FASTSCRATCH_NUM_THREADS": "1"}),  # loads on the main thread
+        ("fastscratch.set_num_threads(1)", {"FASTSCRATCH_NUM_THREADS": "2"}),
+    ],
+)
+def test_a_thread_count_holds_for_kernels_called_from_any_thread(before, env):
+    env = dict(env, FASTSCRATCH_ADAPTIVE_THREADS="0")  # the load must not decide the team
+    out = _run(_THREADS_OF_A_WORKER.format(before=before), env)
+    assert out.returncode == 0, out.stderr
+    # the worker's limit, the OpenMP threads its kernels started, the main thread's limit
+    assert out.stdout.split() == ["1", "0", "1"]
+
+
+def test_two_threads_set_on_the_main_thread_reach_a_worker():
+    # the other way round: a worker's kernels get the process's count (2), not 1
+    env = {"FASTSCRATCH_NUM_THREADS": "1", "FASTSCRATCH_ADAPTIVE_THREADS": "0"}
+    out = _run(_THREADS_OF_A_WORKER.format(before="fastscratch.set_num_threads(2)"), env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == "2" and out.stdout.split()[2] == "2"
