@@ -28,13 +28,17 @@ _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 def _check_native_is_built():
     """A checkout imported without building (`PYTHONPATH=python`) or an install that lost its
     extension fails here, at import, with what to do. The extension itself loads at the first
-    kernel (fastscratch/_native/__init__.py says why); finding its file costs ~0.1 ms."""
-    import importlib.util
+    kernel (fastscratch/_native/__init__.py says why). Asked of the import system's finders
+    directly: `importlib.util.find_spec` would import importlib.util (~1 ms; NumPy does not)."""
+    import sys
 
     from . import _native
 
-    if importlib.util.find_spec("fastscratch._native._core") is None:
-        raise ImportError(_native.LOAD_FAILED.format("no fastscratch._native._core module"))
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is not None and find_spec("fastscratch._native._core", _native.__path__):
+            return
+    raise ImportError(_native.LOAD_FAILED.format("no fastscratch._native._core module"))
 
 
 _check_native_is_built()
