@@ -18,7 +18,7 @@ cdef fs_patch_geometry _window(fs_index planes, fs_index channels, fs_index heig
     if pad >= pool_h or pad >= pool_w:
         raise ValueError(f"pad must be smaller than the pooling window {pool_h}x{pool_w} "
                          f"(a window of padding alone has no maximum), got {pad}")
-    if pool_h * pool_w > 2147483647:
+    if pool_h > 2147483647 // pool_w:  # pool_h * pool_w could overflow 64 bits (2**40 x 2**40)
         raise ValueError(f"the pooling window {pool_h}x{pool_w} has more than 2^31 positions")
     if planes > 0 and (height < 1 or width < 1):
         raise ValueError(f"the input must have H, W >= 1 to pool, got {height}x{width}")
@@ -58,6 +58,8 @@ def pool_backward(dout, arg_max, x_shape, fs_index pool_h, fs_index pool_w, fs_i
         raise TypeError(f"x_shape must be a tuple (N, C, H, W), got {x_shape!r}") from None
     if len(x_shape) != 4 or min(x_shape) < 0:
         raise ValueError(f"x_shape must be (N, C, H, W) of sizes >= 0, got {x_shape}")
+    if max(x_shape) > 2147483647:  # else N*C overflows, or Cython's conversion names nothing
+        raise ValueError(f"x_shape's sizes must be < 2**31, got {x_shape}")
     g = _window(x_shape[0] * x_shape[1], x_shape[1], x_shape[2], x_shape[3], pool_h, pool_w,
                 stride, pad)
     need_shape(dout, "dout", (x_shape[0], x_shape[1], g.out_h, g.out_w))

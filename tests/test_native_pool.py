@@ -295,3 +295,22 @@ def test_an_image_of_more_than_2_20_positions_matches_the_reference(rng):
     np.testing.assert_array_equal(arg_max, ref_arg_max)
     ref_dx = reference.pool_backward(dout, ref_arg_max, x.shape, 2, 2, 2, 0)
     np.testing.assert_array_equal(dx.view(np.uint32), ref_dx.view(np.uint32))
+
+
+@pytest.mark.parametrize("pool_h, pool_w", [(2**40, 2**40), (2**31, 2**40), (2**33, 2**33)])
+def test_the_binding_refuses_a_window_of_more_than_2_31_positions_without_overflow(pool_h, pool_w):
+    # pool_h * pool_w overflowed 64 bits (undefined behaviour, caught by UBSan in a long fuzz
+    # run), wrapped past the check and was refused later as a "filter height".
+    x = np.ones((2, 3, 5, 5))
+    with pytest.raises(ValueError, match=f"pooling window {pool_h}x{pool_w} has more than 2"):
+        native.pool_forward(x, pool_h, pool_w, 1, 0)
+    with pytest.raises(ValueError, match=f"pooling window {pool_h}x{pool_w} has more than 2"):
+        native.pool_backward(np.ones((2, 3, 1, 1)), np.zeros(6, np.int64), x.shape, pool_h, pool_w)
+
+
+def test_the_binding_refuses_a_huge_x_shape_naming_it():
+    # was OverflowError("Python int too large to convert to C long"), naming no argument
+    with pytest.raises(ValueError, match=r"x_shape's sizes must be < 2\*\*31, got \(1099511627776"):
+        native.pool_backward(
+            np.ones((1, 1, 1, 1)), np.zeros(1, np.int64), (2**40, 2**40, 5, 5), 2, 2, 2, 0
+        )
