@@ -201,6 +201,12 @@ def run(args):
                 f"--only {args.only!r} matches no case; the cases are: " + "; ".join(names)
             )
 
+    # The native core loads before PyTorch imports, as it did when `import fastscratch` loaded
+    # it: it brings the system's libgomp.so.1, which PyTorch then shares, instead of taking
+    # PyTorch's older copy of the same name (docs/design.md), so the tables stay comparable.
+    from .. import _native
+
+    _native.load()
     torch, torch_note = torch_or_reason(args.no_torch)
     contenders = list(case_defs.FASTSCRATCH) + (["torch"] if torch else [])
     lines = report.header(settings, torch.__version__ if torch else None, torch_note)
