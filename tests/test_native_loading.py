@@ -115,6 +115,19 @@ def test_after_the_load_every_kernel_is_a_plain_attribute_of_the_backend_module(
         native.no_such_kernel  # noqa: B018
 
 
+def test_the_package_names_every_function_the_extension_defines():
+    # NAMES is written out by hand: a binding added to src/ but not to NAMES would be missing
+    # from the backend (and from the contract test that every kernel exists).
+    from fastscratch._native import _core
+
+    defined = {
+        name
+        for name in dir(_core)
+        if not name.startswith("_") and callable(getattr(_core, name)) and name != "np"
+    }
+    assert defined == set(native.NAMES)
+
+
 def _package_copy(tmp_path, core_source=None):
     """fastscratch's Python files in `tmp_path`, with the build's _build_info and, if given, a
     stand-in `_core` module; no extension."""
