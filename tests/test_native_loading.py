@@ -221,3 +221,27 @@ def test_two_threads_set_on_the_main_thread_reach_a_worker():
     out = _run(_THREADS_OF_A_WORKER.format(before="fastscratch.set_num_threads(2)"), env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == "2" and out.stdout.split()[2] == "2"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/self/maps")
+def test_show_config_names_the_openmp_runtime_the_kernels_run_on():
+    out = _run("import fastscratch; fastscratch.show_config()")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    library = lines[lines.index("openmp:") + 2]
+    assert library.split()[0] == "library" and "libgomp" in library
+
+
+def test_after_pytorch_the_kernels_share_its_openmp_runtime():
+    # The lazy load's documented consequence (docs/design.md): one runtime, PyTorch's copy.
+    pytest.importorskip("torch")
+    code = (
+        "import fastscratch, torch, numpy as np\n"
+        "fastscratch.Relu().forward(np.ones((1000, 1000)))\n"
+        "from fastscratch.config import openmp_library\n"
+        "print(openmp_library())"
+    )
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    mapped = out.stdout.strip().split(", ")
+    assert len(mapped) == 1 and "torch" in mapped[0], mapped

@@ -40,6 +40,19 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
+def openmp_library():
+    """The OpenMP runtime file(s) mapped in this process. The extension takes whichever
+    `libgomp.so.1` was loaded first: the system's, or PyTorch's copy after `import torch`
+    (docs/design.md)."""
+    try:
+        with open("/proc/self/maps") as f:
+            fields = (line.split(None, 5) for line in f)
+            paths = {x[5].strip() for x in fields if len(x) == 6 and "libgomp" in x[5]}
+    except OSError:
+        return "unknown (no /proc/self/maps)"
+    return ", ".join(sorted(paths)) or "no libgomp mapped"
+
+
 def config_info():
     """show_config's figures as a dict."""
     return {
@@ -58,6 +71,7 @@ def config_info():
         },
         "openmp": {
             "version": _native.openmp_version(),
+            "library": openmp_library(),
             "threads": f"{threads.get_num_threads()} (from {threads.thread_count_source()})",
             "adaptive": _adaptive_text(),
         },
