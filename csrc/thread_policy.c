@@ -509,6 +509,13 @@ void fs_set_thread_count(int n)
 int fs_in_forked_child(void)
 { return atomic_load(&forked_child); }
 
+/* The fork handler for a core loaded after the fork (fastscratch loads it at the first kernel,
+ * and the Python side notes a fork made before that): the parent may have run another
+ * library's OpenMP regions (PyTorch's) on the libgomp.so.1 this core shares, and that pool did
+ * not come along either. */
+void fs_mark_forked_child(void)
+{ after_fork_in_child(); }
+
 int fs_parts_for(double work, double grain)
 {
     const int max = fs_max_threads();

@@ -20,6 +20,8 @@ int fs_max_threads(void);
 /* Set the most threads any kernel uses, whichever thread of the process calls it. */
 void fs_set_thread_count(int n);
 int fs_in_forked_child(void);
+/* Run every kernel on one thread from now on, as in a forked child (thread_policy.c). */
+void fs_mark_forked_child(void);
 
 /* Parts for `work` units when each part should have at least `grain` of them: between 1 and
  * fs_max_threads(). Deterministic for a given configuration. */

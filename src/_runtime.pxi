@@ -3,7 +3,7 @@ from fs_kernels cimport (fs_set_num_threads, fs_get_omp_threads, fs_get_blas_thr
                          fs_blas_config, fs_blas_corename, fs_omp_version, fs_cpu_simd_levels,
                          fs_hot_targets, fs_parts_for, fs_team_for, fs_free_cores, fs_set_adaptive_threads,
                          fs_get_adaptive_threads, fs_foreign_load, fs_cpu_set_size,
-                         fs_max_threads, fs_in_forked_child)
+                         fs_max_threads, fs_in_forked_child, fs_mark_forked_child)
 
 
 def set_num_threads(int n):
@@ -24,6 +24,11 @@ def max_threads():
 
 def in_forked_child():
     return bool(fs_in_forked_child())
+
+
+def mark_forked_child():
+    """Run kernels on one thread from now on: this process was forked before the core loaded."""
+    fs_mark_forked_child()
 
 
 def get_blas_threads():

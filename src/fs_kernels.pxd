@@ -17,6 +17,7 @@ cdef extern from "runtime.h" nogil:
 cdef extern from "thread_policy.h" nogil:
     int fs_max_threads()
     int fs_in_forked_child()
+    void fs_mark_forked_child()
     int fs_parts_for(double work, double grain)
     int fs_team_for(int parts, double grains)
     int fs_free_cores()

@@ -6,6 +6,7 @@ reach the core whenever it loads, and after the load every kernel is a plain att
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -245,3 +246,50 @@ def test_after_pytorch_the_kernels_share_its_openmp_runtime():
     assert out.returncode == 0, out.stderr
     mapped = out.stdout.strip().split(", ")
     assert len(mapped) == 1 and "torch" in mapped[0], mapped
+
+
+_FORK = """
+import os, sys, numpy as np, fastscratch
+{parent}
+pid = os.fork()
+if pid == 0:
+    import fastscratch._native as n
+    n.relu_forward(np.ones((4000, 4000)))  # big enough for two threads
+    print(n.in_forked_child(), n.max_threads(), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_before_the_load_runs_kernels_on_one_thread():
+    # As when the core loaded at import (its fork handler marked the child): a multiprocessing
+    # worker forked from a parent that ran no kernel yet gets one thread, not the whole pool.
+    out = _run(_FORK.format(parent=""), {"FASTSCRATCH_ADAPTIVE_THREADS": "0"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "1"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_after_pytorch_ran_threads_does_not_hang():
+    # PyTorch's OpenMP pool ran in the parent; the child's core shares that libgomp, whose pool
+    # did not survive the fork: a kernel on two threads there waited forever (lazy load, before
+    # the fork was noted).
+    pytest.importorskip("torch")
+    parent = "import torch\ntorch.set_num_threads(2)\na = torch.rand(1000, 1000)\n(a @ a).sum()"
+    run = subprocess.Popen(
+        [sys.executable, "-c", _FORK.format(parent=parent)],
+        env=dict(os.environ, FASTSCRATCH_ADAPTIVE_THREADS="0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a hung child is killed with its parent, not left behind
+    )
+    try:
+        stdout, stderr = run.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+        pytest.fail("the forked child's kernel hung")
+    assert run.returncode == 0, stderr
+    assert stdout.split() == ["True", "1"]

@@ -46,6 +46,7 @@ NAMES = (
     "get_omp_threads",
     "im2col",
     "in_forked_child",
+    "mark_forked_child",
     "max_threads",
     "momentum_update",
     "nesterov_update",
