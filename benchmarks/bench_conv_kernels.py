@@ -106,7 +106,7 @@ def main():
     args = parser.parse_args()
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"OMP threads {nat.get_omp_threads()}, BLAS threads {nat.get_blas_threads()} "
+        f"threads {nat.max_threads()}, BLAS threads {nat.get_blas_threads()} "
         f"({nat.blas_corename()}); medians of {args.repeats} in ms"
     )
     rng = np.random.default_rng(0)

@@ -293,3 +293,22 @@ def test_a_child_forked_after_pytorch_ran_threads_does_not_hang():
         pytest.fail("the forked child's kernel hung")
     assert run.returncode == 0, stderr
     assert stdout.split() == ["True", "1"]
+
+
+def test_fastscratch_and_pytorch_keep_their_own_thread_counts():
+    # They share one libgomp.so.1 (see above). set_num_threads here called omp_set_num_threads,
+    # which overwrote PyTorch's count on the calling thread (and PyTorch's limited ours).
+    pytest.importorskip("torch")
+    code = (
+        "import fastscratch, torch, numpy as np\n"
+        "torch.set_num_threads(1)\n"
+        "fastscratch.set_num_threads(2)\n"
+        "fastscratch.Relu().forward(np.ones((1000, 1000)))\n"
+        "print(torch.get_num_threads(), fastscratch.get_num_threads())\n"
+        "torch.set_num_threads(2)\n"
+        "fastscratch.set_num_threads(1)\n"
+        "print(torch.get_num_threads(), fastscratch.get_num_threads())"
+    )
+    out = _run(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "2", "2", "1"]
