@@ -13,10 +13,8 @@ __attribute__((constructor)) static void pin_blas_to_one_thread(void)
 void fs_set_num_threads(int n)
 {
     if (n < 1) n = 1;
-    /* Our count, not OpenMP's (omp_set_num_threads): every region of ours names its team, and
-     * the libgomp.so.1 is shared with any other OpenMP user of the process (PyTorch), whose
-     * own thread setting a call here used to overwrite. */
-    fs_set_thread_count(n);
+    fs_set_thread_count(n); /* for every thread of the process */
+    omp_set_num_threads(n); /* the calling thread's OpenMP count, which also limits (below) */
     fs_blas_single_threaded();
 }
 

@@ -87,10 +87,10 @@
 #define FS_POOL_KEEP 0.002
 
 static atomic_int adaptive = 1;
-/* The thread count set_num_threads() gave (0: none yet, OpenMP's default), for every thread of
- * the process: omp_set_num_threads() sets it for the calling thread only, so a kernel called
- * from another thread (a trainer on a background thread, or the main thread when the extension
- * first loaded on a worker) got all the cores whatever FASTSCRATCH_NUM_THREADS said. */
+/* The thread count set_num_threads() gave (0: none yet), for every thread of the process:
+ * omp_set_num_threads() sets it for the calling thread only, so a kernel called from another
+ * thread (a trainer on a background thread, or the main thread when the extension first loaded
+ * on a worker) got all the cores whatever FASTSCRATCH_NUM_THREADS said. */
 static atomic_int thread_count = 0;
 static atomic_int free_cores = 0;            /* 0: not known yet */
 static _Atomic double foreign_load = -1.0;   /* other threads' load in cores; < 0: unknown */
@@ -249,10 +249,14 @@ static void add_to_team(pid_t tid)
     pthread_mutex_unlock(&team_lock);
 }
 
+/* Ours, and at most the calling thread's OpenMP count: that is how threadpoolctl's
+ * threadpool_limits() (and anything else sharing this process's libgomp.so.1, PyTorch's
+ * set_num_threads included) limits every OpenMP library at once. */
 static int configured_threads(void)
 {
     const int n = atomic_load(&thread_count);
-    return n > 0 ? n : omp_get_max_threads();
+    const int openmp = omp_get_max_threads();
+    return n > 0 && n < openmp ? n : openmp;
 }
 
 /* The caller joins the team, and with `with_pool` the OpenMP pool its regions run on: libgomp

@@ -13,9 +13,9 @@
 #define FS_THREAD_POLICY_H
 #include "fs_common.h"
 
-/* The configured thread count (fs_set_thread_count's, else omp_get_max_threads()); 1 inside a
- * parallel region, so that nothing nests, and 1 in a process forked from one that used the pool
- * (thread_policy.c). */
+/* The configured thread count: fs_set_thread_count's, at most omp_get_max_threads() (a limit
+ * set through OpenMP, as threadpoolctl does); 1 inside a parallel region, so that nothing
+ * nests, and 1 in a forked child (thread_policy.c). */
 int fs_max_threads(void);
 /* Set the most threads any kernel uses, whichever thread of the process calls it. */
 void fs_set_thread_count(int n);
