@@ -295,7 +295,6 @@ def test_a_child_forked_after_pytorch_ran_threads_does_not_hang():
     assert stdout.split() == ["True", "1"]
 
 
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
 def test_threadpoolctl_still_limits_the_kernels():
     # Keeping the count in the core must not lose threadpoolctl's limit, set through OpenMP.
