@@ -277,22 +277,29 @@ def test_a_child_forked_after_pytorch_ran_threads_does_not_hang():
     # the fork was noted).
     pytest.importorskip("torch")
     parent = "import torch\ntorch.set_num_threads(2)\na = torch.rand(1000, 1000)\n(a @ a).sum()"
+    stdout = _run_forking(_FORK.format(parent=parent), {"FASTSCRATCH_ADAPTIVE_THREADS": "0"})
+    assert stdout.split() == ["True", "1"]
+
+
+def _run_forking(code, env=None):
+    """stdout of `code`, which forks: a hung child is killed with its parent (its own session),
+    not left behind, and the test fails saying so."""
     run = subprocess.Popen(
-        [sys.executable, "-c", _FORK.format(parent=parent)],
-        env=dict(os.environ, FASTSCRATCH_ADAPTIVE_THREADS="0"),
+        [sys.executable, "-c", code],
+        env=dict(os.environ, **(env or {})),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # a hung child is killed with its parent, not left behind
+        start_new_session=True,
     )
     try:
         stdout, stderr = run.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(run.pid, signal.SIGKILL)
         run.communicate()
-        pytest.fail("the forked child's kernel hung")
+        pytest.fail("the forked child hung")
     assert run.returncode == 0, stderr
-    assert stdout.split() == ["True", "1"]
+    return stdout
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
@@ -311,3 +318,18 @@ def test_threadpoolctl_still_limits_the_kernels():
     out = _run(code, {"FASTSCRATCH_ADAPTIVE_THREADS": "0", "FASTSCRATCH_NUM_THREADS": "2"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "0", "2"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_while_another_thread_holds_the_load_lock_leaves_the_child_a_free_one():
+    code = (
+        "import os, numpy as np, fastscratch._native as n\n"
+        "n._load_lock.acquire()  # as a thread loading the core at the fork would hold it\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    print(float(n.relu_forward(np.full(8, -1.0))[0].max()), flush=True)\n"
+        "    os._exit(0)\n"
+        "n._load_lock.release()\n"
+        "os.waitpid(pid, 0)"
+    )
+    assert _run_forking(code).split() == ["0.0"]

@@ -14,6 +14,7 @@ fails here, at the first kernel, with the same message: never a silent fallback 
 """
 
 import _thread
+import os
 
 NAMES = (
     "adagrad_update",
@@ -70,6 +71,17 @@ NAMES = (
 
 _load_lock = _thread.allocate_lock()  # `threading` would add ~1 ms to the import
 
+
+def _new_lock_in_child():
+    # A fork while another thread held the lock (loading the core) would leave it held forever
+    # in the child, whose first kernel would then wait forever.
+    global _load_lock
+    _load_lock = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
 LOAD_FAILED = (
     "fastscratch's native extension could not be loaded ({}). Reinstall with "
     "`pip install --force-reinstall --no-cache-dir fastscratch` (from a checkout: "
@@ -84,7 +96,6 @@ def _load_openblas():
     where the file is plain to find: importing the scipy_openblas32 package reads its metadata
     (importlib.metadata), a noticeable part of every script's start."""
     import ctypes
-    import os
     import sys
 
     for entry in sys.path:
