@@ -2,7 +2,9 @@
 calls no kernel does not pay for mapping OpenBLAS and libgomp. What must not change with that:
 a build without its extension still fails at import, one whose extension cannot load fails at
 the first kernel (never a silent fallback to the reference), the environment's thread settings
-reach the core whenever it loads, and after the load every kernel is a plain attribute."""
+reach the core whenever it loads (and every thread of the process), a process forked before
+the load runs its kernels on one thread as one forked after it does, and after the load every
+kernel is a plain attribute."""
 
 import os
 import shutil
