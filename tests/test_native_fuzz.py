@@ -79,7 +79,7 @@ def _broken(value, how, rng):
     if how == "none":
         return None
     if how == "int":
-        return int(rng.choice([-1, 0, 2**31, 2**40, -(2**40)]))
+        return int(rng.choice([-1, 0, 2**31, 2**40, -(2**40), 2**62, 2**63 - 1]))
     if how == "string":
         return "x"
     if not isinstance(value, np.ndarray):
