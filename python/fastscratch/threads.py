@@ -15,9 +15,11 @@ on the sizes and `n`; the load decides only how many threads run the parts.
 
 The starting count comes from FASTSCRATCH_NUM_THREADS, else OMP_NUM_THREADS, else
 OPENBLAS_NUM_THREADS (as NumPy and PyTorch users expect those to limit a library's threads), else
-the cores this process may run on. A process forked from one whose kernels used threads
-(multiprocessing on Linux, DataLoader-style workers) runs its kernels on one thread: OpenMP's pool
-does not survive a fork, and a second thread there would wait forever.
+the cores this process may run on; it holds for kernels called from any thread of the process,
+under the calling thread's OpenMP limit if that is lower (threadpoolctl's `threadpool_limits`).
+A process forked after `import fastscratch` (multiprocessing on Linux, DataLoader-style workers)
+runs its kernels on one thread: OpenMP's pool does not survive a fork, and a second thread there
+would wait forever.
 """
 
 import operator
