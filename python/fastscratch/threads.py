@@ -140,27 +140,8 @@ _startup_settings = (min(_count, MAX_THREADS), _adaptive_from_environment())
 del _count
 
 
-# A fork made after `import fastscratch` but before the core loaded: the child must run its
-# kernels on one thread, as the core's own fork handler makes it do once loaded. The parent may
-# have run another library's OpenMP regions (PyTorch's) on the libgomp.so.1 the core will share;
-# that pool did not survive the fork, and a kernel on two threads there would wait forever.
-_forked_before_load = False
-
-
-def _note_fork():
-    global _forked_before_load
-    _forked_before_load = True
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_note_fork)
-
-
 def apply_startup_settings(core):
-    """Give the freshly loaded extension `core` the settings read from the environment (and
-    tell it that this process was forked, if it was: see _forked_before_load)."""
+    """Give the freshly loaded extension `core` the settings read from the environment."""
     count, adaptive = _startup_settings
     core.set_num_threads(count)
     core.set_adaptive_threads(adaptive)
-    if _forked_before_load:
-        core.mark_forked_child()

@@ -70,17 +70,24 @@ NAMES = (
 )
 
 _load_lock = _thread.allocate_lock()  # `threading` would add ~1 ms to the import
+# Whether this process was forked after this package was imported (so before the core loaded,
+# or the core's own fork handler would have seen the fork): see _after_fork_in_child.
+_forked = False
 
 
-def _new_lock_in_child():
-    # A fork while another thread held the lock (loading the core) would leave it held forever
-    # in the child, whose first kernel would then wait forever.
-    global _load_lock
+def _after_fork_in_child():
+    # The core, when it loads here, must run its kernels on one thread, as its own fork handler
+    # makes a child of a process that had loaded it do: the parent may have run another
+    # library's OpenMP regions (PyTorch's) on the libgomp.so.1 the core will share, and that
+    # pool did not survive the fork; a kernel on two threads would wait forever. And a fork
+    # while another thread held the lock (loading the core) would leave it held forever.
+    global _load_lock, _forked
     _load_lock = _thread.allocate_lock()
+    _forked = True
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_in_child)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 LOAD_FAILED = (
     "fastscratch's native extension could not be loaded ({}). Reinstall with "
@@ -124,8 +131,9 @@ def _import_core():
 
 
 def load():
-    """Load the extension (once; thread-safe), apply the environment's thread settings, and put
-    its names into this module. Raises ImportError, with what to do, if it cannot load."""
+    """Load the extension (once; thread-safe), apply the environment's thread settings (and one
+    thread in a forked child), and put its names into this module. Raises ImportError, with what
+    to do, if it cannot load."""
     with _load_lock:
         if NAMES[0] in globals():
             return
@@ -136,6 +144,8 @@ def load():
         from .. import threads
 
         threads.apply_startup_settings(core)
+        if _forked:
+            core.mark_forked_child()
         globals().update({name: getattr(core, name) for name in NAMES})
 
 
