@@ -31,10 +31,17 @@ def _run(code, env=None, args=()):
     )
 
 
-def _loaded_after(code, env=None):
-    out = _run(f"import sys\n{code}\nprint({CORE!r} in sys.modules)", env)
+def _printed(code, env=None):
+    """What `code` printed, run in a fresh interpreter that must exit cleanly."""
+    out = _run(code, env)
     assert out.returncode == 0, out.stderr
-    return out.stdout.split()[-1] == "True"
+    return out.stdout
+
+
+def _loaded_after(code, env=None):
+    return (
+        _printed(f"import sys\n{code}\nprint({CORE!r} in sys.modules)", env).split()[-1] == "True"
+    )
 
 
 def test_importing_fastscratch_and_its_command_line_does_not_load_the_extension():
@@ -66,9 +73,8 @@ def test_the_first_kernel_loads_it_and_applies_the_environments_thread_settings(
         "import fastscratch._native as n\n"
         "print(float(out.max()), n.max_threads(), n.get_adaptive_threads())"
     )
-    out = _run(code, {"FASTSCRATCH_NUM_THREADS": "1", "FASTSCRATCH_ADAPTIVE_THREADS": "0"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["0.0", "1", "False"]
+    printed = _printed(code, {"FASTSCRATCH_NUM_THREADS": "1", "FASTSCRATCH_ADAPTIVE_THREADS": "0"})
+    assert printed.split() == ["0.0", "1", "False"]
 
 
 def test_a_thread_setting_made_before_the_load_wins_over_the_environment():
@@ -79,9 +85,8 @@ def test_a_thread_setting_made_before_the_load_wins_over_the_environment():
         "import fastscratch._native as n\n"
         "print(n.max_threads(), n.get_adaptive_threads(), fastscratch.get_num_threads())"
     )
-    out = _run(code, {"FASTSCRATCH_NUM_THREADS": "2", "FASTSCRATCH_ADAPTIVE_THREADS": "1"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["1", "False", "1"]
+    printed = _printed(code, {"FASTSCRATCH_NUM_THREADS": "2", "FASTSCRATCH_ADAPTIVE_THREADS": "1"})
+    assert printed.split() == ["1", "False", "1"]
 
 
 def test_a_bad_thread_variable_is_still_refused_at_import():
@@ -101,9 +106,8 @@ def test_threads_racing_for_the_first_kernel_all_get_it():
         "[t.start() for t in threads]; [t.join() for t in threads]\n"
         "print(results)"
     )
-    out = _run(code)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str([0.0] * 8)
+    printed = _printed(code)
+    assert printed.strip() == str([0.0] * 8)
 
 
 def test_after_the_load_every_kernel_is_a_plain_attribute_of_the_backend_module():
@@ -212,25 +216,22 @@ print(seen[0], seen[1], n.max_threads())
 )
 def test_a_thread_count_holds_for_kernels_called_from_any_thread(before, env):
     env = dict(env, FASTSCRATCH_ADAPTIVE_THREADS="0")  # the load must not decide the team
-    out = _run(_THREADS_OF_A_WORKER.format(before=before), env)
-    assert out.returncode == 0, out.stderr
+    printed = _printed(_THREADS_OF_A_WORKER.format(before=before), env)
     # the worker's limit, the OpenMP threads its kernels started, the main thread's limit
-    assert out.stdout.split() == ["1", "0", "1"]
+    assert printed.split() == ["1", "0", "1"]
 
 
 def test_two_threads_set_on_the_main_thread_reach_a_worker():
     # the other way round: a worker's kernels get the process's count (2), not 1
     env = {"FASTSCRATCH_NUM_THREADS": "1", "FASTSCRATCH_ADAPTIVE_THREADS": "0"}
-    out = _run(_THREADS_OF_A_WORKER.format(before="fastscratch.set_num_threads(2)"), env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[0] == "2" and out.stdout.split()[2] == "2"
+    printed = _printed(_THREADS_OF_A_WORKER.format(before="fastscratch.set_num_threads(2)"), env)
+    assert printed.split()[0] == "2" and printed.split()[2] == "2"
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/self/maps")
 def test_show_config_names_the_openmp_runtime_the_kernels_run_on():
-    out = _run("import fastscratch; fastscratch.show_config()")
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    printed = _printed("import fastscratch; fastscratch.show_config()")
+    lines = printed.splitlines()
     library = lines[lines.index("openmp:") + 2]
     assert library.split()[0] == "library" and "libgomp" in library
 
@@ -244,9 +245,8 @@ def test_after_pytorch_the_kernels_share_its_openmp_runtime():
         "from fastscratch.config import openmp_library\n"
         "print(openmp_library())"
     )
-    out = _run(code)
-    assert out.returncode == 0, out.stderr
-    mapped = out.stdout.strip().split(", ")
+    printed = _printed(code)
+    mapped = printed.strip().split(", ")
     assert len(mapped) == 1 and "torch" in mapped[0], mapped
 
 
@@ -267,9 +267,8 @@ os.waitpid(pid, 0)
 def test_a_child_forked_before_the_load_runs_kernels_on_one_thread():
     # As when the core loaded at import (its fork handler marked the child): a multiprocessing
     # worker forked from a parent that ran no kernel yet gets one thread, not the whole pool.
-    out = _run(_FORK.format(parent=""), {"FASTSCRATCH_ADAPTIVE_THREADS": "0"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "1"]
+    printed = _printed(_FORK.format(parent=""), {"FASTSCRATCH_ADAPTIVE_THREADS": "0"})
+    assert printed.split() == ["True", "1"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -317,9 +316,8 @@ def test_threadpoolctl_still_limits_the_kernels():
         "    print(n.max_threads(), len(os.listdir('/proc/self/task')) - start)\n"
         "print(n.max_threads())"
     )
-    out = _run(code, {"FASTSCRATCH_ADAPTIVE_THREADS": "0", "FASTSCRATCH_NUM_THREADS": "2"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["1", "0", "2"]
+    printed = _printed(code, {"FASTSCRATCH_ADAPTIVE_THREADS": "0", "FASTSCRATCH_NUM_THREADS": "2"})
+    assert printed.split() == ["1", "0", "2"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
