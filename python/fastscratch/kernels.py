@@ -1,7 +1,8 @@
 """The kernel contract: every kernel the layers and optimizers call, written down once.
 
 Each function here checks its arguments (errors name the argument, the expected and the actual
-value), decides the compute dtype, and hands the work to the backend in use
+value; a TypeError or ValueError, whatever the argument), decides the compute dtype, and hands
+the work to the backend in use
 (`fastscratch.backend.current()`): `fastscratch.reference` (pure NumPy, obviously right) or
 `fastscratch._native` (Cython -> C). Both backends implement every name in `KERNELS` with the
 signature documented on the function here, and may assume what this module guarantees:
@@ -9,7 +10,14 @@ signature documented on the function here, and may assume what this module guara
 * array arguments are ``numpy.ndarray`` of one floating dtype, float32 or float64 (the compute
   dtype); any memory layout (a backend copies if it needs contiguity; it never writes an input
   unless the contract says "in place");
-* shapes, sizes, stride >= 1, pad >= 0 and label ranges have been checked;
+* shapes, sizes, stride >= 1, pad >= 0 and label ranges have been checked; a backward's
+  arguments from its forward (x, W, cache, arg_max, mask, out, labels, one_hot, xc, xn, std)
+  are checked as the forward checks its input, except two ranges each backend checks itself,
+  refusing them alike: arg_max's window positions (a pass over arg_max) and softmax_loss_forward's
+  labels when they come as int64 of the right shape (the SoftmaxWithLoss layer's case, whose
+  prepare_targets checked them);
+* hyperparameters (lr, eps, ratio, ...) are Python floats: an np.float64 would turn a float32
+  kernel's NumPy arithmetic float64 on the reference alone;
 * results are new arrays of the compute dtype unless stated; ``arg_max`` is int64.
 
 Edge cases, decided here once so that both backends give one answer (docs/compat.md):
@@ -64,6 +72,8 @@ TINY_DROPOUT = 4096  # elements, forward and backward (one comparison, one produ
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _F32, _F64 = _FLOATS
+_BOOL = np.dtype(np.bool_)
+_I64 = np.dtype(np.int64)
 
 
 def _native_order(dt):
@@ -124,12 +134,23 @@ def compute_dtype(*arrays):
 def as_compute(a, name, dtype):
     """`a` as an ndarray of `dtype` (a copy only when the dtype differs)."""
     if not isinstance(a, np.ndarray):
-        try:
-            a = np.asarray(a)
-        except Exception as exc:  # ragged lists and the like
-            raise TypeError(f"{name} must be an array, got {type(a).__name__}") from exc
-        compute_dtype(a)  # refuse strings, objects
+        a = _as_array(a, name)
     return a if a.dtype == dtype else a.astype(dtype)
+
+
+def _as_array(value, name):
+    """value (not an ndarray) as one, of the dtype NumPy reads in it; None, strings, objects,
+    complex numbers and ragged lists are refused, naming the argument."""
+    try:
+        a = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array, got {type(value).__name__}") from exc
+    if a.dtype.kind not in "biuf" or a.dtype.itemsize > 8:
+        raise TypeError(
+            f"{name} must be an array of real numbers, got {type(value).__name__} "
+            f"of dtype {a.dtype}"
+        )
+    return a
 
 
 def check_ndim(a, name, ndim, what):
@@ -151,6 +172,34 @@ def check_int(value, name, minimum):
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_float(value, name):
+    """value as a Python float: a real number (int, float, NumPy scalar or 0-d array), so that
+    it never changes a result's dtype (an np.float64 would make a float32 kernel's NumPy
+    arithmetic float64 on the reference alone)."""
+    if type(value) is float:
+        return value
+    if not isinstance(value, (str, bytes)):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"{name} must be a real number, got {value!r}")
+
+
+def check_shape_tuple(value, name):
+    """value as a tuple (N, C, H, W) of four integer sizes >= 0."""
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple (N, C, H, W), got {value!r}") from None
+    if len(sizes) != 4:
+        raise ValueError(f"{name} must be (N, C, H, W) of sizes >= 0, got {value!r}")
+    try:
+        return tuple(check_int(size, name, 0) for size in sizes)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be (N, C, H, W) of sizes >= 0, got {value!r}") from None
 
 
 def window_output_size(size, window, stride, pad, axis, what="filter"):
@@ -202,11 +251,14 @@ def _window_backend(shape, name, window_h, window_w, stride, pad):
 
 
 def _arrays(*pairs):
-    """Check that each (value, name) is array-like and return them as ndarrays."""
+    """Check that each (value, name) is array-like and return them as ndarrays (None, strings,
+    objects and ragged lists refused by name)."""
     out = []
     for value, name in pairs:
         if not isinstance(value, np.ndarray):
-            value = as_compute(value, name, None) if value is not None else None
+            if value is None:
+                raise TypeError(f"{name} must be an array, got None")
+            value = _as_array(value, name)
         out.append(value)
     return out
 
@@ -233,12 +285,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
     every col entry that im2col copied from it (not an inverse)."""
     (col,) = _arrays((col, "col"))
     check_ndim(col, "col", 2, "patch matrix")
-    try:
-        input_shape = tuple(int(s) for s in input_shape)
-    except TypeError:
-        raise TypeError(f"input_shape must be a tuple (N, C, H, W), got {input_shape!r}") from None
-    if len(input_shape) != 4 or min(input_shape) < 0:
-        raise ValueError(f"input_shape must be (N, C, H, W) of sizes >= 0, got {input_shape}")
+    input_shape = check_shape_tuple(input_shape, "input_shape")
     filter_h, filter_w, stride, pad = check_window(filter_h, filter_w, stride, pad)
     N, C, H, W = input_shape
     out_h = window_output_size(H, filter_h, stride, pad, "filter_h")
@@ -253,21 +300,19 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 # convolution
 
 
-def _plain_conv(x, W, b, stride, pad):
-    """Whether conv_forward's arguments are the layers' case: ndarrays of one float dtype, the
-    right shapes, plain int stride and pad with a window that fits, sizes far from the kernels'
-    limits (tested inline: on a batch of one the full checks cost a tenth of the convolution)."""
+def _plain_conv(x, W, stride, pad):
+    """Whether a convolution's x, W, stride and pad are the layers' case: ndarrays of one float
+    dtype, the right shapes, plain int stride and pad with a window that fits, sizes far from
+    the kernels' limits (tested inline: on a batch of one the full checks cost a tenth of the
+    convolution)."""
     return (
         type(x) is np.ndarray
         and type(W) is np.ndarray
-        and type(b) is np.ndarray
         and ((dt := x.dtype) is _F64 or dt is _F32)
         and W.dtype is dt
-        and b.dtype is dt
         and len(xs := x.shape) == 4
         and len(ws := W.shape) == 4
         and xs[1] == ws[1]
-        and b.shape == ws[:1]
         and type(stride) is int
         and type(pad) is int
         and 1 <= stride
@@ -286,12 +331,35 @@ def _plain_conv(x, W, b, stride, pad):
 
 def conv_forward(x, W, b, stride, pad):
     """x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> (out (N, FN, out_h, out_w), cache).
-    `cache` is whatever the backend needs for conv_backward (opaque to callers)."""
+    `cache` is what the backend keeps for conv_backward: None (native) or x's patch matrix
+    im2col(x, FH, FW, stride, pad) (reference); not for callers to read."""
     # The layers' case first (_plain_conv): on a batch of one the checks below cost a tenth of
     # the convolution.
-    if _plain_conv(x, W, b, stride, pad):
+    if (
+        _plain_conv(x, W, stride, pad)
+        and type(b) is np.ndarray
+        and b.dtype is x.dtype
+        and b.shape == W.shape[:1]
+    ):
         return _backend.current().conv_forward(x, W, b, stride, pad)
     x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
+    backend, stride, pad = _conv_geometry(x, W, stride, pad)
+    if b.size != W.shape[0]:
+        raise ValueError(f"b must have {W.shape[0]} elements (one per filter), got shape {b.shape}")
+    dt = compute_dtype(x, W, b)
+    return backend.conv_forward(
+        as_compute(x, "x", dt),
+        as_compute(W, "W", dt),
+        as_compute(b, "b", dt).reshape(-1),
+        stride,
+        pad,
+    )
+
+
+def _conv_geometry(x, W, stride, pad):
+    """(backend, stride, pad) for a convolution of the ndarray x (N, C, H, W) by the ndarray W
+    (FN, C, FH, FW), after checking that they fit each other, stride and pad, and the kernels'
+    sizes; the stride handed on is _window_backend's."""
     check_ndim(x, "x", 4, "input (N, C, H, W)")
     check_ndim(W, "W", 4, "filter (FN, C, FH, FW)")
     if x.shape[1] != W.shape[1]:
@@ -299,8 +367,6 @@ def conv_forward(x, W, b, stride, pad):
             f"x must have {W.shape[1]} channels to match W {W.shape}, "
             f"got {x.shape[1]} (x shape {x.shape})"
         )
-    if b.size != W.shape[0]:
-        raise ValueError(f"b must have {W.shape[0]} elements (one per filter), got shape {b.shape}")
     if W.shape[2] < 1 or W.shape[3] < 1:
         # The book fails at a reshape; the reference alone would slide an empty window past
         # the input's edge and return the bias.
@@ -323,14 +389,7 @@ def conv_forward(x, W, b, stride, pad):
                 f"the output must have out_h*out_w < 2**31 per image (the kernels' sizes), got "
                 f"{out_h}*{out_w} (x shape {x.shape}, W shape {W.shape}, pad {pad})"
             )
-    dt = compute_dtype(x, W, b)
-    return backend.conv_forward(
-        as_compute(x, "x", dt),
-        as_compute(W, "W", dt),
-        as_compute(b, "b", dt).reshape(-1),
-        stride,
-        pad,
-    )
+    return backend, stride, pad
 
 
 def conv_relu_forward(x, W, b, stride, pad):
@@ -339,7 +398,13 @@ def conv_relu_forward(x, W, b, stride, pad):
     where its correlation path runs (5x5, stride 1, few channels: SimpleConvNet's first layer);
     otherwise, and on the reference backend, it is the two calls."""
     fused = getattr(_backend.current(), "conv_relu_forward", None)
-    if fused is not None and _plain_conv(x, W, b, stride, pad):
+    if (
+        fused is not None
+        and _plain_conv(x, W, stride, pad)
+        and type(b) is np.ndarray
+        and b.dtype is x.dtype
+        and b.shape == W.shape[:1]
+    ):
         return fused(x, W, b, stride, pad)
     out, cache = conv_forward(x, W, b, stride, pad)
     out, mask = relu_forward(out)
@@ -351,13 +416,41 @@ def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):
     x, W, cache, stride and pad of that forward call. They are computed in the promotion of
     dout, x and W (dout carries the forward's dtype, bias included, back from the layers above).
     need_dx=False: dx is None, its products skipped (a net's first layer)."""
-    (dout,) = _arrays((dout, "dout"))
+    if _plain_conv(x, W, stride, pad) and type(dout) is np.ndarray and dout.dtype is x.dtype:
+        # The layers' case, tested inline as conv_forward's.
+        (N, C, H, Wd), (FN, _, FH, FW) = x.shape, W.shape
+        out_h = (H + 2 * pad - FH) // stride + 1
+        out_w = (Wd + 2 * pad - FW) // stride + 1
+        if dout.shape == (N, FN, out_h, out_w) and (
+            cache is None
+            or (
+                type(cache) is np.ndarray
+                and cache.dtype is x.dtype
+                and cache.shape == (N * out_h * out_w, C * FH * FW)
+            )
+        ):
+            return _backend.current().conv_backward(dout, x, W, cache, stride, pad, need_dx=need_dx)
+    dout, x, W = _arrays((dout, "dout"), (x, "x"), (W, "W"))
+    # Anything else: x, W, stride and pad checked as conv_forward checks them.
+    backend, stride, pad = _conv_geometry(x, W, stride, pad)
     N, C, H, Wd = x.shape
     FN, _, FH, FW = W.shape
     out_h = (H + 2 * pad - FH) // stride + 1
     out_w = (Wd + 2 * pad - FW) // stride + 1
     check_shape(dout, "dout", (N, FN, out_h, out_w))
-    backend, stride = _window_backend(x.shape, "x", FH, FW, stride, pad)
+    col_shape = (N * out_h * out_w, C * FH * FW)
+    if cache is not None and not (
+        type(cache) is np.ndarray and cache.shape == col_shape and cache.dtype in _FLOATS
+    ):
+        found = (
+            f"{cache.dtype} {cache.shape}"
+            if isinstance(cache, np.ndarray)
+            else type(cache).__name__
+        )
+        raise ValueError(
+            f"cache must be what conv_forward returned for this x and W: None or x's patch "
+            f"matrix, float32 or float64 of shape {col_shape}, got {found}"
+        )
     dt = compute_dtype(dout, x, W)
     return backend.conv_backward(
         as_compute(dout, "dout", dt),
@@ -383,54 +476,100 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
         type(x) is np.ndarray
         and ((dt := x.dtype) is _F64 or dt is _F32)
         and len(xs := x.shape) == 4
-        and type(pool_h) is int
+        and x.size  # non-empty: H, W >= 1 too
+        and _plain_pool_window(xs[2], xs[3], pool_h, pool_w, stride, pad)
+    ):
+        return _backend.current().pool_forward(x, pool_h, pool_w, stride, pad)
+    (x,) = _arrays((x, "x"))
+    check_ndim(x, "x", 4, "input (N, C, H, W)")
+    backend, pool_h, pool_w, stride, pad = _pool_geometry(x.shape, "x", pool_h, pool_w, stride, pad)
+    x = as_compute(x, "x", compute_dtype(x))
+    return backend.pool_forward(x, pool_h, pool_w, stride, pad)
+
+
+def _plain_pool_window(H, W, pool_h, pool_w, stride, pad):
+    """Whether a pooling window over an H x W input (H, W >= 1) is the layers' case: plain int
+    sizes, stride and pad that fit, the padded input far from the kernels' limits."""
+    return (
+        type(pool_h) is int
         and type(pool_w) is int
         and type(stride) is int
         and type(pad) is int
         and 1 <= stride
         and 0 <= pad < pool_h
         and pad < pool_w
-        and (hp := xs[2] + 2 * pad) >= pool_h
-        and (wp := xs[3] + 2 * pad) >= pool_w
+        and (hp := H + 2 * pad) >= pool_h
+        and (wp := W + 2 * pad) >= pool_w
         and hp < _FAST_SIDE
         and wp < _FAST_SIDE
         and stride <= max(hp - pool_h, wp - pool_w) + 1
-        and x.size  # non-empty: H, W >= 1 too
-    ):
-        return _backend.current().pool_forward(x, pool_h, pool_w, stride, pad)
-    (x,) = _arrays((x, "x"))
-    check_ndim(x, "x", 4, "input (N, C, H, W)")
+    )
+
+
+def _pool_geometry(shape, name, pool_h, pool_w, stride, pad):
+    """(backend, pool_h, pool_w, stride, pad) for max pooling an input of `shape` (N, C, H, W),
+    held by the argument `name`, after checking the window against it; the stride handed on is
+    _window_backend's."""
     pool_h, pool_w, stride, pad = check_window(pool_h, pool_w, stride, pad, ("pool_h", "pool_w"))
     if pad >= pool_h or pad >= pool_w:
         raise ValueError(
             f"pad must be smaller than the pooling window {pool_h}x{pool_w} "
             f"(a window of padding alone has no maximum), got {pad}"
         )
-    window_output_size(x.shape[2], pool_h, stride, pad, "pool_h", "pooling window")
-    window_output_size(x.shape[3], pool_w, stride, pad, "pool_w", "pooling window")
-    if x.shape[0] * x.shape[1] > 0 and min(x.shape[2:]) == 0:
+    window_output_size(shape[2], pool_h, stride, pad, "pool_h", "pooling window")
+    window_output_size(shape[3], pool_w, stride, pad, "pool_w", "pooling window")
+    if shape[0] * shape[1] > 0 and min(shape[2:]) == 0:
         # Checked here because such an input is empty and would go to the reference, which
         # would let padding win every window.
         raise ValueError(
-            f"x must have H, W >= 1 to pool (a window of padding alone has no maximum), "
-            f"got shape {x.shape}"
+            f"{name} must have H, W >= 1 to pool (a window of padding alone has no maximum), "
+            f"got shape {tuple(shape)}"
         )
-    backend, stride = _window_backend(x.shape, "x", pool_h, pool_w, stride, pad)
-    x = as_compute(x, "x", compute_dtype(x))
-    return backend.pool_forward(x, pool_h, pool_w, stride, pad)
+    backend, stride = _window_backend(shape, name, pool_h, pool_w, stride, pad)
+    return backend, pool_h, pool_w, stride, pad
 
 
 def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
     """Routes dout (N, C, out_h, out_w) to the first maximum of each window -> dx (x_shape);
-    overlapping windows accumulate."""
-    (dout,) = _arrays((dout, "dout"))
+    overlapping windows accumulate. arg_max, x_shape and the window are pool_forward's: checked
+    as it checks them, and arg_max's positions by the backend (each refuses one outside the
+    window with a ValueError, writing nothing)."""
+    if (
+        type(dout) is np.ndarray
+        and ((dt := dout.dtype) is _F64 or dt is _F32)
+        and type(arg_max) is np.ndarray
+        and arg_max.dtype is _I64
+        and type(x_shape) is tuple
+        and len(x_shape) == 4
+        and len(ds := dout.shape) == 4
+        and x_shape[:2] == ds[:2]
+        and type(H := x_shape[2]) is int
+        and type(W := x_shape[3]) is int
+        and H > 0
+        and W > 0
+        and _plain_pool_window(H, W, pool_h, pool_w, stride, pad)
+        and ds[2:] == ((H + 2 * pad - pool_h) // stride + 1, (W + 2 * pad - pool_w) // stride + 1)
+        and arg_max.shape == (dout.size,)
+        and dout.size
+    ):
+        # The layers' case, tested inline as pool_forward's; N and C as ints from dout's shape.
+        shape = (ds[0], ds[1], H, W)
+        return _backend.current().pool_backward(dout, arg_max, shape, pool_h, pool_w, stride, pad)
+    dout, arg_max = _arrays((dout, "dout"), (arg_max, "arg_max"))
+    x_shape = check_shape_tuple(x_shape, "x_shape")
+    backend, pool_h, pool_w, stride, pad = _pool_geometry(
+        x_shape, "x_shape", pool_h, pool_w, stride, pad
+    )
     N, C, H, W = x_shape
     out_h = (H + 2 * pad - pool_h) // stride + 1
     out_w = (W + 2 * pad - pool_w) // stride + 1
     check_shape(dout, "dout", (N, C, out_h, out_w))
-    backend, stride = _window_backend(x_shape, "x_shape", pool_h, pool_w, stride, pad)
+    if arg_max.dtype.kind not in "iu":
+        raise TypeError(f"arg_max must hold integer window positions, got dtype {arg_max.dtype}")
+    check_shape(arg_max, "arg_max", (dout.size,))
     dout = as_compute(dout, "dout", compute_dtype(dout))
-    return backend.pool_backward(dout, arg_max, tuple(x_shape), pool_h, pool_w, stride, pad)
+    arg_max = arg_max.astype(np.int64, copy=False)
+    return backend.pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,24 +681,38 @@ def affine_backward(dout, x, W, need_dx=True):
     """Gradients of affine_forward: dout (N, M) -> (dx (N, D), dW (D, M), db (M,)), with the x
     and W of that forward call. need_dx=False: dx is None, its product skipped (a net's first
     layer)."""
-    xs, ws = x.shape, W.shape
-    work = xs[0] * xs[1] * ws[1]
-    backend = _reference if work <= TINY_PRODUCT_BACKWARD else _backend.current()
     if not (
         type(dout) is np.ndarray
-        and dout.dtype is x.dtype
-        and W.dtype is x.dtype
+        and type(x) is np.ndarray
+        and type(W) is np.ndarray
+        and ((dt := x.dtype) is _F64 or dt is _F32)
+        and dout.dtype is dt
+        and W.dtype is dt
+        and len(xs := x.shape) == 2
+        and len(ws := W.shape) == 2
+        and xs[1] == ws[0]
         and dout.shape == (xs[0], ws[1])
     ):
-        # x and W passed affine_forward's checks; dout gets its own, then all three are
-        # promoted together (float32 mixed with float64 cheaply, anything else in full).
-        (dout,) = _arrays((dout, "dout"))
+        # Anything else: x and W checked as affine_forward checks them, dout against them,
+        # then all three promoted together (float32 mixed with float64 cheaply, anything else
+        # in full).
+        dout, x, W = _arrays((dout, "dout"), (x, "x"), (W, "W"))
+        check_ndim(x, "x", 2, "input (N, D) (the layer flattens N-D input)")
+        check_ndim(W, "W", 2, "weight (D, M)")
+        if x.shape[1] != W.shape[0]:
+            raise ValueError(
+                f"x must have {W.shape[0]} features per sample to match W {W.shape}, "
+                f"got {x.shape[1]}"
+            )
+        xs, ws = x.shape, W.shape
         check_shape(dout, "dout", (xs[0], ws[1]))
         promoted = _as_float64_if_mixed(dout, x, W)
         if promoted is None:
             dt = compute_dtype(dout, x, W)
             promoted = [as_compute(a, name, dt) for a, name in ((dout, "dout"), (x, "x"), (W, "W"))]
         dout, x, W = promoted
+    work = xs[0] * xs[1] * ws[1]
+    backend = _reference if work <= TINY_PRODUCT_BACKWARD else _backend.current()
     return backend.affine_backward(dout, x, W, need_dx)
 
 
@@ -581,15 +734,19 @@ def relu_forward(x):
 def relu_backward(dout, mask):
     """Sets dout[mask] = 0 in place and returns dout (the book's Relu does exactly this). A dout
     that cannot take that in place (read-only, not a float array) is copied first."""
-    # The nets' case (a float array of mask's shape) is tested inline and checked only here:
-    # this call costs ~1 us of NumPy on the gradient checks' batches of 3, the per-call target
-    # being 1.2x of the book's.
-    if (
-        type(dout) is np.ndarray
-        and ((dt := dout.dtype) is _F64 or dt is _F32)
-        and dout.shape == mask.shape
-        and dout.size <= TINY_RELU_BACKWARD
-    ):
+    # The nets' case (a float array and a bool mask of its shape) is tested inline: this call
+    # costs ~1 us of NumPy on the gradient checks' batches of 3, the per-call target being 1.2x
+    # of the book's (a test of mask's type would add 2%).
+    try:
+        plain = (
+            type(dout) is np.ndarray
+            and ((dt := dout.dtype) is _F64 or dt is _F32)
+            and dout.shape == mask.shape
+            and mask.dtype is _BOOL
+        )
+    except AttributeError:  # mask is no array: named below
+        plain = False
+    if plain and dout.size <= TINY_RELU_BACKWARD:
         # The reference's statement, without the call to it; a read-only dout refuses it (a
         # ValueError, nothing written) and takes the general path below, which copies it.
         # Asking dout.flags first cost 50 ns of the ~1.2 us.
@@ -598,12 +755,8 @@ def relu_backward(dout, mask):
             return dout
         except ValueError:
             pass
-    if not (
-        type(dout) is np.ndarray
-        and (dout.dtype is _F64 or dout.dtype is _F32)
-        and dout.shape == mask.shape
-        and dout.flags.writeable
-    ):
+    if not (plain and dout.flags.writeable):
+        mask = _mask(mask)
         dout = _writeable_float(dout, "dout")
         check_shape(dout, "dout", mask.shape)
     if dout.size <= TINY_RELU_BACKWARD:
@@ -612,12 +765,21 @@ def relu_backward(dout, mask):
     return _backend.current().relu_backward(dout, mask)
 
 
+def _mask(mask):
+    """mask as a bool ndarray (relu_forward's and dropout_forward_train's `mask`): anything else
+    is refused, as a float or int "mask" would zero by its own rule, not the forward's."""
+    (mask,) = _arrays((mask, "mask"))
+    if mask.dtype is not _BOOL:
+        raise TypeError(f"mask must be a bool array (the forward's), got dtype {mask.dtype}")
+    return mask
+
+
 def _writeable_float(x, name):
     """x if it is a writeable float ndarray (float32/float64, native byte order), else a copy
     of it in its compute dtype (for an in-place backward that must not write to the caller's
     read-only or integer array)."""
     if not isinstance(x, np.ndarray):
-        x = as_compute(x, name, None)  # refuses None, strings, ragged lists by name
+        x = _as_array(x, name)  # refuses None, strings, ragged lists by name
     if (x.dtype is _F64 or x.dtype is _F32) and x.flags.writeable:
         return x
     return np.array(x, dtype=compute_dtype(x))
@@ -633,7 +795,16 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, out):
     """-> dout * (1 - out) * out."""
-    if type(dout) is np.ndarray and dout.dtype is out.dtype and dout.shape == out.shape:
+    try:
+        plain = (
+            type(dout) is np.ndarray
+            and ((dt := dout.dtype) is _F64 or dt is _F32)
+            and out.dtype is dt
+            and dout.shape == out.shape
+        )
+    except AttributeError:  # out is no array: named below (a test of its type costs ~2%)
+        plain = False
+    if plain:
         # The nets' case (out is the layer's float forward result), tested inline.
         if out.size <= TINY_SIGMOID_BACKWARD:
             # The reference's statements, without the call to it (~80 ns of the book's ~1.4 us
@@ -643,7 +814,7 @@ def sigmoid_backward(dout, out):
             dx *= out
             return dx
         return _backend.current().sigmoid_backward(dout, out)
-    (dout,) = _arrays((dout, "dout"))
+    dout, out = _arrays((dout, "dout"), (out, "out"))
     check_shape(dout, "dout", out.shape)
     dt = compute_dtype(dout, out)
     return _backend.current().sigmoid_backward(
@@ -696,9 +867,9 @@ def _labels_or_onehot(t, y_shape):
     return labels, False
 
 
-def _check_label_range(labels, K):
+def _check_label_range(labels, K, name="t"):
     """Refuses int64 labels outside [0, K) (a negative one would silently pick a class from
-    the end)."""
+    the end); `name` is the argument that held them."""
     if labels.size <= 32:
         # The gradient checks' few labels: Python's min and max of a list cost ~0.5 us, a
         # NumPy reduction ~1.5 us (the loss itself is ~3 us there)
@@ -708,7 +879,7 @@ def _check_label_range(labels, K):
     elif labels.view(np.uint64).max() < K:  # one reduction: seen unsigned, negatives are huge
         return
     bad = labels[(labels < 0) | (labels >= K)][0]
-    raise ValueError(f"t must hold labels in [0, {K}), got {bad}")
+    raise ValueError(f"{name} must hold labels in [0, {K}), got {bad}")
 
 
 def prepare_targets(x, t):
@@ -761,16 +932,66 @@ def prepare_targets(x, t):
 
 
 def softmax_loss_forward(x, labels):
-    """x (N, K) scores, labels from prepare_targets -> (loss, y): y = softmax(x) and
-    loss = -sum(log(y[n, labels[n]] + 1e-7)) / N, a NumPy scalar of x's dtype."""
+    """x (N, K) scores, labels int64 (N,) in [0, K) (prepare_targets' output) -> (loss, y):
+    y = softmax(x) and loss = -sum(log(y[n, labels[n]] + 1e-7)) / N, a NumPy scalar of x's
+    dtype. Labels out of range are refused by the backend (ValueError)."""
+    if not (
+        type(x) is np.ndarray
+        and ((dt := x.dtype) is _F64 or dt is _F32)
+        and len(xs := x.shape) == 2
+        and xs[1] > 0
+        and type(labels) is np.ndarray
+        and labels.dtype is _I64
+        and labels.shape == xs[:1]
+    ):
+        x = _scores(x, "x")
+        labels = _loss_labels(labels, x.shape)
     return _backend.current().softmax_loss_forward(x, labels)
 
 
 def softmax_loss_backward(y, labels, one_hot):
-    """-> dx = (y - one_hot) / N, or for labels y with 1 taken off at each label, / N.
-    (The book's SoftmaxWithLoss ignores dout.) dx has the dtype of y (promoted with one_hot)."""
+    """-> dx = (y - one_hot) / N, or for labels (one_hot None) y with 1 taken off at each label,
+    / N. (The book's SoftmaxWithLoss ignores dout.) dx has the dtype of y (promoted with
+    one_hot). Every argument is checked here (labels' range too); the SoftmaxWithLoss layer,
+    whose forward checked them, calls prepared_softmax_loss_backward."""
+    y = _scores(y, "y")
+    if one_hot is None:
+        labels = _loss_labels(labels, y.shape)
+    else:
+        (one_hot,) = _arrays((one_hot, "one_hot"))
+        check_shape(one_hot, "one_hot", y.shape)
+        dt = compute_dtype(y, one_hot)
+        y, one_hot = as_compute(y, "y", dt), as_compute(one_hot, "one_hot", dt)
+    return prepared_softmax_loss_backward(y, labels, one_hot)
+
+
+def prepared_softmax_loss_backward(y, labels, one_hot):
+    """softmax_loss_backward of softmax_loss_forward's y and prepare_targets' labels and one_hot,
+    as they came, nothing checked again: the SoftmaxWithLoss layer's backward, which on the
+    book's gradient checks costs about a microsecond (a check of the labels' range alone would
+    add a quarter)."""
     backend = _reference if y.size <= TINY_SOFTMAX_LOSS_BACKWARD else _backend.current()
     return backend.softmax_loss_backward(y, labels, one_hot)
+
+
+def _scores(x, name):
+    """x as a 2-D array (N, K) of K >= 1 classes in its compute dtype."""
+    (x,) = _arrays((x, name))
+    check_ndim(x, name, 2, "scores (N, K)")
+    if x.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one class (K >= 1), got shape {x.shape}")
+    return as_compute(x, name, compute_dtype(x))
+
+
+def _loss_labels(labels, shape):
+    """labels as int64 (N,) in [0, K) for scores of `shape` (N, K)."""
+    (labels,) = _arrays((labels, "labels"))
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer class labels, got dtype {labels.dtype}")
+    check_shape(labels, "labels", shape[:1])
+    labels = labels.astype(np.int64, copy=False)
+    _check_label_range(labels, shape[1], "labels")
+    return labels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -786,7 +1007,7 @@ def batchnorm_forward_train(x, gamma, beta, eps):
         and x.shape[0] > 0
         and gamma.shape == beta.shape == (x.shape[1],)
     ):
-        return _backend.current().batchnorm_forward_train(x, gamma, beta, eps)
+        return _backend.current().batchnorm_forward_train(x, gamma, beta, check_float(eps, "eps"))
     x, gamma, beta = _arrays((x, "x"), (gamma, "gamma"), (beta, "beta"))
     check_ndim(x, "x", 2, "input (N, D)")
     for p, name in ((gamma, "gamma"), (beta, "beta")):
@@ -801,13 +1022,19 @@ def batchnorm_forward_train(x, gamma, beta, eps):
         as_compute(x, "x", dt),
         as_compute(gamma, "gamma", dt).reshape(-1),
         as_compute(beta, "beta", dt).reshape(-1),
-        eps,
+        check_float(eps, "eps"),
     )
 
 
 def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, eps):
     """-> gamma * (x - running_mean) / sqrt(running_var + eps) + beta."""
-    x, gamma, beta = _arrays((x, "x"), (gamma, "gamma"), (beta, "beta"))
+    x, gamma, beta, running_mean, running_var = _arrays(
+        (x, "x"),
+        (gamma, "gamma"),
+        (beta, "beta"),
+        (running_mean, "running_mean"),
+        (running_var, "running_var"),
+    )
     check_ndim(x, "x", 2, "input (N, D)")
     for p, name in (
         (gamma, "gamma"),
@@ -824,7 +1051,7 @@ def batchnorm_forward_test(x, gamma, beta, running_mean, running_var, eps):
         as_compute(beta, "beta", dt).reshape(-1),
         as_compute(running_mean, "running_mean", dt).reshape(-1),
         as_compute(running_var, "running_var", dt).reshape(-1),
-        eps,
+        check_float(eps, "eps"),
     )
 
 
@@ -833,9 +1060,28 @@ def batchnorm_backward(dout, gamma, xc, xn, std):
     dbeta = sum(dout, 0); dgamma = sum(xn*dout, 0); dxn = gamma*dout; dxc = dxn/std;
     dstd = -sum(dxn*xc/std**2, 0); dvar = 0.5*dstd/std; dxc += (2/N)*xc*dvar;
     dmu = sum(dxc, 0); dx = dxc - dmu/N."""
-    (dout,) = _arrays((dout, "dout"))
+    if (
+        _same_float_arrays(dout, gamma, xc, xn, std)
+        and len(shape := dout.shape) == 2
+        and xc.shape == shape
+        and xn.shape == shape
+        and gamma.shape == shape[1:]
+        and std.shape == shape[1:]
+    ):
+        return _backend.current().batchnorm_backward(dout, gamma, xc, xn, std)
+    # Anything else: gamma, xc, xn and std (batchnorm_forward_train's) checked against dout.
+    dout, gamma, xc, xn, std = _arrays(
+        (dout, "dout"), (gamma, "gamma"), (xc, "xc"), (xn, "xn"), (std, "std")
+    )
+    check_ndim(xc, "xc", 2, "centred input (N, D)")
     check_shape(dout, "dout", xc.shape)
-    dt = compute_dtype(dout, gamma, xc)
+    check_shape(xn, "xn", xc.shape)
+    for p, name in ((gamma, "gamma"), (std, "std")):
+        if p.size != xc.shape[1]:
+            raise ValueError(
+                f"{name} must have {xc.shape[1]} elements (one per activation), got shape {p.shape}"
+            )
+    dt = compute_dtype(dout, gamma, xc, xn, std)
     return _backend.current().batchnorm_backward(
         as_compute(dout, "dout", dt),
         as_compute(gamma, "gamma", dt).reshape(-1),
@@ -851,21 +1097,34 @@ def batchnorm_backward(dout, gamma, xc, xn, std):
 
 
 def dropout_forward_train(x, rand, ratio):
-    """-> (out, mask): mask = rand > ratio (bool), out = x * mask."""
+    """-> (out, mask): mask = rand > ratio (bool), out = x * mask. rand: the caller's uniform
+    draws, floats of x's shape (np.random.rand gives float64)."""
     if type(x) is not np.ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
         (x,) = _arrays((x, "x"))
         x = as_compute(x, "x", compute_dtype(x))
+    if not (type(rand) is np.ndarray and rand.dtype is _F64 and rand.shape == x.shape):
+        (rand,) = _arrays((rand, "rand"))
+        if rand.dtype.kind != "f" or rand.dtype.itemsize > 8:
+            raise TypeError(
+                f"rand must have a float dtype (np.random.rand gives float64), got {rand.dtype}"
+            )
+        check_shape(rand, "rand", x.shape)
+    if type(ratio) is not float:
+        ratio = check_float(ratio, "ratio")
     backend = _reference if x.size <= TINY_DROPOUT else _backend.current()
-    return backend.dropout_forward_train(x, rand, float(ratio))
+    return backend.dropout_forward_train(x, rand, ratio)
 
 
 def dropout_backward(dout, mask):
-    """-> dout * mask."""
+    """-> dout * mask (mask: the forward's bool array)."""
     if not (
         type(dout) is np.ndarray
         and (dout.dtype is _F64 or dout.dtype is _F32)
+        and type(mask) is np.ndarray
+        and mask.dtype is _BOOL
         and dout.shape == mask.shape
     ):
+        mask = _mask(mask)
         (dout,) = _arrays((dout, "dout"))
         check_shape(dout, "dout", mask.shape)
         dout = as_compute(dout, "dout", compute_dtype(dout))
@@ -952,32 +1211,61 @@ def _checked_update(kind, param, grad, states, hyper):
 
 def sgd_update(param, grad, lr):
     """param -= lr * grad."""
-    _update("sgd_update", param, grad, {}, float(lr))
+    _update("sgd_update", param, grad, {}, check_float(lr, "lr"))
 
 
 def momentum_update(param, grad, v, lr, momentum):
     """v = momentum*v - lr*grad; param += v."""
-    _update("momentum_update", param, grad, {"v": v}, float(lr), float(momentum))
+    _update(
+        "momentum_update",
+        param,
+        grad,
+        {"v": v},
+        check_float(lr, "lr"),
+        check_float(momentum, "momentum"),
+    )
 
 
 def nesterov_update(param, grad, v, lr, momentum):
     """The book's (JP) order: param += m*m*v; param -= (1+m)*lr*grad; v *= m; v -= lr*grad."""
-    _update("nesterov_update", param, grad, {"v": v}, float(lr), float(momentum))
+    _update(
+        "nesterov_update",
+        param,
+        grad,
+        {"v": v},
+        check_float(lr, "lr"),
+        check_float(momentum, "momentum"),
+    )
 
 
 def adagrad_update(param, grad, h, lr):
     """h += grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
-    _update("adagrad_update", param, grad, {"h": h}, float(lr))
+    _update("adagrad_update", param, grad, {"h": h}, check_float(lr, "lr"))
 
 
 def rmsprop_update(param, grad, h, lr, decay_rate):
     """h = decay*h + (1-decay)*grad*grad; param -= lr*grad / (sqrt(h) + 1e-7)."""
-    _update("rmsprop_update", param, grad, {"h": h}, float(lr), float(decay_rate))
+    _update(
+        "rmsprop_update",
+        param,
+        grad,
+        {"h": h},
+        check_float(lr, "lr"),
+        check_float(decay_rate, "decay_rate"),
+    )
 
 
 def adam_update(param, grad, m, v, lr_t, beta1, beta2):
     """m += (1-b1)*(grad-m); v += (1-b2)*(grad*grad-v); param -= lr_t*m / (sqrt(v) + 1e-7)."""
-    _update("adam_update", param, grad, {"m": m, "v": v}, float(lr_t), float(beta1), float(beta2))
+    _update(
+        "adam_update",
+        param,
+        grad,
+        {"m": m, "v": v},
+        check_float(lr_t, "lr_t"),
+        check_float(beta1, "beta1"),
+        check_float(beta2, "beta2"),
+    )
 
 
 # Every kernel a backend implements, by name.

@@ -178,8 +178,10 @@ class SoftmaxWithLoss:
         if y is None:
             _forwarded(self, y)
         if y.ndim == 2:
-            return kernels.softmax_loss_backward(y, self._labels, self._one_hot)
-        dx = kernels.softmax_loss_backward(y.reshape(-1, y.shape[-1]), self._labels, self._one_hot)
+            return kernels.prepared_softmax_loss_backward(y, self._labels, self._one_hot)
+        dx = kernels.prepared_softmax_loss_backward(
+            y.reshape(-1, y.shape[-1]), self._labels, self._one_hot
+        )
         return dx.reshape(self._x_shape)
 
 

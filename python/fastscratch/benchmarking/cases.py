@@ -250,7 +250,7 @@ def _softmax_loss_case(N, K, backward, quick):
             xs, labels, one_hot = kernels.prepare_targets(x, t)
             loss, y = kernels.softmax_loss_forward(xs, labels)
             if backward:
-                return kernels.softmax_loss_backward(y, labels, one_hot)
+                return kernels.prepared_softmax_loss_backward(y, labels, one_hot)
             return loss
 
         return _on(contender, run)

@@ -36,6 +36,13 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
 def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
     N, C, H, W = x_shape
     pool_size = pool_h * pool_w
+    outside = (arg_max < 0) | (arg_max >= pool_size)
+    if outside.any():  # as the native kernel: refused, nothing written (-1 would pick the last)
+        bad = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"arg_max must hold window positions in [0, {pool_size}), got {arg_max[bad]} "
+            f"at index {bad}"
+        )
     flat = dout.transpose(0, 2, 3, 1).reshape(-1)
     dmax = np.zeros((flat.size, pool_size), dtype=dout.dtype)
     dmax[np.arange(flat.size), arg_max.reshape(-1)] = flat

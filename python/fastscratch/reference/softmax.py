@@ -9,6 +9,10 @@ def softmax(x):
 
 
 def softmax_loss_forward(x, labels):
+    outside = (labels < 0) | (labels >= x.shape[1])
+    if outside.any():  # as the native kernel (a negative label would pick from the end)
+        bad = int(np.flatnonzero(outside)[0])
+        raise ValueError(f"labels must be in [0, {x.shape[1]}), got {labels[bad]} at {bad}")
     y = softmax(x)
     N = y.shape[0]
     if N == 0:  # the mean over no samples is NaN, as natively; NumPy would also warn 0/0
