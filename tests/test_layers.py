@@ -603,6 +603,46 @@ def test_backward_before_forward_is_a_clear_error(backend, make):
         layer.backward(np.ones((1, 1, 2, 2)))
 
 
+@pytest.mark.parametrize(
+    "replacement, error",
+    [(None, RuntimeError), (3.5, ValueError), ("y", TypeError), (np.ones((4, 6)), ValueError)],
+)
+def test_softmax_with_loss_backward_checks_a_replaced_y(backend, rng, replacement, error):
+    # backward reads self.y as the book's does; one the caller replaced was used unchecked
+    # (AttributeError, IndexError, or the reference indexing past its rows)
+    layer = SoftmaxWithLoss()
+    layer.forward(rng.standard_normal((4, 5)), np.array([0, 1, 2, 3]))
+    layer.y = replacement
+    with pytest.raises(error, match="y|SoftmaxWithLoss"):
+        layer.backward()
+
+
+def test_softmax_with_loss_backward_reads_y_as_the_book_does(backend, rng):
+    layer = SoftmaxWithLoss()
+    layer.forward(rng.standard_normal((4, 5)), np.array([0, 1, 2, 3]))
+    y = rng.random((4, 5))
+    want = y.copy()
+    want[np.arange(4), [0, 1, 2, 3]] -= 1
+    layer.y = y.tolist()  # another object: checked, then used
+    np.testing.assert_allclose(layer.backward(), want / 4, rtol=1e-15)
+    layer.y = y  # the same numbers in an array
+    np.testing.assert_allclose(layer.backward(), want / 4, rtol=1e-15)
+
+
+def test_pooling_backward_takes_the_shape_of_a_replaced_x(backend, rng):
+    # x.shape of a list raised AttributeError
+    layer = Pooling(2, 2)
+    x = rng.standard_normal((1, 2, 4, 4))
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape)
+    want = layer.backward(dout)
+    layer.x = x.tolist()
+    np.testing.assert_array_equal(layer.backward(dout), want)
+    layer.x = 3.5
+    with pytest.raises(ValueError, match="x_shape"):
+        layer.backward(dout)
+
+
 def test_dout_of_the_wrong_shape_is_refused(backend, rng):
     cases = [
         (Convolution(rng.standard_normal((2, 1, 2, 2)), np.zeros(2)), (1, 1, 3, 3)),

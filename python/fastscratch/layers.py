@@ -162,6 +162,7 @@ class SoftmaxWithLoss:
         self.t = None
         self._labels = None
         self._one_hot = None
+        self._y = None  # the y forward set: backward checks y again only when it is another
         self._x_shape = None
 
     def forward(self, x, t):
@@ -170,19 +171,30 @@ class SoftmaxWithLoss:
         self.t = t
         self.loss, y = kernels.softmax_loss_forward(scores, labels)
         self._labels, self._one_hot, self._x_shape = labels, one_hot, x.shape
-        self.y = y.reshape(x.shape)
+        self.y = self._y = y.reshape(x.shape)
         return self.loss
 
     def backward(self, dout=1):
         y = self.y
-        if y is None:
-            _forwarded(self, y)
+        if y is not self._y or y is None:  # no forward yet, or the caller replaced y
+            y = self._replaced_y(y)
         if y.ndim == 2:
             return kernels.prepared_softmax_loss_backward(y, self._labels, self._one_hot)
         dx = kernels.prepared_softmax_loss_backward(
             y.reshape(-1, y.shape[-1]), self._labels, self._one_hot
         )
         return dx.reshape(self._x_shape)
+
+    def _replaced_y(self, y):
+        """y, which is not what forward set: an array of the scores' shape, or an error naming y
+        (backward reads it as the book's does, and computes with forward's labels)."""
+        _forwarded(self, self._y)
+        y = _array(_forwarded(self, y), "y")
+        if y.shape != self._x_shape:
+            raise ValueError(
+                f"y must have the shape of forward's scores {self._x_shape}, got {y.shape}"
+            )
+        return y.astype(kernels.compute_dtype(y), copy=False)
 
 
 class Dropout:
@@ -333,6 +345,9 @@ class Pooling:
 
     def backward(self, dout):
         x = _forwarded(self, self.x)
+        shape = (
+            x.shape if type(x) is np.ndarray else _array(x, "x").shape
+        )  # x replaced by the caller
         return kernels.pool_backward(
-            dout, self.arg_max, x.shape, self.pool_h, self.pool_w, self.stride, self.pad
+            dout, self.arg_max, shape, self.pool_h, self.pool_w, self.stride, self.pad
         )
