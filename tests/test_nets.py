@@ -489,6 +489,46 @@ def test_fully_connected_accuracy_takes_labels_or_one_hot(backend, rng, make):
     assert net.accuracy(x, np.eye(3)[t]) == 0.75
 
 
+ACCURACY_NETS = {
+    "TwoLayerNet": (lambda: TwoLayerNet(6, 5, 3), (6,)),
+    "MultiLayerNet": (lambda: MultiLayerNet(6, [5], 3), (6,)),
+    "MultiLayerNetExtend": (lambda: MultiLayerNetExtend(6, [5], 3, use_batchnorm=True), (6,)),
+    "SimpleConvNet": (tiny_simple_convnet, (1, 6, 6)),
+    "DeepConvNet": (tiny_deep_convnet, (1, 8, 8)),
+}
+
+
+@pytest.mark.parametrize("net_name", sorted(ACCURACY_NETS))
+def test_accuracy_refuses_labels_for_another_number_of_samples(backend, rng, net_name):
+    # One label (or t[:-1], or t.T) was compared with every prediction by NumPy's broadcasting,
+    # without a word, as in the book; the convnets' batches compared parts of it.
+    make, sample = ACCURACY_NETS[net_name]
+    np.random.seed(0)
+    net = make()
+    x = rng.standard_normal((4, *sample))
+    t = np.argmax(net.predict(x), axis=1)
+    assert net.accuracy(x, t) == 1.0
+    for wrong in (t[:1], t[:-1], np.eye(3)[t].T, t.reshape(2, 2, 1)):
+        with pytest.raises(ValueError, match=r"t must hold 4 labels .* got shape"):
+            net.accuracy(x, wrong)
+
+
+@pytest.mark.parametrize("net_name", ["SimpleConvNet", "DeepConvNet"])
+def test_batched_accuracy_takes_array_likes_and_no_samples(backend, rng, net_name):
+    # x as a list, None or empty raised AttributeError or ZeroDivisionError (the book's loop
+    # divides 0.0 by 0); no samples now give NaN as the other nets' accuracy does.
+    make, sample = ACCURACY_NETS[net_name]
+    np.random.seed(0)
+    net = make()
+    x = rng.standard_normal((3, *sample))
+    t = np.argmax(net.predict(x), axis=1)
+    assert net.accuracy(x.tolist(), t.tolist()) == 1.0
+    with pytest.raises((TypeError, ValueError), match="x"):
+        net.accuracy(None, t)
+    with pytest.warns(RuntimeWarning):
+        assert np.isnan(net.accuracy(x[:0], t[:0]))
+
+
 def test_extend_predict_passes_train_flg_to_dropout_and_batchnorm(backend, rng):
     np.random.seed(0)
     net = MultiLayerNetExtend(6, [5], 3, use_dropout=True, use_batchnorm=True)

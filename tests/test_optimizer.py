@@ -393,3 +393,11 @@ def test_a_numpy_scalar_param_stays_a_numpy_scalar_of_its_type():
     params = {"w": np.float32(1.5)}
     fastscratch.optimizer.SGD(lr=0.5).update(params, {"w": np.float32(1.0)})
     assert type(params["w"]) is np.float32 and params["w"] == np.float32(1.0)
+
+
+@pytest.mark.parametrize("grads", [np.ones(3), np.float64(1.0), [1.0, 2.0]])
+def test_grads_that_are_no_dict_are_named(grads):
+    # an array or a NumPy scalar has __getitem__: grads[key] raised IndexError
+    for optimizer in (SGD(), Adam()):
+        with pytest.raises(TypeError, match="grads must be a dict"):
+            optimizer.update({"W": np.ones(3)}, grads)

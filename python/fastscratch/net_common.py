@@ -5,26 +5,39 @@ import numpy as np
 
 from .gradient import numerical_gradient
 from .kernels import TINY_PRODUCT_FORWARD, check_int
-from .layers import Affine, Convolution, Relu
+from .layers import Affine, Convolution, Relu, _array
 
 
-def labels_of(t):
-    """t as label indices (one-hot rows become their argmax)."""
+def labels_of(t, n):
+    """t as n label indices (one-hot rows become their argmax). Any other number of samples is
+    a ValueError naming t: NumPy would compare one label with every prediction, and the share
+    would be of something else."""
     t = np.asarray(t)
-    return t if t.ndim == 1 else np.argmax(t, axis=1)
+    labels = t if t.ndim == 1 else np.argmax(t, axis=1) if t.ndim == 2 else None
+    if labels is None or labels.shape[0] != n:
+        raise ValueError(
+            f"t must hold {n} labels (shape ({n},)) or {n} one-hot rows (shape ({n}, K)), one "
+            f"per sample of x, got shape {t.shape}"
+        )
+    return labels
 
 
 def accuracy(scores, t):
     """Share of argmax(scores) == t, as the book's nets compute it."""
-    return np.sum(np.argmax(scores, axis=1) == labels_of(t)) / float(scores.shape[0])
+    labels = labels_of(t, scores.shape[0])
+    return np.sum(np.argmax(scores, axis=1) == labels) / float(scores.shape[0])
 
 
 def batched_accuracy(predict, x, t, batch_size):
     """Share of argmax(predict(x)) == t, predicting batch_size samples at a time. Every sample
-    counts: the book skips a last partial batch (and so counts it as wrong)."""
+    counts: the book skips a last partial batch (and so counts it as wrong). No samples: NaN,
+    as accuracy's NumPy division gives (the book's batched loop divides 0.0 by 0 and raises)."""
     batch_size = check_int(batch_size, "batch_size", 1)
-    t = labels_of(t)
-    acc = 0.0
+    x = _array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have a batch axis (N, ...), got a 0-d array")
+    t = labels_of(t, x.shape[0])
+    acc = np.float64(0.0)
     for start in range(0, x.shape[0], batch_size):
         y = predict(x[start : start + batch_size])
         acc += np.sum(np.argmax(y, axis=1) == t[start : start + batch_size])

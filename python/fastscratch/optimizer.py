@@ -51,7 +51,7 @@ class _Optimizer:
     def update(self, params, grads):
         if not hasattr(params, "items"):
             raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-        if not hasattr(grads, "__getitem__"):
+        if not hasattr(grads, "keys"):  # an array has __getitem__ too: it raised IndexError
             raise TypeError(f"grads must be a dict of arrays, got {type(grads).__name__}")
         states = {name: getattr(self, name) for name in self._state_names}
         steps, numbers = [], {}
