@@ -551,3 +551,39 @@ def test_loss_is_a_scalar_matching_the_softmax_cross_entropy_of_predict(backend,
     expected = -np.mean(np.log(p[np.arange(4), t] + 1e-7))
     assert np.ndim(net.loss(x, t)) == 0
     assert net.loss(x, t) == pytest.approx(expected, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# constructors: sizes that cannot make a net are refused before any weight is drawn
+
+
+@pytest.mark.parametrize(
+    "make, error, word",
+    [
+        (lambda: TwoLayerNet(0, 5, 3), ValueError, "input_size"),
+        (lambda: TwoLayerNet(6, -1, 3), ValueError, "hidden_size"),
+        (lambda: TwoLayerNet(6, 5, 2.5), TypeError, "output_size"),
+        (lambda: MultiLayerNet(0, [5], 3), ValueError, "input_size"),  # ZeroDivisionError
+        (lambda: MultiLayerNet(6, [5, 0], 3), ValueError, r"hidden_size_list\[1\]"),
+        (lambda: MultiLayerNet(6, 5, 3), TypeError, "hidden_size_list"),
+        (lambda: MultiLayerNetExtend(6, [5], False), TypeError, "output_size"),
+        (lambda: SimpleConvNet(input_dim=2.0), TypeError, "input_dim"),  # IndexError
+        (lambda: SimpleConvNet(input_dim=(1, 28)), ValueError, "input_dim"),
+        (
+            lambda: SimpleConvNet(input_dim=(1, 9, 9), conv_param=tiny_conv_param()),
+            ValueError,
+            "even",
+        ),
+        (lambda: SimpleConvNet(conv_param={'filter_num': 2}), KeyError, "filter_size"),
+        (lambda: SimpleConvNet(conv_param=['a']), TypeError, "conv_param"),  # IndexError
+        (lambda: SimpleConvNet(conv_param=tiny_conv_param(stride=0)), ValueError, "stride"),
+        (lambda: DeepConvNet(input_dim=(1, 2, 3)), ValueError, "too small"),  # ZeroDivisionError
+        (lambda: DeepConvNet(hidden_size=0), ValueError, "hidden_size"),
+    ],
+)
+def test_a_net_of_impossible_sizes_is_refused_before_drawing_weights(make, error, word):
+    np.random.seed(3)
+    before = np.random.get_state()[1].copy()
+    with pytest.raises(error, match=word):
+        make()
+    assert np.array_equal(np.random.get_state()[1], before)  # nothing drawn

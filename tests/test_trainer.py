@@ -187,3 +187,44 @@ def test_trainer_fits_a_separable_problem_with_a_real_net(backend, capsys):
     assert len(tr.train_loss_list) == 100 and len(tr.test_acc_list) == 10
     assert np.mean(tr.train_loss_list[-10:]) < 0.5 * np.mean(tr.train_loss_list[:10])
     assert net.accuracy(x[200:], t[200:]) > 0.9
+
+
+def _trainer(**changes):
+    args = dict(
+        network=MultiLayerNet(4, [3], 2),
+        x_train=np.ones((6, 4)),
+        t_train=np.zeros(6, int),
+        x_test=np.ones((2, 4)),
+        t_test=np.zeros(2, int),
+        epochs=1,
+        mini_batch_size=3,
+        verbose=False,
+    )
+    args.update(changes)
+    return Trainer(**args)
+
+
+@pytest.mark.parametrize(
+    "changes, error, word",
+    [
+        ({"network": np.ones(3)}, TypeError, "network must have params, gradient"),
+        ({"x_train": None}, TypeError, "x_train"),  # AttributeError at x_train.shape
+        ({"x_train": (1, 2)}, ValueError, "x_train and t_train"),
+        ({"t_train": np.zeros(5, int)}, ValueError, "x_train and t_train"),  # IndexError mid-run
+        ({"t_test": np.zeros(3, int)}, ValueError, "x_test and t_test"),
+        ({"x_train": np.ones((0, 4)), "t_train": np.zeros(0)}, ValueError, "at least 1"),
+        ({"epochs": float("inf")}, ValueError, "epochs"),  # OverflowError
+        ({"epochs": "2"}, TypeError, "epochs"),
+        ({"mini_batch_size": 0}, ValueError, "mini_batch_size"),
+        ({"evaluate_sample_num_per_epoch": 0}, ValueError, "evaluate_sample_num_per_epoch"),
+    ],
+)
+def test_trainer_refuses_what_would_fail_in_training(changes, error, word):
+    with pytest.raises(error, match=word):
+        _trainer(**changes)
+
+
+def test_trainer_takes_lists_and_integral_floats():
+    trainer = _trainer(x_train=np.ones((6, 4)).tolist(), mini_batch_size=3.0)
+    trainer.train()
+    assert trainer.batch_size == 3 and len(trainer.train_loss_list) == 2

@@ -79,3 +79,26 @@ def test_col2im_is_the_accumulating_adjoint_of_im2col(backend, rng):
     assert np.sum(im2col(x, 3, 2, 1, 1) * c) == pytest.approx(
         np.sum(x * col2im(c, x.shape, 3, 2, 1, 1)), rel=1e-12
     )
+
+
+@pytest.mark.parametrize(
+    "call, error, word",
+    [
+        (lambda: shuffle_dataset(np.ones((3, 2)), np.arange(4)), ValueError, "x and t"),
+        (lambda: shuffle_dataset(None, np.arange(4)), TypeError, "x"),  # AttributeError
+        (lambda: shuffle_dataset(np.ones((3, 2)), np.float64(2.0)), TypeError, "t"),
+        (lambda: conv_output_size(28, 5, 0), ValueError, "stride"),  # ZeroDivisionError
+        (lambda: smooth_curve(object()), ValueError, "x"),  # IndexError
+        (lambda: smooth_curve(np.ones((3, 20))), ValueError, "1-D"),
+    ],
+)
+def test_the_helpers_name_a_bad_argument(call, error, word):
+    with pytest.raises(error, match=word):
+        call()
+
+
+def test_weight_scale_refuses_no_inputs():
+    from fastscratch.weight_init import weight_scale
+
+    with pytest.raises(ValueError, match="fan_in"):  # ZeroDivisionError
+        weight_scale("he", 0)

@@ -9,7 +9,7 @@
 import numpy as np
 
 from .layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
-from .net_common import backprop, batched_accuracy
+from .net_common import backprop, batched_accuracy, conv_geometry, layer_size
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, zeros
 
@@ -48,6 +48,12 @@ class DeepConvNet(ParamsIO):
             conv_param_5,
             conv_param_6,
         ]
+        input_dim, conv_params = conv_geometry(
+            input_dim, [(f"conv_param_{i}", p) for i, p in enumerate(conv_params, start=1)]
+        )
+        hidden_size = layer_size(hidden_size, "hidden_size")
+        output_size = layer_size(output_size, "output_size")
+        _check_image_size(input_dim, conv_params)
         self.params = {}
         channels, height, width = input_dim
         for idx, conv_param in enumerate(conv_params, start=1):
@@ -118,3 +124,23 @@ class DeepConvNet(ParamsIO):
             grads[f'W{i}'] = self.layers[layer_idx].dW
             grads[f'b{i}'] = self.layers[layer_idx].db
         return grads
+
+
+def _check_image_size(input_dim, conv_params):
+    """Refuses an input_dim whose images the six convolutions and three 2x2 poolings shrink to
+    nothing (the book divides by zero, or fails at the first prediction), before any weight is
+    drawn from the global generator."""
+    height, width = input_dim[1:]
+    for idx, conv_param in enumerate(conv_params, start=1):
+        fs, pad, stride = conv_param['filter_size'], conv_param['pad'], conv_param['stride']
+        height = (height + 2 * pad - fs) // stride + 1
+        width = (width + 2 * pad - fs) // stride + 1
+        smallest = 2 if idx % 2 == 0 else 1  # the pooling after every second conv needs 2x2
+        if height < smallest or width < smallest:
+            raise ValueError(
+                f"input_dim {tuple(input_dim)} is too small for DeepConvNet: conv_param_{idx} "
+                f"leaves {max(height, 0)}x{max(width, 0)} images"
+                + (" for its 2x2 pooling" if smallest == 2 else "")
+            )
+        if idx % 2 == 0:
+            height, width = (height - 2) // 2 + 1, (width - 2) // 2 + 1

@@ -4,7 +4,7 @@ ReLU or sigmoid activations, He/Xavier/fixed-std init and L2 weight decay."""
 from collections import OrderedDict
 
 from .layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
-from .net_common import accuracy, backprop, forward, numerical_gradients
+from .net_common import accuracy, backprop, forward, layer_size, numerical_gradients
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, weight_scale, zeros
 
@@ -38,8 +38,16 @@ class MultiLayerNet(ParamsIO):
         dtype=None,
     ):
         self._dtype = param_dtype(dtype)
-        self.input_size = input_size
-        self.output_size = output_size
+        self.input_size = layer_size(input_size, "input_size")
+        self.output_size = layer_size(output_size, "output_size")
+        try:
+            sizes = list(hidden_size_list)
+        except TypeError:
+            raise TypeError(
+                f"hidden_size_list must be a list of sizes, got {hidden_size_list!r}"
+            ) from None
+        for i, size in enumerate(sizes):
+            layer_size(size, f"hidden_size_list[{i}]")
         self.hidden_size_list = hidden_size_list
         self.hidden_layer_num = len(hidden_size_list)
         self.weight_decay_lambda = weight_decay_lambda
@@ -55,7 +63,8 @@ class MultiLayerNet(ParamsIO):
         self.last_layer = SoftmaxWithLoss()
 
     def _init_weights(self, weight_init_std):
-        sizes = [self.input_size] + list(self.hidden_size_list) + [self.output_size]
+        hidden = [int(size) for size in self.hidden_size_list]  # checked in __init__
+        sizes = [self.input_size] + hidden + [self.output_size]
         for idx in range(1, len(sizes)):
             std = weight_scale(weight_init_std, sizes[idx - 1])
             self.params[f'W{idx}'] = normal_weight(std, (sizes[idx - 1], sizes[idx]), self._dtype)

@@ -8,6 +8,40 @@ from .kernels import TINY_PRODUCT_FORWARD, check_int
 from .layers import Affine, Convolution, Relu, _array
 
 
+def layer_size(value, name):
+    """A layer's size (a net's input_size, a hidden size, output_size, filter_num...): an
+    integer >= 1. The book divides by it for the weights' scale or draws that many weights."""
+    return check_int(value, name, 1)
+
+
+def conv_geometry(input_dim, conv_params):
+    """input_dim (C, H, W) and each conv_param {'filter_num', 'filter_size', 'pad', 'stride'}
+    checked and as ints: -> (input_dim, [conv_param...]), the nets' constructors' arguments."""
+    try:
+        dims = tuple(input_dim)
+    except TypeError:
+        raise TypeError(f"input_dim must be (C, H, W), got {input_dim!r}") from None
+    if len(dims) != 3:
+        raise ValueError(f"input_dim must be (C, H, W), three sizes, got {input_dim!r}")
+    dims = tuple(layer_size(d, f"input_dim[{i}]") for i, d in enumerate(dims))
+    checked = []
+    for name, conv_param in conv_params:
+        if not hasattr(conv_param, "keys"):
+            raise TypeError(f"{name} must be a dict, got {type(conv_param).__name__}")
+        missing = [k for k in ("filter_num", "filter_size", "pad", "stride") if k not in conv_param]
+        if missing:
+            raise KeyError(f"{name} has no {', '.join(missing)}")
+        checked.append(
+            {
+                "filter_num": layer_size(conv_param["filter_num"], f"{name}['filter_num']"),
+                "filter_size": layer_size(conv_param["filter_size"], f"{name}['filter_size']"),
+                "pad": check_int(conv_param["pad"], f"{name}['pad']", 0),
+                "stride": check_int(conv_param["stride"], f"{name}['stride']", 1),
+            }
+        )
+    return dims, checked
+
+
 def labels_of(t, n):
     """t as n label indices (one-hot rows become their argmax). Any other number of samples is
     a ValueError naming t: NumPy would compare one label with every prediction, and the share

@@ -3,7 +3,14 @@
 from collections import OrderedDict
 
 from .layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
-from .net_common import backprop, batched_accuracy, forward, numerical_gradients
+from .net_common import (
+    backprop,
+    batched_accuracy,
+    conv_geometry,
+    forward,
+    layer_size,
+    numerical_gradients,
+)
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, zeros
 
@@ -26,13 +33,24 @@ class SimpleConvNet(ParamsIO):
         dtype=None,
     ):
         self._dtype = param_dtype(dtype)
-        filter_num = conv_param['filter_num']
-        filter_size = conv_param['filter_size']
-        filter_pad = conv_param['pad']
-        filter_stride = conv_param['stride']
+        input_dim, (checked,) = conv_geometry(input_dim, [("conv_param", conv_param)])
+        hidden_size = layer_size(hidden_size, "hidden_size")
+        output_size = layer_size(output_size, "output_size")
+        filter_num = checked['filter_num']
+        filter_size = checked['filter_size']
+        filter_pad = checked['pad']
+        filter_stride = checked['stride']
         input_size = input_dim[1]
         # The book's arithmetic (a float; the pooled size assumes an even conv output).
         conv_output_size = (input_size - filter_size + 2 * filter_pad) / filter_stride + 1
+        if not (conv_output_size >= 2 and conv_output_size % 2 == 0):
+            # The book's arithmetic below sizes W2 for a 2x2 pooling of an even output; any other
+            # net failed at its first prediction (or drew weights of a negative size).
+            raise ValueError(
+                f"SimpleConvNet needs an even convolution output of at least 2 for its 2x2 "
+                f"pooling, got {conv_output_size:g} from input_dim {input_dim} and conv_param "
+                f"{checked} ((H - filter_size + 2*pad) / stride + 1)"
+            )
         pool_output_size = int(filter_num * (conv_output_size / 2) * (conv_output_size / 2))
 
         std, dt = weight_init_std, self._dtype
@@ -48,7 +66,7 @@ class SimpleConvNet(ParamsIO):
 
         self.layers = OrderedDict()
         self.layers['Conv1'] = Convolution(
-            self.params['W1'], self.params['b1'], conv_param['stride'], conv_param['pad']
+            self.params['W1'], self.params['b1'], filter_stride, filter_pad
         )
         self.layers['Relu1'] = Relu()
         self.layers['Pool1'] = Pooling(pool_h=2, pool_w=2, stride=2)

@@ -15,7 +15,9 @@ import sys
 
 import numpy as np
 
+from .kernels import check_float, check_int
 from .optimizer import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .util import paired_samples
 
 __all__ = ["Trainer", "OPTIMIZERS"]
 
@@ -37,6 +39,10 @@ def optimizer_class(name):
         raise ValueError(
             f"optimizer must be one of {', '.join(OPTIMIZERS)} (any case), got {name!r}"
         ) from None
+
+
+# What the Trainer calls of its network.
+_NETWORK_API = ("params", "gradient", "loss", "accuracy")
 
 
 def _stdout_is_terminal():
@@ -68,19 +74,29 @@ class Trainer:
         checkpoint=None,
         checkpoint_every=None,
     ):
+        missing = [name for name in _NETWORK_API if not hasattr(network, name)]
+        if missing:
+            raise TypeError(
+                f"network must have {', '.join(_NETWORK_API)} (a net of the book's), got "
+                f"{type(network).__name__} without {', '.join(missing)}"
+            )
         self.network = network
         self.verbose = verbose
-        self.x_train = x_train
-        self.t_train = t_train
-        self.x_test = x_test
-        self.t_test = t_test
+        self.x_train, self.t_train = paired_samples(x_train, t_train, "x_train", "t_train", 1)
+        self.x_test, self.t_test = paired_samples(x_test, t_test, "x_test", "t_test", 0)
+        if not 0 <= check_float(epochs, "epochs") < float("inf"):
+            raise ValueError(f"epochs must be a finite number >= 0, got {epochs}")
         self.epochs = epochs
-        self.batch_size = mini_batch_size
+        self.batch_size = mini_batch_size = check_int(mini_batch_size, "mini_batch_size", 1)
+        if evaluate_sample_num_per_epoch is not None:
+            evaluate_sample_num_per_epoch = check_int(
+                evaluate_sample_num_per_epoch, "evaluate_sample_num_per_epoch", 1
+            )
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
 
         self.optimizer = optimizer_class(optimizer)(**optimizer_param)
 
-        self.train_size = x_train.shape[0]
+        self.train_size = self.x_train.shape[0]
         self.iter_per_epoch = max(self.train_size / mini_batch_size, 1)
         self.max_iter = int(epochs * self.iter_per_epoch)
         self.current_iter = 0

@@ -4,7 +4,7 @@ numerical gradients. Note `lastLayer` (camelCase), as in the book."""
 from collections import OrderedDict
 
 from .layers import Affine, Relu, SoftmaxWithLoss
-from .net_common import accuracy, backprop, forward, numerical_gradients
+from .net_common import accuracy, backprop, forward, layer_size, numerical_gradients
 from .params_io import ParamsIO
 from .weight_init import normal_weight, param_dtype, zeros
 
@@ -18,6 +18,9 @@ class TwoLayerNet(ParamsIO):
 
     def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, *, dtype=None):
         self._dtype = param_dtype(dtype)
+        input_size = layer_size(input_size, "input_size")
+        hidden_size = layer_size(hidden_size, "hidden_size")
+        output_size = layer_size(output_size, "output_size")
         self.params = {}
         self.params['W1'] = normal_weight(weight_init_std, (input_size, hidden_size), self._dtype)
         self.params['b1'] = zeros(hidden_size, self._dtype)

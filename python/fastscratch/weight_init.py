@@ -11,6 +11,8 @@ def weight_scale(weight_init_std, fan_in):
     """The std of a layer's weights: 'relu'/'he' -> sqrt(2/fan_in), 'sigmoid'/'xavier' ->
     sqrt(1/fan_in) (case-insensitive, as the book's `str(...).lower()`), else the number."""
     name = str(weight_init_std).lower()
+    if fan_in < 1:  # the nets check their sizes first; this names it for a direct call
+        raise ValueError(f"fan_in must be >= 1, got {fan_in}")
     if name in ("relu", "he"):
         return np.sqrt(2.0 / fan_in)
     if name in ("sigmoid", "xavier"):
