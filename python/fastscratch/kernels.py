@@ -188,18 +188,20 @@ def check_float(value, name):
     raise TypeError(f"{name} must be a real number, got {value!r}")
 
 
-def check_shape_tuple(value, name):
-    """value as a tuple (N, C, H, W) of four integer sizes >= 0."""
+def check_sizes(value, name, axes="NCHW", minimum=0):
+    """value as a tuple of integer sizes >= minimum, one per letter of `axes` (an input's
+    (N, C, H, W), a net's input_dim (C, H, W))."""
+    expected = f"({', '.join(axes)}) of sizes >= {minimum}"
     try:
         sizes = tuple(value)
     except TypeError:
-        raise TypeError(f"{name} must be a tuple (N, C, H, W), got {value!r}") from None
-    if len(sizes) != 4:
-        raise ValueError(f"{name} must be (N, C, H, W) of sizes >= 0, got {value!r}")
+        raise TypeError(f"{name} must be a tuple {expected}, got {value!r}") from None
+    if len(sizes) != len(axes):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
     try:
-        return tuple(check_int(size, name, 0) for size in sizes)
+        return tuple(check_int(size, name, minimum) for size in sizes)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be (N, C, H, W) of sizes >= 0, got {value!r}") from None
+        raise ValueError(f"{name} must be {expected}, got {value!r}") from None
 
 
 def window_output_size(size, window, stride, pad, axis, what="filter"):
@@ -285,7 +287,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
     every col entry that im2col copied from it (not an inverse)."""
     (col,) = _arrays((col, "col"))
     check_ndim(col, "col", 2, "patch matrix")
-    input_shape = check_shape_tuple(input_shape, "input_shape")
+    input_shape = check_sizes(input_shape, "input_shape")
     filter_h, filter_w, stride, pad = check_window(filter_h, filter_w, stride, pad)
     N, C, H, W = input_shape
     out_h = window_output_size(H, filter_h, stride, pad, "filter_h")
@@ -556,7 +558,7 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
         shape = (ds[0], ds[1], H, W)
         return _backend.current().pool_backward(dout, arg_max, shape, pool_h, pool_w, stride, pad)
     dout, arg_max = _arrays((dout, "dout"), (arg_max, "arg_max"))
-    x_shape = check_shape_tuple(x_shape, "x_shape")
+    x_shape = check_sizes(x_shape, "x_shape")
     backend, pool_h, pool_w, stride, pad = _pool_geometry(
         x_shape, "x_shape", pool_h, pool_w, stride, pad
     )

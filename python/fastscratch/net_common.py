@@ -4,7 +4,7 @@ their loss, and accuracy over labels or one-hot targets (whole or in batches).""
 import numpy as np
 
 from .gradient import numerical_gradient
-from .kernels import TINY_PRODUCT_FORWARD, check_int
+from .kernels import TINY_PRODUCT_FORWARD, check_int, check_sizes
 from .layers import Affine, Convolution, Relu, _array
 
 
@@ -17,13 +17,7 @@ def layer_size(value, name):
 def conv_geometry(input_dim, conv_params):
     """input_dim (C, H, W) and each conv_param {'filter_num', 'filter_size', 'pad', 'stride'}
     checked and as ints: -> (input_dim, [conv_param...]), the nets' constructors' arguments."""
-    try:
-        dims = tuple(input_dim)
-    except TypeError:
-        raise TypeError(f"input_dim must be (C, H, W), got {input_dim!r}") from None
-    if len(dims) != 3:
-        raise ValueError(f"input_dim must be (C, H, W), three sizes, got {input_dim!r}")
-    dims = tuple(layer_size(d, f"input_dim[{i}]") for i, d in enumerate(dims))
+    dims = check_sizes(input_dim, "input_dim", "CHW", 1)
     checked = []
     for name, conv_param in conv_params:
         if not hasattr(conv_param, "keys"):
