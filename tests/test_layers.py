@@ -695,3 +695,12 @@ def test_star_import_gives_what_the_books_layers_module_gives():
         "col2im",
     ):
         assert name in namespace, name
+
+
+def test_convolution_takes_a_list_for_w_as_the_kernel_does(backend, rng):
+    # the kernel took W as a list, then the book's col_W (W.reshape) raised AttributeError
+    W = rng.standard_normal((2, 1, 3, 3))
+    want = Convolution(W, np.zeros(2)).forward(np.ones((1, 1, 4, 4)))
+    layer = Convolution(W.tolist(), [0.0, 0.0])
+    np.testing.assert_array_equal(layer.forward(np.ones((1, 1, 4, 4))), want)
+    np.testing.assert_array_equal(layer.col_W, W.reshape(2, -1).T)

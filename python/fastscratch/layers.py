@@ -308,7 +308,8 @@ class Convolution:
         """What a forward leaves for backward and for the user: x, the kernel's cache (col) and
         col_W, the book's W.reshape(FN, -1).T."""
         self.x, self.col = x, cache
-        self.col_W = self.W.reshape(self.W.shape[0], math.prod(self.W.shape[1:])).T
+        W = self.W if type(self.W) is np.ndarray else np.asarray(self.W)  # a list the kernel took
+        self.col_W = W.reshape(W.shape[0], math.prod(W.shape[1:])).T
 
     def backward(self, dout):
         x = _forwarded(self, self.x)
