@@ -491,6 +491,7 @@ def usable_cores():
 # --busy: processes that spin one core each, as `python -m fastscratch bench --busy` starts (this
 # tool uses the standard library only, so it has its own few lines for them).
 SPIN_COMMAND = ["-S", "-c", "while True: pass"]
+BUSY_PER_CORE = 8  # the most per usable core, as bench's (a typo must not stall the machine)
 
 
 @contextlib.contextmanager
@@ -743,8 +744,12 @@ def run(args):
         raise UsageError("--repeats must be >= 1")
     if args.short_repeats < 1:
         raise UsageError("--short-repeats must be >= 1")
-    if args.busy < 0:
-        raise UsageError(f"--busy must be >= 0, got {args.busy}")
+    most = BUSY_PER_CORE * max(len(os.sched_getaffinity(0)), 1)
+    if not 0 <= args.busy <= most:
+        raise UsageError(
+            f"--busy must be >= 0 and at most {most} ({BUSY_PER_CORE} per usable core), "
+            f"got {args.busy}"
+        )
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads must be >= 1")
     if args.weights and not Path(args.weights).is_dir():

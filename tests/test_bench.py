@@ -359,3 +359,14 @@ def test_the_report_names_the_cases_after_which_the_policy_saw_fewer_cores():
     calm = "".join(report.policy_lines(2, [("conv", (2, 0.0))]))
     assert "saw 2 free cores after every case" in calm
     assert report.policy_lines(1, policy) == []
+
+
+def test_busy_beyond_eight_spinners_a_core_is_refused_before_any_starts(capsys, started_spinners):
+    # --busy 99999 started processes until the machine stalled (load average 159 on 2 cores)
+    from fastscratch.config import usable_cores
+
+    most = busy.most_spinners(usable_cores())
+    status, _, err = _bench(capsys, "--quick", "--busy", str(most + 1), "--only", "softmax")
+    assert status == 2
+    assert f"--busy must be at most {most}" in err and f"got {most + 1}" in err
+    assert started_spinners == []

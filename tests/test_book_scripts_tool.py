@@ -334,4 +334,6 @@ def test_busy_spins_beside_every_timed_run_and_stops_after(tmp_path):
     counts = [int(v) - len(before) for v in seen.read_text().split()]
     assert counts == [2, 2]  # both sides ran beside both spinners
     assert set(_spinners()) <= before  # and none outlives the tool
-    assert book_scripts(tmp_path, "--busy", "-1").returncode == 2
+    for count in (-1, 8 * len(os.sched_getaffinity(0)) + 1):  # a typo must not stall the machine
+        refused = book_scripts(book, "--busy", count)
+        assert refused.returncode == 2 and "--busy must be >= 0 and at most" in refused.stderr

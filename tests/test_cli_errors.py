@@ -195,3 +195,8 @@ def test_export_outputs_are_checked_like_every_other_output(tmp_path):
     out = fastscratch("demo", "--epochs", "1", "--export", missing)
     assert_one_line_error(out, "--export", "folder does not exist")
     assert "training" not in out.stdout
+
+
+def test_check_refuses_a_negative_seed():
+    # NumPy's generator raised its own ValueError: a traceback
+    assert_one_line_error(fastscratch("check", "--seed", "-5"), "--seed", "-5")

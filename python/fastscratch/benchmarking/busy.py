@@ -11,6 +11,14 @@ import time
 # -S: no site-packages to scan, so the loop starts at once and spins on nothing but the CPU.
 SPIN_COMMAND = [sys.executable, "-S", "-c", "while True: pass"]
 START_SECONDS = 0.5  # lets the interpreters reach their loop before the first measurement
+# The most spinners per usable core: a load no measurement wants beyond this, and a typo
+# (--busy 99999) would start processes until the machine stalls.
+MAX_PER_CORE = 8
+
+
+def most_spinners(cores):
+    """The largest --busy N that `cores` usable cores take."""
+    return MAX_PER_CORE * max(cores, 1)
 
 
 def start_spinner():

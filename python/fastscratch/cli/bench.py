@@ -171,6 +171,11 @@ def run(args):
     quick = args.quick
     cores = usable_cores()
     busy_count = parse_count("--busy", args.busy, 0, minimum=0)
+    if busy_count > busy.most_spinners(cores):
+        raise UsageError(
+            f"--busy must be at most {busy.most_spinners(cores)} ({busy.MAX_PER_CORE} spinning "
+            f"processes per usable core, {cores} here), got {busy_count}"
+        )
     settings = {
         "quick": quick,
         "repeats": parse_count(

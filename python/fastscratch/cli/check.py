@@ -26,6 +26,8 @@ def run(args):
 
     if args.cases < 1:
         raise UsageError(f"--cases must be >= 1, got {args.cases}")
+    if args.seed < 0:  # NumPy's generators take seeds >= 0 (a traceback otherwise)
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     for name in args.kernel or ():
         if name not in CASES:
             raise UsageError(f"unknown kernel {name!r}; choose from {', '.join(CASES)}")
