@@ -167,3 +167,19 @@ def test_every_pickle_protocol_of_plain_arrays_loads(protocol):
     params = _mixed_params()
     loaded = safe_pickle.load(io.BytesIO(pickle.dumps(params, protocol=protocol)))
     _assert_same(loaded, params)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"garbage", b"\x80\x04K", b"PK\x03\x04junk", b"\x93NUMPY", b"\x80\x04\x95\x10"],
+    ids=["empty", "text", "truncated", "zip-like", "npy-magic", "frame"],
+)
+def test_a_file_that_is_no_pickle_raises_unpicklingerror_naming_it(tmp_path, content):
+    # They raised EOFError, IndexError ("pop from empty list") or a ValueError about base-10
+    # literals, none naming the file.
+    path = tmp_path / "params.pkl"
+    path.write_bytes(content)
+    with pytest.raises(pickle.UnpicklingError, match="params.pkl"):
+        safe_pickle.load(path)
+    with pytest.raises(pickle.UnpicklingError, match="the bytes"):
+        safe_pickle.loads(content)

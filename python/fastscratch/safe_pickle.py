@@ -153,14 +153,31 @@ def load(file_or_path):
     plain numeric one.
     """
     if hasattr(file_or_path, "read"):
-        return SafeUnpickler(file_or_path).load()
+        return _unpickled(file_or_path, getattr(file_or_path, "name", "the file"))
     with open(os.fspath(file_or_path), "rb") as file:
-        return SafeUnpickler(file).load()
+        return _unpickled(file, os.fspath(file_or_path))
 
 
 def loads(data):
     """Like `load`, from bytes."""
-    return SafeUnpickler(io.BytesIO(data)).load()
+    return _unpickled(io.BytesIO(data), "the bytes")
+
+
+def _unpickled(file, name):
+    """SafeUnpickler(file).load(); every error names the file, and one that is no pickle
+    (truncated, empty, another format) raises pickle.UnpicklingError, not whatever the opcode
+    parser tripped on (EOFError, IndexError, a ValueError about base-10 literals)."""
+    try:
+        return SafeUnpickler(file).load()
+    except (MemoryError, OSError):
+        raise
+    except pickle.UnpicklingError as exc:  # a refusal, or the parser's own: the file named
+        raise pickle.UnpicklingError(f"{name}: {exc}") from exc
+    except Exception as exc:
+        what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise pickle.UnpicklingError(
+            f"{name} is not a pickle of arrays (empty, truncated or another format; {what})"
+        ) from exc
 
 
 def dump(obj, path):
