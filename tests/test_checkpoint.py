@@ -189,6 +189,41 @@ def test_a_checkpoint_of_another_run_is_refused_and_changes_nothing(tmp_path):
         other.load_checkpoint(tmp_path / "not.npz")
 
 
+def _damaged(data, field, value):
+    """The zip `data` with a 2-byte field of its first central-directory entry set to `value`:
+    offset 6 the version needed to extract, 8 the flags (bit 0: encrypted), 10 the compression
+    method."""
+    at = data.index(b"PK\x01\x02") + field
+    return data[:at] + value.to_bytes(2, "little") + data[at + 2 :]
+
+
+@pytest.mark.parametrize(
+    "field, value", [(6, 0xFFFF), (8, 1), (10, 99)], ids=["version", "encrypted", "method"]
+)
+def test_a_damaged_checkpoint_is_a_valueerror_and_changes_nothing(tmp_path, field, value):
+    # zipfile raised NotImplementedError ('zip file version 25.5', 'That compression method is
+    # not supported') or RuntimeError ('is encrypted, password required'), naming no file.
+    path = tmp_path / "run.npz"
+    trainer = _trainer("adam", checkpoint=path, checkpoint_every=2)
+    for _ in range(2):
+        trainer.train_step()
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(_damaged(path.read_bytes(), field, value))
+    other = _trainer("adam")
+    before = _run_state(other)
+    with pytest.raises(ValueError, match="damaged.npz is a damaged .npz"):
+        other.load_checkpoint(damaged)
+    params = tmp_path / "params.npz"
+    other.network.save_params(params)
+    params.write_bytes(_damaged(params.read_bytes(), field, value))
+    with pytest.raises(ValueError, match="params.npz is a damaged .npz"):
+        other.network.load_params(params)
+    after = _run_state(other)
+    for key, value in before[0].items():
+        np.testing.assert_array_equal(after[0][key], value)
+    assert before[1:] == after[1:]
+
+
 def test_bad_checkpoint_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match="checkpoint_every must be an integer >= 1, got 0"):
         _trainer("sgd", checkpoint=tmp_path / "c.npz", checkpoint_every=0)

@@ -66,7 +66,19 @@ def load_params(file_name, expected_shapes=None):
 def _read_npz(path, expected_shapes):
     """The arrays of the .npz at `path`, each member's .npy header checked before its data is
     read: never more data than the header declares, the header never more than the zip
-    declares for the member, and, with `expected_shapes`, only the expected names and shapes."""
+    declares for the member, and, with `expected_shapes`, only the expected names and shapes.
+    A damaged archive (a bad CRC, a truncated member, a header naming a zip feature, version or
+    encryption zipfile lacks) is a ValueError naming the file."""
+    import zipfile
+    import zlib
+
+    try:
+        return _read_npz_members(path, expected_shapes)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+        raise ValueError(f"{path} is a damaged .npz ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_npz_members(path, expected_shapes):
     import zipfile
 
     from numpy.lib import format as npy
