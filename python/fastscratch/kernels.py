@@ -13,9 +13,10 @@ signature documented on the function here, and may assume what this module guara
 * shapes, sizes, stride >= 1, pad >= 0 and label ranges have been checked; a backward's
   arguments from its forward (x, W, cache, arg_max, mask, out, labels, one_hot, xc, xn, std)
   are checked as the forward checks its input, except two ranges each backend checks itself,
-  refusing them alike: arg_max's window positions (a pass over arg_max) and softmax_loss_forward's
-  labels when they come as int64 of the right shape (the SoftmaxWithLoss layer's case, whose
-  prepare_targets checked them);
+  refusing them alike: arg_max's window positions (a pass over arg_max) and the labels of
+  softmax_loss_forward when they come as int64 of the right shape. The SoftmaxWithLoss layer,
+  whose prepare_targets checked x and t, calls prepared_softmax_loss_forward and _backward,
+  which check nothing again (on the book's gradient checks the checks cost 10-25% of a call);
 * hyperparameters (lr, eps, ratio, ...) are Python floats: an np.float64 would turn a float32
   kernel's NumPy arithmetic float64 on the reference alone;
 * results are new arrays of the compute dtype unless stated; ``arg_max`` is int64.
@@ -948,6 +949,12 @@ def softmax_loss_forward(x, labels):
     ):
         x = _scores(x, "x")
         labels = _loss_labels(labels, x.shape)
+    return _backend.current().softmax_loss_forward(x, labels)
+
+
+def prepared_softmax_loss_forward(x, labels):
+    """softmax_loss_forward of prepare_targets' x and labels, as they came, nothing checked
+    again: the SoftmaxWithLoss layer's forward (the backend still refuses labels out of range)."""
     return _backend.current().softmax_loss_forward(x, labels)
 
 

@@ -169,7 +169,7 @@ class SoftmaxWithLoss:
         x = _array(x, "x")
         scores, labels, one_hot = kernels.prepare_targets(x, t)
         self.t = t
-        self.loss, y = kernels.softmax_loss_forward(scores, labels)
+        self.loss, y = kernels.prepared_softmax_loss_forward(scores, labels)
         self._labels, self._one_hot, self._x_shape = labels, one_hot, x.shape
         self.y = self._y = y.reshape(x.shape)
         return self.loss
