@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SCRIPTS = Path(__file__).parent / "mpi"
@@ -262,3 +263,12 @@ def test_sweep_plot_draws_the_best_trials_and_keeps_the_lines(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = run_plain("-m", "fastscratch", "sweep", "--plot", tmp_path / "no" / "p.png")
     assert bad.returncode == 2 and "--plot" in bad.stderr
+
+
+@pytest.mark.parametrize("params", [[1, 2], np.ones(3), (np.ones(2),)])
+def test_params_digest_names_params_that_are_no_dict(params):
+    # params[key] indexed a list or an array with its own elements: IndexError
+    from fastscratch.distributed import params_digest
+
+    with pytest.raises(TypeError, match="params must be a dict"):
+        params_digest(params)

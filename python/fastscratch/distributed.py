@@ -232,6 +232,8 @@ def allreduce_gradients(grads, weight=None, root=0):
 
 def params_digest(params):
     """SHA-256 (hex) of the dict's keys, dtypes, shapes and bytes: equal only if bit-identical."""
+    if not hasattr(params, "keys"):  # a list or an array: params[key] indexed it (IndexError)
+        raise TypeError(f"params must be a dict of NumPy arrays, got {type(params).__name__}")
     h = hashlib.sha256()
     for key in sorted(params, key=str):
         a = np.ascontiguousarray(params[key])
