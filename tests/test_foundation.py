@@ -64,6 +64,64 @@ def test_use_backend_restores_after_an_exception():
     assert fastscratch.get_backend() == "native"
 
 
+def test_use_backend_in_two_threads_keeps_each_threads_backend_and_leaves_the_default():
+    # The backend was one global: thread A entered use_backend("reference"), thread B
+    # use_backend("native") (noting "reference" as the one to restore), A's kernels then ran
+    # natively, and after both blocks the whole process stayed on the reference, 10-100x slower.
+    import threading
+
+    reference_in, native_in, reference_out = (threading.Event() for _ in range(3))
+    seen, used = {}, {}
+
+    def work(name):
+        # enter reference first, then native; leave reference first: the order that broke it
+        if name == "native":
+            reference_in.wait()
+        with fastscratch.use_backend(name):
+            (reference_in if name == "reference" else native_in).set()
+            if name == "reference":
+                native_in.wait()  # both blocks open at once
+            seen[name] = fastscratch.get_backend()
+            x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+            used[name] = type(kernels.conv_forward(x, x[:, :, :2, :2], np.zeros(1), 1, 0)[1])
+            if name == "native":
+                reference_out.wait()
+        if name == "reference":
+            reference_out.set()
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("reference", "native")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"reference": "reference", "native": "native"}
+    # the reference's conv_forward keeps its patch matrix as the cache, the native's keeps None
+    assert used == {"reference": np.ndarray, "native": type(None)}
+    assert fastscratch.get_backend() == "native"
+
+
+def test_set_backend_inside_use_backend_lasts_until_the_block_ends():
+    with fastscratch.use_backend("reference"):
+        fastscratch.set_backend("native")
+        assert fastscratch.get_backend() == "native"
+        fastscratch.set_backend("reference")
+    assert fastscratch.get_backend() == "native"
+
+
+def test_set_backend_reaches_threads_started_after_it():
+    import threading
+
+    seen = []
+    fastscratch.set_backend("reference")
+    try:
+        thread = threading.Thread(target=lambda: seen.append(fastscratch.get_backend()))
+        thread.start()
+        thread.join()
+    finally:
+        fastscratch.set_backend("native")
+    assert seen == ["reference"]
+
+
 def _run(code, **env):
     full_env = dict(os.environ, **env)
     return subprocess.run(
