@@ -440,3 +440,88 @@ def test_broken_arguments_are_refused_alike_by_both_backends(seed):
         for got, want in zip(nat[2], ref[2]):  # what the in-place kernels wrote
             if isinstance(want, np.ndarray) and want.dtype.kind == "f":
                 np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, err_msg=str(context))
+
+
+# ---------------------------------------------------------------------------------------------
+# ndarray subclasses
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+SUBCLASS_CALLS = {
+    # square operands: np.matrix's * is a matrix product, which the reference's NumPy computed
+    # without a word where an elementwise one was meant
+    "sigmoid_backward": (
+        lambda a, b, f: kernels.sigmoid_backward(f(a), f(_sigmoid(b))),
+        lambda a, b: a * (1 - _sigmoid(b)) * _sigmoid(b),
+    ),
+    "sigmoid_backward, out alone": (  # the inline path's `dx *= dout` with dx a matrix
+        lambda a, b, f: kernels.sigmoid_backward(a, f(_sigmoid(b))),
+        lambda a, b: a * (1 - _sigmoid(b)) * _sigmoid(b),
+    ),
+    "dropout_backward": (
+        lambda a, b, f: kernels.dropout_backward(f(a), b > 0),
+        lambda a, b: a * (b > 0),
+    ),
+    "softmax": (  # matrix.max() takes no keepdims: TypeError
+        lambda a, b, f: kernels.softmax(f(a)),
+        lambda a, b: np.exp(a) / np.exp(a).sum(axis=1, keepdims=True),
+    ),
+    "relu_backward": (  # natively the matrix's ravel() is one row: a Cython buffer error
+        lambda a, b, f: kernels.relu_backward(f(np.tile(a, (20, 20))), np.tile(b, (20, 20)) > 0),
+        lambda a, b: np.where(np.tile(b, (20, 20)) > 0, 0, np.tile(a, (20, 20))),
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own
+@pytest.mark.parametrize("name", sorted(SUBCLASS_CALLS))
+def test_np_matrix_operands_compute_elementwise_as_plain_arrays(rng, name):
+    call, want = SUBCLASS_CALLS[name]
+    a, b = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    for backend, outcome in _both(lambda: call(a, b, np.asmatrix)).items():
+        assert not isinstance(outcome, Exception), (backend, outcome)
+        assert type(outcome) is np.ndarray
+        np.testing.assert_allclose(outcome, want(a, b), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_an_np_matrix_parameter_is_updated_in_place(rng):
+    from fastscratch.optimizer import SGD, Adam
+
+    a, b = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    for kind in (SGD, Adam):
+        for backend in ("reference", "native"):
+            param, plain = np.asmatrix(a.copy()), a.copy()
+            with fastscratch.use_backend(backend):
+                kind(0.1).update({"W": param}, {"W": np.asmatrix(b)})
+                kind(0.1).update({"W": plain}, {"W": b})
+            assert type(param) is np.matrix
+            np.testing.assert_allclose(np.asarray(param), plain, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: kernels.relu_forward(m),
+        lambda m: kernels.affine_forward(m, np.ones((4, 2)), np.zeros(2)),
+        lambda m: kernels.sigmoid_backward(np.ones((3, 4)), m),
+        lambda m: kernels.softmax_loss_forward(m, np.zeros(3, np.int64)),
+    ],
+)
+def test_a_masked_array_is_refused_by_name(call):
+    # the native kernels ignored the mask that the reference's NumPy honoured
+    masked = np.ma.masked_array(np.ones((3, 4)), mask=np.eye(3, 4, dtype=bool))
+    _refused_by_both(lambda: call(masked), TypeError, "masked array")
+
+
+def test_a_masked_parameter_is_refused_before_any_key_is_updated():
+    from fastscratch.optimizer import SGD
+
+    first = np.ones(3)
+    params = {"a": first, "b": np.ma.masked_array(np.ones(3), mask=[0, 1, 0])}
+    with pytest.raises(TypeError, match=r"params\['b'\] is a masked array"):
+        SGD(0.1).update(params, {"a": np.ones(3), "b": np.ones(3)})
+    np.testing.assert_array_equal(first, np.ones(3))  # nothing half-applied

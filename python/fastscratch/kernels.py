@@ -254,16 +254,32 @@ def _window_backend(shape, name, window_h, window_w, stride, pad):
 
 
 def _arrays(*pairs):
-    """Check that each (value, name) is array-like and return them as ndarrays (None, strings,
-    objects and ragged lists refused by name)."""
+    """Check that each (value, name) is array-like and return them as plain ndarrays (None,
+    strings, objects and ragged lists refused by name; subclasses as _plain makes them)."""
     out = []
     for value, name in pairs:
-        if not isinstance(value, np.ndarray):
-            if value is None:
+        if type(value) is not np.ndarray:
+            if isinstance(value, np.ndarray):
+                value = _plain(value, name)
+            elif value is None:
                 raise TypeError(f"{name} must be an array, got None")
-            value = _as_array(value, name)
+            else:
+                value = _as_array(value, name)
         out.append(value)
     return out
+
+
+def _plain(a, name):
+    """The ndarray subclass `a` (np.matrix, np.memmap, ...) as a plain ndarray view of its data:
+    the reference's NumPy would multiply np.matrix operands as matrices and keep them 2-D, and
+    the native bindings would take a matrix's ravel() for a row. A masked array is refused:
+    the native kernels would ignore its mask where NumPy's operations honour it."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array, whose mask the kernels cannot honour; pass "
+            f"{name}.filled(value) or {name}.data"
+        )
+    return np.asarray(a)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -781,8 +797,9 @@ def _writeable_float(x, name):
     """x if it is a writeable float ndarray (float32/float64, native byte order), else a copy
     of it in its compute dtype (for an in-place backward that must not write to the caller's
     read-only or integer array)."""
-    if not isinstance(x, np.ndarray):
-        x = _as_array(x, name)  # refuses None, strings, ragged lists by name
+    if type(x) is not np.ndarray:
+        # refuses None, strings, ragged lists and masked arrays by name; a subclass's view
+        (x,) = _arrays((x, name))
     if (x.dtype is _F64 or x.dtype is _F32) and x.flags.writeable:
         return x
     return np.array(x, dtype=compute_dtype(x))
@@ -798,16 +815,13 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, out):
     """-> dout * (1 - out) * out."""
-    try:
-        plain = (
-            type(dout) is np.ndarray
-            and ((dt := dout.dtype) is _F64 or dt is _F32)
-            and out.dtype is dt
-            and dout.shape == out.shape
-        )
-    except AttributeError:  # out is no array: named below (a test of its type costs ~2%)
-        plain = False
-    if plain:
+    if (
+        type(dout) is np.ndarray
+        and type(out) is np.ndarray  # an np.matrix out would make `dx *= dout` a matrix product
+        and ((dt := dout.dtype) is _F64 or dt is _F32)
+        and out.dtype is dt
+        and dout.shape == out.shape
+    ):
         # The nets' case (out is the layer's float forward result), tested inline.
         if out.size <= TINY_SIGMOID_BACKWARD:
             # The reference's statements, without the call to it (~80 ns of the book's ~1.4 us
@@ -1166,11 +1180,16 @@ def check_update(param, grad, states=None, key=None):
         )
     if not param.flags.writeable:
         raise ValueError(f"{param_name} must be writeable: the optimizer updates it in place")
-    if not isinstance(grad, np.ndarray):
-        try:
-            grad = np.asarray(grad)
-        except Exception as exc:  # ragged lists and the like
-            raise TypeError(f"{grad_name} must be an array, got {type(grad).__name__}") from exc
+    if type(param) is not np.ndarray:
+        _plain(param, param_name)  # refuses a masked array before any key is updated
+    if type(grad) is not np.ndarray:
+        if isinstance(grad, np.ndarray):
+            grad = _plain(grad, grad_name)
+        else:
+            try:
+                grad = np.asarray(grad)
+            except Exception as exc:  # ragged lists and the like
+                raise TypeError(f"{grad_name} must be an array, got {type(grad).__name__}") from exc
     if grad.dtype.kind not in "biuf":
         raise TypeError(f"{grad_name} must hold real numbers, got dtype {grad.dtype}")
     if grad.shape != param.shape:
@@ -1180,6 +1199,7 @@ def check_update(param, grad, states=None, key=None):
     for name, s in (states or {}).items():
         if not (
             isinstance(s, np.ndarray)
+            and not isinstance(s, np.ma.MaskedArray)
             and s.shape == param.shape
             and s.dtype == param.dtype
             and s.flags.writeable
@@ -1206,6 +1226,10 @@ def _checked_update(kind, param, grad, states, hyper):
     """Run the backend's `kind` update on arguments check_update has already passed (grad as it
     returned it), with float hyperparameters: the optimizers check every key of a step first,
     then run each key's update through here, so that nothing is checked twice."""
+    if type(param) is not np.ndarray:
+        # np.matrix, np.memmap... (check_update refused masked arrays): updated in place
+        # through plain views of the same memory; the optimizer's states are zeros_like(param)
+        param, *states = (np.asarray(a) for a in (param, *states))
     if not param.dtype.isnative:
         # A byte-swapped param (and its state, of its dtype) is updated in place as NumPy would:
         # computed on native-order copies, which are written back.
