@@ -74,6 +74,9 @@ TINY_DROPOUT = 4096  # elements, forward and backward (one comparison, one produ
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _F32, _F64 = _FLOATS
 _BOOL = np.dtype(np.bool_)
+# The inline tests' `type(x) is _ndarray`: one global lookup, where np.ndarray costs two (~20 ns
+# each per test, on calls of ~1 us)
+_ndarray = np.ndarray
 _I64 = np.dtype(np.int64)
 
 
@@ -87,10 +90,10 @@ def _same_float_arrays(*arrays):
     layer call of a float net is, which then needs no conversion (one test instead of three).
     NumPy's builtin dtypes are singletons, so `is` compares them."""
     first = arrays[0]
-    if type(first) is not np.ndarray or (first.dtype is not _F64 and first.dtype is not _F32):
+    if type(first) is not _ndarray or (first.dtype is not _F64 and first.dtype is not _F32):
         return False
     for a in arrays:
-        if type(a) is not np.ndarray or a.dtype is not first.dtype:
+        if type(a) is not _ndarray or a.dtype is not first.dtype:
             return False
     return True
 
@@ -100,7 +103,7 @@ def _as_float64_if_mixed(*arrays):
     them (the book's float32 MNIST against its float64 weights); None otherwise. The second
     fast case of the per-call kernels, after "one float dtype"."""
     for a in arrays:
-        if type(a) is not np.ndarray or (a.dtype is not _F64 and a.dtype is not _F32):
+        if type(a) is not _ndarray or (a.dtype is not _F64 and a.dtype is not _F32):
             return None
     return [a if a.dtype is _F64 else a.astype(_F64) for a in arrays]
 
@@ -258,7 +261,7 @@ def _arrays(*pairs):
     strings, objects and ragged lists refused by name; subclasses as _plain makes them)."""
     out = []
     for value, name in pairs:
-        if type(value) is not np.ndarray:
+        if type(value) is not _ndarray:
             if isinstance(value, np.ndarray):
                 value = _plain(value, name)
             elif value is None:
@@ -325,8 +328,8 @@ def _plain_conv(x, W, stride, pad):
     the kernels' limits (tested inline: on a batch of one the full checks cost a tenth of the
     convolution)."""
     return (
-        type(x) is np.ndarray
-        and type(W) is np.ndarray
+        type(x) is _ndarray
+        and type(W) is _ndarray
         and ((dt := x.dtype) is _F64 or dt is _F32)
         and W.dtype is dt
         and len(xs := x.shape) == 4
@@ -356,7 +359,7 @@ def conv_forward(x, W, b, stride, pad):
     # the convolution.
     if (
         _plain_conv(x, W, stride, pad)
-        and type(b) is np.ndarray
+        and type(b) is _ndarray
         and b.dtype is x.dtype
         and b.shape == W.shape[:1]
     ):
@@ -420,7 +423,7 @@ def conv_relu_forward(x, W, b, stride, pad):
     if (
         fused is not None
         and _plain_conv(x, W, stride, pad)
-        and type(b) is np.ndarray
+        and type(b) is _ndarray
         and b.dtype is x.dtype
         and b.shape == W.shape[:1]
     ):
@@ -435,7 +438,7 @@ def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):
     x, W, cache, stride and pad of that forward call. They are computed in the promotion of
     dout, x and W (dout carries the forward's dtype, bias included, back from the layers above).
     need_dx=False: dx is None, its products skipped (a net's first layer)."""
-    if _plain_conv(x, W, stride, pad) and type(dout) is np.ndarray and dout.dtype is x.dtype:
+    if _plain_conv(x, W, stride, pad) and type(dout) is _ndarray and dout.dtype is x.dtype:
         # The layers' case, tested inline as conv_forward's.
         (N, C, H, Wd), (FN, _, FH, FW) = x.shape, W.shape
         out_h = (H + 2 * pad - FH) // stride + 1
@@ -443,7 +446,7 @@ def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):
         if dout.shape == (N, FN, out_h, out_w) and (
             cache is None
             or (
-                type(cache) is np.ndarray
+                type(cache) is _ndarray
                 and cache.dtype is x.dtype
                 and cache.shape == (N * out_h * out_w, C * FH * FW)
             )
@@ -459,7 +462,7 @@ def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):
     check_shape(dout, "dout", (N, FN, out_h, out_w))
     col_shape = (N * out_h * out_w, C * FH * FW)
     if cache is not None and not (
-        type(cache) is np.ndarray and cache.shape == col_shape and cache.dtype in _FLOATS
+        type(cache) is _ndarray and cache.shape == col_shape and cache.dtype in _FLOATS
     ):
         found = (
             f"{cache.dtype} {cache.shape}"
@@ -492,7 +495,7 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
     ky*pool_w + kx of the first maximum in each window; padding never wins (pad < window)."""
     # The layers' case tested inline, as conv_forward's.
     if (
-        type(x) is np.ndarray
+        type(x) is _ndarray
         and ((dt := x.dtype) is _F64 or dt is _F32)
         and len(xs := x.shape) == 4
         and x.size  # non-empty: H, W >= 1 too
@@ -554,9 +557,9 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
     as it checks them, and arg_max's positions by the backend (each refuses one outside the
     window with a ValueError, writing nothing)."""
     if (
-        type(dout) is np.ndarray
+        type(dout) is _ndarray
         and ((dt := dout.dtype) is _F64 or dt is _F32)
-        and type(arg_max) is np.ndarray
+        and type(arg_max) is _ndarray
         and arg_max.dtype is _I64
         and type(x_shape) is tuple
         and len(x_shape) == 4
@@ -601,9 +604,9 @@ def affine_forward(x, W, b):
     # expression: on the book's batches of 3 the whole product costs about as much as a few
     # function calls.
     if not (
-        type(x) is np.ndarray
-        and type(W) is np.ndarray
-        and type(b) is np.ndarray
+        type(x) is _ndarray
+        and type(W) is _ndarray
+        and type(b) is _ndarray
         and ((dt := x.dtype) is _F64 or dt is _F32)
         and W.dtype is dt
         and b.dtype is dt
@@ -635,12 +638,12 @@ def affine_relu_forward(x, W, b):
     # The size first: the book's gradient checks call this on batches of 3 tens of thousands of
     # times, where the two calls are all there is to do and every test costs.
     if (
-        type(x) is np.ndarray
-        and type(W) is np.ndarray
+        type(x) is _ndarray
+        and type(W) is _ndarray
         and len(xs := x.shape) == 2
         and len(ws := W.shape) == 2
         and xs[0] * xs[1] * ws[1] > TINY_PRODUCT_FORWARD
-        and type(b) is np.ndarray
+        and type(b) is _ndarray
         and b.shape == ws[1:]
         and xs[1] == ws[0]
         and b.dtype is W.dtype
@@ -661,9 +664,9 @@ def _is_widened_affine(x, W, b):
     """Whether affine_forward's arguments are a 2-D float32 x against a float64 W and b of the
     right shapes (ndarrays all)."""
     return (
-        type(x) is np.ndarray
-        and type(W) is np.ndarray
-        and type(b) is np.ndarray
+        type(x) is _ndarray
+        and type(W) is _ndarray
+        and type(b) is _ndarray
         and x.dtype is _F32
         and W.dtype is _F64
         and b.dtype is _F64
@@ -701,9 +704,9 @@ def affine_backward(dout, x, W, need_dx=True):
     and W of that forward call. need_dx=False: dx is None, its product skipped (a net's first
     layer)."""
     if not (
-        type(dout) is np.ndarray
-        and type(x) is np.ndarray
-        and type(W) is np.ndarray
+        type(dout) is _ndarray
+        and type(x) is _ndarray
+        and type(W) is _ndarray
         and ((dt := x.dtype) is _F64 or dt is _F32)
         and dout.dtype is dt
         and W.dtype is dt
@@ -743,7 +746,7 @@ def relu_forward(x):
     """-> (out, mask): out is a new array, x with entries <= 0 set to 0; mask = (x <= 0)."""
     # A float ndarray, the nets' case, needs nothing converted: tested inline, as this call can
     # cost less than a microsecond of NumPy (the book's gradient checks on batches of 3).
-    if type(x) is not np.ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
+    if type(x) is not _ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
         (x,) = _arrays((x, "x"))
         x = as_compute(x, "x", compute_dtype(x))
     backend = _reference if x.size <= TINY_RELU_FORWARD else _backend.current()
@@ -758,7 +761,7 @@ def relu_backward(dout, mask):
     # of the book's (a test of mask's type would add 2%).
     try:
         plain = (
-            type(dout) is np.ndarray
+            type(dout) is _ndarray
             and ((dt := dout.dtype) is _F64 or dt is _F32)
             and dout.shape == mask.shape
             and mask.dtype is _BOOL
@@ -797,7 +800,7 @@ def _writeable_float(x, name):
     """x if it is a writeable float ndarray (float32/float64, native byte order), else a copy
     of it in its compute dtype (for an in-place backward that must not write to the caller's
     read-only or integer array)."""
-    if type(x) is not np.ndarray:
+    if type(x) is not _ndarray:
         # refuses None, strings, ragged lists and masked arrays by name; a subclass's view
         (x,) = _arrays((x, name))
     if (x.dtype is _F64 or x.dtype is _F32) and x.flags.writeable:
@@ -807,7 +810,7 @@ def _writeable_float(x, name):
 
 def sigmoid_forward(x):
     """-> 1 / (1 + exp(-x))."""
-    if type(x) is not np.ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
+    if type(x) is not _ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
         (x,) = _arrays((x, "x"))
         x = as_compute(x, "x", compute_dtype(x))
     return _backend.current().sigmoid_forward(x)
@@ -816,8 +819,8 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, out):
     """-> dout * (1 - out) * out."""
     if (
-        type(dout) is np.ndarray
-        and type(out) is np.ndarray  # an np.matrix out would make `dx *= dout` a matrix product
+        type(dout) is _ndarray
+        and type(out) is _ndarray  # an np.matrix out would make `dx *= dout` a matrix product
         and ((dt := dout.dtype) is _F64 or dt is _F32)
         and out.dtype is dt
         and dout.shape == out.shape
@@ -905,7 +908,7 @@ def prepare_targets(x, t):
     does; one_hot is t as (N, K) in the compute dtype, or None when t held labels. One-hot t must
     have x's shape (any shape of K entries for one sample); t.T (K, N) or any other array of
     x's size is a ValueError naming t's shape and the expected one."""
-    if type(x) is np.ndarray and type(t) is np.ndarray:
+    if type(x) is _ndarray and type(t) is _ndarray:
         # The nets' and the book's functions' cases, tested inline: this runs once per loss of
         # a gradient check, where the loss itself costs a few microseconds.
         if x.ndim == 1 and x.size > 1 and t.shape == x.shape:
@@ -953,11 +956,11 @@ def softmax_loss_forward(x, labels):
     y = softmax(x) and loss = -sum(log(y[n, labels[n]] + 1e-7)) / N, a NumPy scalar of x's
     dtype. Labels out of range are refused by the backend (ValueError)."""
     if not (
-        type(x) is np.ndarray
+        type(x) is _ndarray
         and ((dt := x.dtype) is _F64 or dt is _F32)
         and len(xs := x.shape) == 2
         and xs[1] > 0
-        and type(labels) is np.ndarray
+        and type(labels) is _ndarray
         and labels.dtype is _I64
         and labels.shape == xs[:1]
     ):
@@ -1122,10 +1125,10 @@ def batchnorm_backward(dout, gamma, xc, xn, std):
 def dropout_forward_train(x, rand, ratio):
     """-> (out, mask): mask = rand > ratio (bool), out = x * mask. rand: the caller's uniform
     draws, floats of x's shape (np.random.rand gives float64)."""
-    if type(x) is not np.ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
+    if type(x) is not _ndarray or (x.dtype is not _F64 and x.dtype is not _F32):
         (x,) = _arrays((x, "x"))
         x = as_compute(x, "x", compute_dtype(x))
-    if not (type(rand) is np.ndarray and rand.dtype is _F64 and rand.shape == x.shape):
+    if not (type(rand) is _ndarray and rand.dtype is _F64 and rand.shape == x.shape):
         (rand,) = _arrays((rand, "rand"))
         if rand.dtype.kind != "f" or rand.dtype.itemsize > 8:
             raise TypeError(
@@ -1141,9 +1144,9 @@ def dropout_forward_train(x, rand, ratio):
 def dropout_backward(dout, mask):
     """-> dout * mask (mask: the forward's bool array)."""
     if not (
-        type(dout) is np.ndarray
+        type(dout) is _ndarray
         and (dout.dtype is _F64 or dout.dtype is _F32)
-        and type(mask) is np.ndarray
+        and type(mask) is _ndarray
         and mask.dtype is _BOOL
         and dout.shape == mask.shape
     ):
@@ -1180,9 +1183,9 @@ def check_update(param, grad, states=None, key=None):
         )
     if not param.flags.writeable:
         raise ValueError(f"{param_name} must be writeable: the optimizer updates it in place")
-    if type(param) is not np.ndarray:
+    if type(param) is not _ndarray:
         _plain(param, param_name)  # refuses a masked array before any key is updated
-    if type(grad) is not np.ndarray:
+    if type(grad) is not _ndarray:
         if isinstance(grad, np.ndarray):
             grad = _plain(grad, grad_name)
         else:
@@ -1226,7 +1229,7 @@ def _checked_update(kind, param, grad, states, hyper):
     """Run the backend's `kind` update on arguments check_update has already passed (grad as it
     returned it), with float hyperparameters: the optimizers check every key of a step first,
     then run each key's update through here, so that nothing is checked twice."""
-    if type(param) is not np.ndarray:
+    if type(param) is not _ndarray:
         # np.matrix, np.memmap... (check_update refused masked arrays): updated in place
         # through plain views of the same memory; the optimizer's states are zeros_like(param)
         param, *states = (np.asarray(a) for a in (param, *states))
