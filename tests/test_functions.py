@@ -109,3 +109,12 @@ def test_star_imports_give_np_like_the_books_modules():
         namespace = {}
         exec(f"from fastscratch.{module} import *", namespace)
         assert namespace["np"] is np, module
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own
+def test_np_matrix_input_computes_elementwise():
+    # The book's `(1.0 - s) * s` and `(y - t) ** 2` are matrix products for np.matrix operands:
+    # 4x4 input gave other numbers without a word.
+    a = np.random.default_rng(0).standard_normal((4, 4))
+    np.testing.assert_array_equal(F.sigmoid_grad(np.asmatrix(a)), F.sigmoid_grad(a))
+    assert F.sum_squared_error(np.asmatrix(a), np.asmatrix(2 * a)) == F.sum_squared_error(a, 2 * a)

@@ -43,8 +43,10 @@ def sigmoid(x):
 
 
 def sigmoid_grad(x):
+    """(1 - sigmoid(x)) * sigmoid(x), elementwise (np.multiply: for an np.matrix x the book's `*`
+    is a matrix product)."""
     s = sigmoid(x)
-    return (1.0 - s) * s
+    return np.multiply(1.0 - s, s)
 
 
 def relu(x):
@@ -65,8 +67,9 @@ def softmax(x):
 
 
 def sum_squared_error(y, t):
-    """0.5 * sum((y - t)**2), over the whole batch (not divided by it)."""
-    return 0.5 * np.sum((y - t) ** 2)
+    """0.5 * sum((y - t)**2), over the whole batch (not divided by it); elementwise (np.square:
+    for np.matrix operands the book's `**2` is a matrix product)."""
+    return 0.5 * np.sum(np.square(np.subtract(y, t)))
 
 
 def mean_squared_error(y, t):
