@@ -346,9 +346,8 @@ class Pooling:
 
     def backward(self, dout):
         x = _forwarded(self, self.x)
-        shape = (
-            x.shape if type(x) is np.ndarray else _array(x, "x").shape
-        )  # x replaced by the caller
+        # x.shape, also of an x the caller replaced with a list
+        shape = x.shape if type(x) is np.ndarray else _array(x, "x").shape
         return kernels.pool_backward(
             dout, self.arg_max, shape, self.pool_h, self.pool_w, self.stride, self.pad
         )
