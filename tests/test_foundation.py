@@ -76,16 +76,16 @@ def test_use_backend_in_two_threads_keeps_each_threads_backend_and_leaves_the_de
     def work(name):
         # enter reference first, then native; leave reference first: the order that broke it
         if name == "native":
-            reference_in.wait()
+            assert reference_in.wait(30)
         with fastscratch.use_backend(name):
             (reference_in if name == "reference" else native_in).set()
             if name == "reference":
-                native_in.wait()  # both blocks open at once
+                assert native_in.wait(30)  # both blocks open at once
             seen[name] = fastscratch.get_backend()
             x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
             used[name] = type(kernels.conv_forward(x, x[:, :, :2, :2], np.zeros(1), 1, 0)[1])
             if name == "native":
-                reference_out.wait()
+                assert reference_out.wait(30)
         if name == "reference":
             reference_out.set()
 
@@ -93,7 +93,7 @@ def test_use_backend_in_two_threads_keeps_each_threads_backend_and_leaves_the_de
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(60)  # the waits time out, so a failing thread cannot hang the test
     assert seen == {"reference": "reference", "native": "native"}
     # the reference's conv_forward keeps its patch matrix as the cache, the native's keeps None
     assert used == {"reference": np.ndarray, "native": type(None)}
