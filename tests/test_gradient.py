@@ -76,3 +76,14 @@ def test_numerical_gradient_1d(rng):
     np.testing.assert_allclose(
         _numerical_gradient_1d(lambda a: np.sum(np.sin(a)), x), np.cos(x), rtol=1e-7
     )
+
+
+@pytest.mark.parametrize("fn", [numerical_gradient, numerical_gradient_2d])
+@pytest.mark.parametrize("returned", [None, "loss", [1.0], np.ones(3)], ids=repr)
+def test_f_that_returns_no_number_is_named_and_x_is_restored(fn, returned):
+    # "unsupported operand type(s) for -: 'NoneType' and 'NoneType'", or NumPy's "setting an
+    # array element with a sequence": neither named f
+    x = np.ones((2, 3))
+    with pytest.raises(TypeError, match="f must return a real number"):
+        fn(lambda _: returned, x)
+    np.testing.assert_array_equal(x, np.ones((2, 3)))

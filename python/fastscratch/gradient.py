@@ -45,7 +45,16 @@ def _central_difference(f, x, idx):
         fxh2 = f(x)
     finally:
         x[idx] = tmp_val
-    return (fxh1 - fxh2) / (2 * H)
+    try:
+        slope = (fxh1 - fxh2) / (2 * H)
+    except TypeError:  # None, a string, a list: the subtraction's message names no argument
+        slope = None
+    if slope is None or (type(slope) is np.ndarray and slope.ndim):
+        raise TypeError(
+            f"f must return a real number (the loss at x), got {type(fxh1).__name__}"
+            + (f" of shape {fxh1.shape}" if isinstance(fxh1, np.ndarray) else "")
+        )
+    return slope
 
 
 def _numerical_gradient_1d(f, x):
