@@ -7,6 +7,9 @@ from .gradient import numerical_gradient
 from .kernels import TINY_PRODUCT_FORWARD, check_int, check_sizes
 from .layers import Affine, Convolution, Relu, _array
 
+# The inline tests' `type(x) is _ndarray`: one global lookup where np.ndarray costs two.
+_ndarray = np.ndarray
+
 
 def layer_size(value, name):
     """A layer's size (a net's input_size, a hidden size, output_size, filter_num...): an
@@ -82,7 +85,7 @@ def forward(layers, x):
     after tests of its own (5,000 instructions a pair, 4% of TwoLayerNet's predict on the
     book's batches of 3). A layer whose class has no forward (set on the instance only) runs as
     called."""
-    if type(x) is np.ndarray and x.ndim == 2 and x.shape[0] < _MLP_FUSED_MIN_ROWS:
+    if type(x) is _ndarray and x.ndim == 2 and x.shape[0] < _MLP_FUSED_MIN_ROWS:
         # An MLP's few rows: nothing to fuse, so no test per layer either.
         for layer in layers:
             x = layer.forward(x)
@@ -102,12 +105,12 @@ def forward(layers, x):
         method = getattr(type(layer), "forward", None)
         if (
             (method is _PLAIN_CONV_FORWARD or method is _PLAIN_AFFINE_FORWARD)
-            and type(x) is np.ndarray
+            and type(x) is _ndarray
             and x.ndim
             and "forward" not in layer.__dict__
             and (
                 method is _PLAIN_CONV_FORWARD
-                or (type(W := layer.W) is np.ndarray and x.shape[0] * W.size > TINY_PRODUCT_FORWARD)
+                or (type(W := layer.W) is _ndarray and x.shape[0] * W.size > TINY_PRODUCT_FORWARD)
             )
         ):
             waiting = layer
