@@ -365,7 +365,7 @@ def conv_forward(x, W, b, stride, pad):
     ):
         return _backend.current().conv_forward(x, W, b, stride, pad)
     x, W, b = _arrays((x, "x"), (W, "W"), (b, "b"))
-    backend, stride, pad = _conv_geometry(x, W, stride, pad)
+    backend, stride, pad, _ = _conv_geometry(x, W, stride, pad)
     if b.size != W.shape[0]:
         raise ValueError(f"b must have {W.shape[0]} elements (one per filter), got shape {b.shape}")
     dt = compute_dtype(x, W, b)
@@ -379,9 +379,9 @@ def conv_forward(x, W, b, stride, pad):
 
 
 def _conv_geometry(x, W, stride, pad):
-    """(backend, stride, pad) for a convolution of the ndarray x (N, C, H, W) by the ndarray W
-    (FN, C, FH, FW), after checking that they fit each other, stride and pad, and the kernels'
-    sizes; the stride handed on is _window_backend's."""
+    """(backend, stride, pad, (out_h, out_w)) for a convolution of the ndarray x (N, C, H, W) by
+    the ndarray W (FN, C, FH, FW), after checking that they fit each other, stride and pad, and
+    the kernels' sizes; the stride handed on is _window_backend's (the same windows)."""
     check_ndim(x, "x", 4, "input (N, C, H, W)")
     check_ndim(W, "W", 4, "filter (FN, C, FH, FW)")
     if x.shape[1] != W.shape[1]:
@@ -411,7 +411,7 @@ def _conv_geometry(x, W, stride, pad):
                 f"the output must have out_h*out_w < 2**31 per image (the kernels' sizes), got "
                 f"{out_h}*{out_w} (x shape {x.shape}, W shape {W.shape}, pad {pad})"
             )
-    return backend, stride, pad
+    return backend, stride, pad, (out_h, out_w)
 
 
 def conv_relu_forward(x, W, b, stride, pad):
@@ -454,11 +454,9 @@ def conv_backward(dout, x, W, cache, stride, pad, need_dx=True):
             return _backend.current().conv_backward(dout, x, W, cache, stride, pad, need_dx=need_dx)
     dout, x, W = _arrays((dout, "dout"), (x, "x"), (W, "W"))
     # Anything else: x, W, stride and pad checked as conv_forward checks them.
-    backend, stride, pad = _conv_geometry(x, W, stride, pad)
-    N, C, H, Wd = x.shape
+    backend, stride, pad, (out_h, out_w) = _conv_geometry(x, W, stride, pad)
+    N, C = x.shape[:2]
     FN, _, FH, FW = W.shape
-    out_h = (H + 2 * pad - FH) // stride + 1
-    out_w = (Wd + 2 * pad - FW) // stride + 1
     check_shape(dout, "dout", (N, FN, out_h, out_w))
     col_shape = (N * out_h * out_w, C * FH * FW)
     if cache is not None and not (
@@ -504,7 +502,9 @@ def pool_forward(x, pool_h, pool_w, stride, pad):
         return _backend.current().pool_forward(x, pool_h, pool_w, stride, pad)
     (x,) = _arrays((x, "x"))
     check_ndim(x, "x", 4, "input (N, C, H, W)")
-    backend, pool_h, pool_w, stride, pad = _pool_geometry(x.shape, "x", pool_h, pool_w, stride, pad)
+    backend, pool_h, pool_w, stride, pad, _ = _pool_geometry(
+        x.shape, "x", pool_h, pool_w, stride, pad
+    )
     x = as_compute(x, "x", compute_dtype(x))
     return backend.pool_forward(x, pool_h, pool_w, stride, pad)
 
@@ -529,17 +529,17 @@ def _plain_pool_window(H, W, pool_h, pool_w, stride, pad):
 
 
 def _pool_geometry(shape, name, pool_h, pool_w, stride, pad):
-    """(backend, pool_h, pool_w, stride, pad) for max pooling an input of `shape` (N, C, H, W),
-    held by the argument `name`, after checking the window against it; the stride handed on is
-    _window_backend's."""
+    """(backend, pool_h, pool_w, stride, pad, (out_h, out_w)) for max pooling an input of
+    `shape` (N, C, H, W), held by the argument `name`, after checking the window against it;
+    the stride handed on is _window_backend's (the same windows)."""
     pool_h, pool_w, stride, pad = check_window(pool_h, pool_w, stride, pad, ("pool_h", "pool_w"))
     if pad >= pool_h or pad >= pool_w:
         raise ValueError(
             f"pad must be smaller than the pooling window {pool_h}x{pool_w} "
             f"(a window of padding alone has no maximum), got {pad}"
         )
-    window_output_size(shape[2], pool_h, stride, pad, "pool_h", "pooling window")
-    window_output_size(shape[3], pool_w, stride, pad, "pool_w", "pooling window")
+    out_h = window_output_size(shape[2], pool_h, stride, pad, "pool_h", "pooling window")
+    out_w = window_output_size(shape[3], pool_w, stride, pad, "pool_w", "pooling window")
     if shape[0] * shape[1] > 0 and min(shape[2:]) == 0:
         # Checked here because such an input is empty and would go to the reference, which
         # would let padding win every window.
@@ -548,7 +548,7 @@ def _pool_geometry(shape, name, pool_h, pool_w, stride, pad):
             f"got shape {tuple(shape)}"
         )
     backend, stride = _window_backend(shape, name, pool_h, pool_w, stride, pad)
-    return backend, pool_h, pool_w, stride, pad
+    return backend, pool_h, pool_w, stride, pad, (out_h, out_w)
 
 
 def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
@@ -579,13 +579,10 @@ def pool_backward(dout, arg_max, x_shape, pool_h, pool_w, stride, pad):
         return _backend.current().pool_backward(dout, arg_max, shape, pool_h, pool_w, stride, pad)
     dout, arg_max = _arrays((dout, "dout"), (arg_max, "arg_max"))
     x_shape = check_sizes(x_shape, "x_shape")
-    backend, pool_h, pool_w, stride, pad = _pool_geometry(
+    backend, pool_h, pool_w, stride, pad, out_size = _pool_geometry(
         x_shape, "x_shape", pool_h, pool_w, stride, pad
     )
-    N, C, H, W = x_shape
-    out_h = (H + 2 * pad - pool_h) // stride + 1
-    out_w = (W + 2 * pad - pool_w) // stride + 1
-    check_shape(dout, "dout", (N, C, out_h, out_w))
+    check_shape(dout, "dout", x_shape[:2] + out_size)
     if arg_max.dtype.kind not in "iu":
         raise TypeError(f"arg_max must hold integer window positions, got dtype {arg_max.dtype}")
     check_shape(arg_max, "arg_max", (dout.size,))
