@@ -257,19 +257,18 @@ def _window_backend(shape, name, window_h, window_w, stride, pad):
 
 
 def _arrays(*pairs):
-    """Check that each (value, name) is array-like and return them as plain ndarrays (None,
-    strings, objects and ragged lists refused by name; subclasses as _plain makes them)."""
-    out = []
-    for value, name in pairs:
-        if type(value) is not _ndarray:
-            if isinstance(value, np.ndarray):
-                value = _plain(value, name)
-            elif value is None:
-                raise TypeError(f"{name} must be an array, got None")
-            else:
-                value = _as_array(value, name)
-        out.append(value)
-    return out
+    """as_array of each (value, name); plain ndarrays pass as they are."""
+    return [value if type(value) is _ndarray else as_array(value, name) for value, name in pairs]
+
+
+def as_array(value, name):
+    """`value`, an argument named `name`, as a plain ndarray: array-likes converted (None,
+    strings, objects and ragged lists refused by name), subclasses as _plain makes them."""
+    if isinstance(value, np.ndarray):
+        return value if type(value) is _ndarray else _plain(value, name)
+    if value is None:
+        raise TypeError(f"{name} must be an array, got None")
+    return _as_array(value, name)
 
 
 def _plain(a, name):

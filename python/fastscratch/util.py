@@ -48,11 +48,7 @@ def paired_samples(x, t, x_name, t_name, at_least):
 
 
 def _as_samples(a, name):
-    if not isinstance(a, np.ndarray):
-        try:
-            a = np.asarray(a)
-        except Exception as exc:  # ragged lists and the like
-            raise TypeError(f"{name} must be an array, got {type(a).__name__}") from exc
+    a = kernels.as_array(a, name)
     if a.dtype.kind not in "biuf" or a.ndim == 0:
         raise TypeError(
             f"{name} must be an array of numbers with a sample axis, got {a.dtype} of shape "
