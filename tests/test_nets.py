@@ -498,15 +498,20 @@ ACCURACY_NETS = {
 }
 
 
+def _net_and_its_own_labels(net_name, n, rng):
+    """ACCURACY_NETS' net (seed 0), n samples for it, and labels equal to its predictions."""
+    make, sample = ACCURACY_NETS[net_name]
+    np.random.seed(0)
+    net = make()
+    x = rng.standard_normal((n, *sample))
+    return net, x, np.argmax(net.predict(x), axis=1)
+
+
 @pytest.mark.parametrize("net_name", sorted(ACCURACY_NETS))
 def test_accuracy_refuses_labels_for_another_number_of_samples(backend, rng, net_name):
     # One label (or t[:-1], or t.T) was compared with every prediction by NumPy's broadcasting,
     # without a word, as in the book; the convnets' batches compared parts of it.
-    make, sample = ACCURACY_NETS[net_name]
-    np.random.seed(0)
-    net = make()
-    x = rng.standard_normal((4, *sample))
-    t = np.argmax(net.predict(x), axis=1)
+    net, x, t = _net_and_its_own_labels(net_name, 4, rng)
     assert net.accuracy(x, t) == 1.0
     for wrong in (t[:1], t[:-1], np.eye(3)[t].T, t.reshape(2, 2, 1)):
         with pytest.raises(ValueError, match=r"t must hold 4 labels .* got shape"):
@@ -517,11 +522,7 @@ def test_accuracy_refuses_labels_for_another_number_of_samples(backend, rng, net
 def test_batched_accuracy_takes_array_likes_and_no_samples(backend, rng, net_name):
     # x as a list, None or empty raised AttributeError or ZeroDivisionError (the book's loop
     # divides 0.0 by 0); no samples now give NaN as the other nets' accuracy does.
-    make, sample = ACCURACY_NETS[net_name]
-    np.random.seed(0)
-    net = make()
-    x = rng.standard_normal((3, *sample))
-    t = np.argmax(net.predict(x), axis=1)
+    net, x, t = _net_and_its_own_labels(net_name, 3, rng)
     assert net.accuracy(x.tolist(), t.tolist()) == 1.0
     with pytest.raises((TypeError, ValueError), match="x"):
         net.accuracy(None, t)
