@@ -53,18 +53,14 @@ class DeepConvNet(ParamsIO):
         )
         hidden_size = layer_size(hidden_size, "hidden_size")
         output_size = layer_size(output_size, "output_size")
-        _check_image_size(input_dim, conv_params)
+        height, width = _output_image_size(input_dim, conv_params)
         self.params = {}
-        channels, height, width = input_dim
+        channels = input_dim[0]
         for idx, conv_param in enumerate(conv_params, start=1):
             fn, fs = conv_param['filter_num'], conv_param['filter_size']
             std = np.sqrt(2.0 / (channels * fs * fs))
             self.params[f'W{idx}'] = normal_weight(std, (fn, channels, fs, fs), self._dtype)
             self.params[f'b{idx}'] = zeros(fn, self._dtype)
-            height = (height + 2 * conv_param['pad'] - fs) // conv_param['stride'] + 1
-            width = (width + 2 * conv_param['pad'] - fs) // conv_param['stride'] + 1
-            if idx % 2 == 0:  # a 2x2 stride-2 pooling follows every second conv
-                height, width = (height - 2) // 2 + 1, (width - 2) // 2 + 1
             channels = fn
         flat_size = channels * height * width  # 64*4*4 = 1024 for the defaults
         self.params['W7'] = normal_weight(
@@ -126,10 +122,11 @@ class DeepConvNet(ParamsIO):
         return grads
 
 
-def _check_image_size(input_dim, conv_params):
-    """Refuses an input_dim whose images the six convolutions and three 2x2 poolings shrink to
-    nothing (the book divides by zero, or fails at the first prediction), before any weight is
-    drawn from the global generator."""
+def _output_image_size(input_dim, conv_params):
+    """(height, width) of the images after the six convolutions and the three 2x2 stride-2
+    poolings (one after every second conv). An input_dim they shrink to nothing is refused here,
+    before any weight is drawn from the global generator (the book divides by zero, or fails at
+    the first prediction)."""
     height, width = input_dim[1:]
     for idx, conv_param in enumerate(conv_params, start=1):
         fs, pad, stride = conv_param['filter_size'], conv_param['pad'], conv_param['stride']
@@ -144,3 +141,4 @@ def _check_image_size(input_dim, conv_params):
             )
         if idx % 2 == 0:
             height, width = (height - 2) // 2 + 1, (width - 2) // 2 + 1
+    return height, width
